@@ -1,0 +1,46 @@
+"""Shared fixtures: the real datasets beside the checkout and one small fine-tuned SST-2 run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach the Hub
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = ROOT.parent / "shared" / "datasets"
+
+
+@pytest.fixture(scope="session")
+def datasets_dir() -> Path:
+    assert DATASETS.is_dir(), f"the shared datasets are expected at {DATASETS}"
+    return DATASETS
+
+
+@pytest.fixture(scope="session")
+def sst2_run(tmp_path_factory, datasets_dir):
+    """A finished full fine-tuning run of MiniLM on 1,000 SST-2 sentences (about a minute).
+
+    Good enough (~0.8 dev accuracy) for analysis tests that need a model that learned something.
+    """
+    from workbench.config import RunConfig
+    from workbench.runs.store import create_run
+    from workbench.train.main import execute
+
+    runs_dir = tmp_path_factory.mktemp("sst2_runs")
+    cfg = RunConfig.from_dict({
+        "model": {"name": "minilm-l6"},
+        "task": {"max_length": 64},
+        "data": {"path": str(datasets_dir / "sst2"), "max_train_samples": 1000, "max_eval_samples": 200,
+                 "label_names": ["negative", "positive"]},
+        "train": {"epochs": 1, "batch_size": 16, "eval_steps": 1000, "save_steps": 1000, "logging_steps": 10},
+        "runs_dir": str(runs_dir),
+    }).resolve()
+    run = create_run(cfg)
+    status = execute(run)
+    assert status["status"] == "finished", status.get("error")
+    return run

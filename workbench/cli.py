@@ -1,0 +1,244 @@
+"""`workbench` command line: train | check | runs | eval | abort | resume | app.
+
+Commands that finish a piece of work end by printing one JSON line (run id, status, output
+folder, metrics) so scripts can read the outcome; everything else goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from workbench.config import RunConfig
+from workbench.errors import ConfigError, WorkbenchError
+
+# Flags for the common settings: flag -> dotted config field.
+FLAGS = {
+    "model": "model.name", "task": "task.type", "method": "method.type", "data": "data.path",
+    "epochs": "train.epochs", "max_steps": "train.max_steps", "lr": "train.learning_rate",
+    "batch_size": "train.batch_size", "max_train_samples": "data.max_train_samples",
+    "max_eval_samples": "data.max_eval_samples", "seed": "train.seed", "devices": "devices",
+    "runs_dir": "runs_dir", "name": "name",
+}
+
+
+def _emit(record: dict) -> None:
+    print(json.dumps(record, default=str), flush=True)
+
+
+def _fail(message: str, code: int = 2, **extra) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    _emit({"status": "invalid", "error": message, **extra})
+    return code
+
+
+def config_from_args(args) -> RunConfig:
+    cfg = RunConfig.load(args.config) if args.config else RunConfig()
+    assignments = [f"{field}={getattr(args, flag)}" for flag, field in FLAGS.items()
+                   if getattr(args, flag, None) is not None]
+    return cfg.override(assignments + list(args.set or []))
+
+
+def preflight(cfg: RunConfig):
+    """Everything that can be checked before a run exists: config, model, data."""
+    from workbench.catalog import resolve_model
+    from workbench.data.validate import check_data, require_ok
+
+    cfg.validate()
+    resolve_model(cfg.model.name, cfg.runs_dir)
+    report = check_data(cfg.data)
+    require_ok(report)
+    return report
+
+
+def _run_record(run, status: dict) -> dict:
+    record = {"run_id": run.id, "status": status["status"], "output": str(run.dir),
+              "metrics": status.get("metrics")}
+    if status.get("error"):
+        record["error"] = status["error"]
+    if status.get("test_metrics"):
+        record["test_metrics"] = status["test_metrics"]
+    return record
+
+
+def cmd_train(args) -> int:
+    from workbench.runs.store import create_run
+    from workbench.train.launch import launch
+    from workbench.train.main import execute
+
+    cfg = config_from_args(args).resolve()
+    report = preflight(cfg)
+    for problem in report.problems:
+        print(problem, file=sys.stderr)
+    run = create_run(cfg)
+    print(f"run {run.id} -> {run.dir}", file=sys.stderr)
+    if args.detach:
+        launch(run)
+        _emit(_run_record(run, run.status()))
+        return 0
+    status = execute(run, echo=True)
+    _emit(_run_record(run, status))
+    return 0 if status["status"] == "finished" else 1
+
+
+def cmd_check(args) -> int:
+    from workbench.data.validate import check_data
+
+    cfg = config_from_args(args)
+    cfg.validate()
+    report = check_data(cfg.data)
+    print(report.summary(), file=sys.stderr)
+    _emit({"status": "ok" if report.ok else "invalid", "columns": report.columns.__dict__ if report.columns else None,
+           "labels": report.label_names, "rows": report.split_rows, "label_counts": report.label_counts,
+           "problems": [str(p) for p in report.problems]})
+    return 0 if report.ok else 2
+
+
+def cmd_runs(args) -> int:
+    from workbench.runs.store import list_runs
+
+    rows = []
+    for run in list_runs(args.runs_dir):
+        s = run.status()
+        metrics = s.get("metrics") or {}
+        rows.append({"id": run.id, "status": s["status"], "model": s.get("model"), "task": s.get("task"),
+                     "method": s.get("method"), "accuracy": metrics.get("accuracy"),
+                     "step": s.get("step"), "max_steps": s.get("max_steps"),
+                     "created": s.get("created"), "error": s.get("error")})
+    if args.json:
+        _emit({"runs": rows})
+        return 0
+    if not rows:
+        print(f"no runs in {args.runs_dir}")
+        return 0
+    print(f"{'id':44} {'status':9} {'method':6} {'step':>9} {'accuracy':>8}  started")
+    for r in rows:
+        step = f"{r['step'] or 0}/{r['max_steps'] or '?'}"
+        acc = f"{r['accuracy']:.4f}" if isinstance(r["accuracy"], float) else "-"
+        started = datetime.fromtimestamp(r["created"]).strftime("%Y-%m-%d %H:%M") if r["created"] else ""
+        print(f"{r['id']:44} {r['status']:9} {r['method'] or '':6} {step:>9} {acc:>8}  {started}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from workbench.evaluate import evaluate_run
+    from workbench.runs.store import get_run
+
+    run = get_run(args.runs_dir, args.run)
+    result = evaluate_run(run, args.data, split=args.split, output=args.output)
+    _emit({"run_id": run.id, "status": "finished", "output": str(run.dir), **result})
+    return 0
+
+
+def cmd_abort(args) -> int:
+    from workbench.runs.store import get_run
+
+    run = get_run(args.runs_dir, args.run)
+    run.request_abort()
+    if args.wait:
+        while run.status()["status"] in ("queued", "running"):
+            time.sleep(0.5)
+    _emit(_run_record(run, run.status()))
+    return 0
+
+
+def cmd_resume(args) -> int:
+    from workbench.runs.store import get_run
+    from workbench.train.launch import launch
+    from workbench.train.main import execute
+
+    run = get_run(args.runs_dir, args.run)
+    status = run.status()["status"]
+    if status in ("running", "queued"):
+        raise WorkbenchError(f"run {run.id} is {status}; wait for it or abort it first")
+    if status == "finished":
+        raise WorkbenchError(f"run {run.id} already finished; start a new run to train more")
+    if args.detach:
+        launch(run, resume=True)
+        _emit(_run_record(run, run.status()))
+        return 0
+    final = execute(run, resume=True, echo=True)
+    _emit(_run_record(run, final))
+    return 0 if final["status"] == "finished" else 1
+
+
+def cmd_app(args) -> int:
+    sys.argv = ["app.py"] + args.app_args
+    from workbench.ui.app import main as app_main
+
+    return app_main(args.app_args) or 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="workbench", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def config_flags(p):
+        p.add_argument("config", nargs="?", help="a RunConfig YAML file")
+        p.add_argument("--model"), p.add_argument("--task"), p.add_argument("--method")
+        p.add_argument("--data", help="file, folder of split files, or hub:<id>")
+        p.add_argument("--epochs", type=float), p.add_argument("--max-steps", type=int)
+        p.add_argument("--lr", type=float), p.add_argument("--batch-size", type=int)
+        p.add_argument("--max-train-samples", type=int), p.add_argument("--max-eval-samples", type=int)
+        p.add_argument("--seed", type=int), p.add_argument("--devices"), p.add_argument("--name")
+        p.add_argument("--runs-dir")
+        p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="override any config field, e.g. --set method.lora.r=8")
+
+    train = sub.add_parser("train", help="train a model (waits; --detach to run in the background)")
+    config_flags(train)
+    train.add_argument("--detach", action="store_true")
+    train.set_defaults(func=cmd_train)
+
+    check = sub.add_parser("check", help="pre-flight check of a dataset against a config")
+    config_flags(check)
+    check.set_defaults(func=cmd_check)
+
+    runs = sub.add_parser("runs", help="list runs")
+    runs.add_argument("--json", action="store_true")
+    runs.add_argument("--runs-dir", default="runs")
+    runs.set_defaults(func=cmd_runs)
+
+    ev = sub.add_parser("eval", help="metrics of a finished run on a dataset")
+    ev.add_argument("run"), ev.add_argument("--data", required=True)
+    ev.add_argument("--split", default=None, help="which split of a folder (default: test, else validation)")
+    ev.add_argument("--output", default=None, help="write predictions JSONL here")
+    ev.add_argument("--runs-dir", default="runs")
+    ev.set_defaults(func=cmd_eval)
+
+    ab = sub.add_parser("abort", help="stop a run after its current step, with a checkpoint")
+    ab.add_argument("run"), ab.add_argument("--runs-dir", default="runs")
+    ab.add_argument("--wait", action="store_true")
+    ab.set_defaults(func=cmd_abort)
+
+    re_ = sub.add_parser("resume", help="continue an aborted or failed run from its last checkpoint")
+    re_.add_argument("run"), re_.add_argument("--runs-dir", default="runs")
+    re_.add_argument("--detach", action="store_true")
+    re_.set_defaults(func=cmd_resume)
+
+    app = sub.add_parser("app", help="open the workbench in the browser")
+    app.add_argument("app_args", nargs=argparse.REMAINDER)
+    app.set_defaults(func=cmd_app)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as err:
+        return _fail(str(err), problems=err.problems)
+    except WorkbenchError as err:
+        return _fail(str(err))
+    except KeyboardInterrupt:
+        return _fail("interrupted", code=130)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,319 @@
+"""RunConfig: the one contract between the front ends (UI, CLI, notebooks) and the trainer.
+
+A config is a tree of small dataclasses. It loads from and saves to YAML, `resolve()` fills the
+"auto" values with defaults that suit the model, task and method, and `validate()` reports every
+bad field at once, each with the fix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+import yaml
+
+from workbench.errors import ConfigError
+
+TASKS = ("classification",)
+METHODS = ("full", "freeze", "lora")
+POOLINGS = ("auto", "cls", "mean")
+SCHEDULERS = ("linear", "cosine", "constant_with_warmup")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+@dataclass
+class ModelConfig:
+    # A bundled name (minilm-l6, smollm2-135m-instruct), a local folder, a Hub id, or run:<id>.
+    name: str = "minilm-l6"
+    trust_remote_code: bool = False
+
+
+@dataclass
+class TaskConfig:
+    type: str = "classification"
+    # How a sequence becomes one vector. "auto" reads the checkpoint: sentence-transformers
+    # checkpoints were trained with mean pooling, so their [CLS] vector is not a sentence summary.
+    pooling: str = "auto"
+    max_length: int = 128
+
+
+@dataclass
+class LoraConfig:
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    # "auto": every linear layer of the encoder blocks (found from the architecture).
+    target_modules: list[str] | str = "auto"
+
+
+@dataclass
+class FreezeConfig:
+    # Train the top N transformer layers plus the head; the rest stays frozen.
+    trainable_layers: int = 2
+
+
+@dataclass
+class MethodConfig:
+    type: str = "full"
+    lora: LoraConfig = field(default_factory=LoraConfig)
+    freeze: FreezeConfig = field(default_factory=FreezeConfig)
+
+
+@dataclass
+class DataConfig:
+    # A file (csv, tsv, json, jsonl, parquet), a folder whose files are named by split
+    # (train / dev or validation / test), or hub:<dataset id>.
+    path: str = ""
+    text_column: str = "auto"
+    text_pair_column: str | None = "auto"
+    label_column: str = "auto"
+    # Names for integer labels 0..K-1 (or 1..K), e.g. [negative, positive]. Hub ClassLabel names
+    # and a classes.txt beside the data are used when this is empty.
+    label_names: list[str] | None = None
+    validation_fraction: float = 0.1  # carved from train (seeded) when there is no validation split
+    max_train_samples: int | None = None
+    max_eval_samples: int | None = None
+    min_rows_per_class: int = 2
+
+
+@dataclass
+class TrainConfig:
+    epochs: float = 1.0
+    max_steps: int = -1  # > 0 overrides epochs
+    learning_rate: float | str = "auto"
+    head_learning_rate: float | str = "auto"  # the new head starts from random: it learns faster
+    batch_size: int = 16
+    eval_batch_size: int = 64
+    gradient_accumulation_steps: int = 1
+    weight_decay: float = 0.01
+    warmup: float = 0.1  # fraction of the steps (< 1) or a number of steps (>= 1)
+    scheduler: str = "linear"
+    max_grad_norm: float = 1.0
+    logging_steps: int = 10
+    eval_steps: int | str = "auto"  # "auto": about 4 evaluations a run
+    save_steps: int | str = "auto"
+    save_total_limit: int = 2
+    seed: int = 42
+    precision: str = "auto"  # fp32 on CPU, bf16 on a GPU that has it
+    group_by_length: bool = True
+    dataloader_workers: int = 0
+
+
+@dataclass
+class RunConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    task: TaskConfig = field(default_factory=TaskConfig)
+    method: MethodConfig = field(default_factory=MethodConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    devices: str = "auto"  # auto | cpu | comma-separated GPU indices, e.g. "0,1"
+    runs_dir: str = "runs"
+    name: str | None = None  # a label for the run; the id is always generated
+
+    # ---- YAML -------------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunConfig":
+        problems: list[tuple[str, str]] = []
+        cfg = _build(cls, data or {}, "", problems)
+        if problems:
+            raise ConfigError(problems)
+        return cfg
+
+    @classmethod
+    def load(cls, path: str | Path) -> "RunConfig":
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError([("config", f"file {path} does not exist; give the path of a YAML config")])
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as err:
+            raise ConfigError([("config", f"{path} is not valid YAML ({err}); fix the syntax")]) from None
+        if data is not None and not isinstance(data, dict):
+            raise ConfigError([("config", f"{path} must hold a mapping of sections (model:, data:, ...)")])
+        return cls.from_dict(data or {})
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    def save(self, path: str | Path) -> None:
+        path = Path(path)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(self.to_yaml())
+        tmp.replace(path)
+
+    def override(self, assignments: list[str]) -> "RunConfig":
+        """Apply `key=value` overrides (dotted keys, YAML-parsed values) and return a new config."""
+        data = self.to_dict()
+        for assignment in assignments:
+            if "=" not in assignment:
+                raise ConfigError([("--set", f"'{assignment}' is not key=value, e.g. train.epochs=2")])
+            key, raw = assignment.split("=", 1)
+            node = data
+            parts = key.strip().split(".")
+            for part in parts[:-1]:
+                if not isinstance(node.get(part), dict):
+                    raise ConfigError([(key, _unknown_key_message(part, node))])
+                node = node[part]
+            if parts[-1] not in node:
+                raise ConfigError([(key, _unknown_key_message(parts[-1], node))])
+            node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else None
+        return RunConfig.from_dict(data)
+
+    # ---- defaults and checks ---------------------------------------------------------------
+    def validate(self) -> None:
+        problems = validation_problems(self)
+        if problems:
+            raise ConfigError(problems)
+
+    def resolve(self) -> "RunConfig":
+        """A copy with every "auto" training value replaced by the default for this method."""
+        cfg = RunConfig.from_dict(self.to_dict())
+        t = cfg.train
+        if t.learning_rate == "auto":
+            t.learning_rate = DEFAULT_LEARNING_RATE[cfg.method.type]
+        if t.head_learning_rate == "auto":
+            t.head_learning_rate = DEFAULT_HEAD_LEARNING_RATE[cfg.method.type]
+        return cfg
+
+
+# Defaults measured on MiniLM-L6 / SST-2 (bench/, README). LoRA trains few parameters, each of
+# which must move further, so it wants a learning rate ~10x the full fine-tuning one.
+DEFAULT_LEARNING_RATE = {"full": 1e-4, "freeze": 2e-4, "lora": 1e-3}
+DEFAULT_HEAD_LEARNING_RATE = {"full": 1e-3, "freeze": 1e-3, "lora": 3e-3}
+
+
+def validation_problems(cfg: RunConfig) -> list[tuple[str, str]]:
+    """Every problem of a config, as (field, message-with-fix). Empty when the config is fine."""
+    p: list[tuple[str, str]] = []
+    if not cfg.model.name.strip():
+        p.append(("model.name", "is empty; give a bundled model (minilm-l6), a folder, a Hub id or run:<id>"))
+    if cfg.task.type not in TASKS:
+        p.append(("task.type", f"'{cfg.task.type}' is not a task; choose one of {', '.join(TASKS)}"))
+    if cfg.task.pooling not in POOLINGS:
+        p.append(("task.pooling", f"'{cfg.task.pooling}' is not a pooling; choose one of {', '.join(POOLINGS)}"))
+    if cfg.task.max_length < 8:
+        p.append(("task.max_length", f"{cfg.task.max_length} is too short; use at least 8 tokens (128 suits most sentences)"))
+    if cfg.method.type not in METHODS:
+        p.append(("method.type", f"'{cfg.method.type}' is not a method; choose one of {', '.join(METHODS)}"))
+    lora = cfg.method.lora
+    if lora.r < 1:
+        p.append(("method.lora.r", f"{lora.r} must be a positive rank, e.g. 8 or 16"))
+    if lora.alpha <= 0:
+        p.append(("method.lora.alpha", f"{lora.alpha} must be positive; 2 x r is the usual choice"))
+    if not 0 <= lora.dropout < 1:
+        p.append(("method.lora.dropout", f"{lora.dropout} must be in [0, 1), e.g. 0.05"))
+    if isinstance(lora.target_modules, list) and not lora.target_modules:
+        p.append(("method.lora.target_modules", "is an empty list; name modules (e.g. [query, value]) or use auto"))
+    if cfg.method.freeze.trainable_layers < 0:
+        p.append(("method.freeze.trainable_layers", "must be 0 (head only) or more"))
+    if not cfg.data.path.strip():
+        p.append(("data.path", "is empty; give a CSV/TSV/JSON/JSONL/Parquet file, a folder of split files or hub:<id>"))
+    if not 0 < cfg.data.validation_fraction < 1:
+        p.append(("data.validation_fraction", f"{cfg.data.validation_fraction} must be between 0 and 1, e.g. 0.1"))
+    for name in ("max_train_samples", "max_eval_samples"):
+        value = getattr(cfg.data, name)
+        if value is not None and value < 1:
+            p.append((f"data.{name}", f"{value} must be a positive number of rows, or empty for all"))
+    t = cfg.train
+    if t.epochs <= 0 and t.max_steps <= 0:
+        p.append(("train.epochs", f"{t.epochs} must be positive (or set train.max_steps)"))
+    for name in ("learning_rate", "head_learning_rate"):
+        value = getattr(t, name)
+        if value != "auto" and (not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0):
+            p.append((f"train.{name}", f"{value} must be a positive number such as 1e-4, or auto"))
+        elif value != "auto" and value > 1:
+            p.append((f"train.{name}", f"{value} is far too large; learning rates are usually 1e-5 to 1e-2"))
+    for name in ("batch_size", "eval_batch_size", "gradient_accumulation_steps", "logging_steps", "save_total_limit"):
+        if getattr(t, name) < 1:
+            p.append((f"train.{name}", f"{getattr(t, name)} must be at least 1"))
+    for name in ("eval_steps", "save_steps"):
+        value = getattr(t, name)
+        if value != "auto" and (not isinstance(value, int) or value < 1):
+            p.append((f"train.{name}", f"{value} must be a positive number of steps, or auto"))
+    if t.weight_decay < 0:
+        p.append(("train.weight_decay", f"{t.weight_decay} must be 0 or more, e.g. 0.01"))
+    if t.warmup < 0:
+        p.append(("train.warmup", f"{t.warmup} must be 0 or more: a fraction of the steps (< 1) or a step count"))
+    if t.scheduler not in SCHEDULERS:
+        p.append(("train.scheduler", f"'{t.scheduler}' is not a schedule; choose one of {', '.join(SCHEDULERS)}"))
+    if t.precision not in PRECISIONS:
+        p.append(("train.precision", f"'{t.precision}' is not a precision; choose one of {', '.join(PRECISIONS)}"))
+    if t.max_grad_norm <= 0:
+        p.append(("train.max_grad_norm", f"{t.max_grad_norm} must be positive, e.g. 1.0"))
+    if cfg.devices not in ("auto", "cpu") and not all(d.strip().isdigit() for d in cfg.devices.split(",")):
+        p.append(("devices", f"'{cfg.devices}' is not auto, cpu or GPU indices like 0,1"))
+    return p
+
+
+# ---- building dataclasses from plain dicts, with messages that name the field ------------------
+
+def _build(cls, data: Any, prefix: str, problems: list[tuple[str, str]]):
+    if not isinstance(data, dict):
+        problems.append((prefix.rstrip(".") or "config", f"must be a mapping, got {type(data).__name__}"))
+        return cls()
+    hints = get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    kwargs = {}
+    for key, value in data.items():
+        if key not in known:
+            problems.append((prefix + str(key), _unknown_key_message(str(key), known)))
+            continue
+        kind = hints[key]
+        if dataclasses.is_dataclass(kind):
+            kwargs[key] = _build(kind, value if value is not None else {}, f"{prefix}{key}.", problems)
+            continue
+        ok, converted = _coerce(value, kind)
+        if ok:
+            kwargs[key] = converted
+        else:
+            problems.append((prefix + key, f"{value!r} is not {_describe(kind)}"))
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, kind) -> tuple[bool, Any]:
+    options = get_args(kind) if get_origin(kind) in (UnionType, Union) else (kind,)
+    if value is None:
+        return (type(None) in options), None
+    for option in options:
+        if option is type(None):
+            continue
+        if option is bool and isinstance(value, bool):
+            return True, value
+        if option is int and isinstance(value, int) and not isinstance(value, bool):
+            return True, value
+        if option is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return True, float(value)
+        if option is str and isinstance(value, str):
+            return True, value
+        if get_origin(option) is list and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return True, list(value)
+    # Numbers written as strings in YAML ("1e-4" parses as a string in YAML 1.1).
+    if isinstance(value, str):
+        for option in options:
+            if option in (int, float):
+                try:
+                    number = float(value) if option is float else int(value)
+                except ValueError:
+                    continue
+                return True, number
+    return False, None
+
+
+def _describe(kind) -> str:
+    names = {bool: "true or false", int: "a whole number", float: "a number", str: "text", type(None): "empty"}
+    options = get_args(kind) if get_origin(kind) in (UnionType, Union) else (kind,)
+    return " or ".join(names.get(o, "a list of names") for o in options)
+
+
+def _unknown_key_message(key: str, known) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1)
+    hint = f"did you mean '{close[0]}'?" if close else f"known fields: {', '.join(sorted(known))}"
+    return f"unknown field '{key}'; {hint}"

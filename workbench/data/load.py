@@ -1,0 +1,182 @@
+"""Read a dataset into pandas frames, one per split, keeping where each row came from.
+
+We read into pandas (not straight into `datasets`) so the pre-flight check can point at the
+exact line of the file the user has to fix. Training converts the checked frames to `datasets`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from workbench.errors import DataError
+
+FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json", ".jsonl": "jsonl",
+           ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+# File stems that name a split: train.csv, dev.tsv, validation.jsonl, test_2k.csv, ...
+SPLIT_NAMES = {"train": "train", "training": "train", "dev": "validation", "valid": "validation",
+               "val": "validation", "validation": "validation", "eval": "validation", "test": "test"}
+LABEL_NAME_FILES = ("classes.txt", "labels.txt")
+
+
+@dataclass
+class SplitFrame:
+    """One split: its rows and how to name a row to the user."""
+
+    frame: pd.DataFrame
+    source: str  # the file (or hub dataset) it came from
+    line_offset: int  # row i of the frame is `line i + line_offset` of the file
+    unit: str = "line"  # "line" for text files, "row" for parquet / hub
+
+    def where(self, index: int) -> str:
+        return f"{self.unit} {index + self.line_offset}"
+
+
+@dataclass
+class RawData:
+    splits: dict[str, SplitFrame]
+    source: str
+    label_names_file: list[str] | None = None  # classes.txt beside the data, if any
+    hub_label_names: dict[str, list[str]] = field(default_factory=dict)  # ClassLabel names
+
+
+def load_raw(path: str) -> RawData:
+    """Load a file, a folder of split files, or `hub:<id>` into frames."""
+    path = path.strip()
+    if path.startswith("hub:"):
+        return _load_hub(path.removeprefix("hub:"))
+    p = Path(path).expanduser()
+    if p.is_dir():
+        return _load_folder(p)
+    if p.is_file():
+        return RawData({"train": read_file(p)}, str(p), _label_names_beside(p.parent))
+    if re.fullmatch(r"[\w.-]+/[\w.-]+", path) and not path.startswith("."):
+        return _load_hub(path)
+    raise DataError(f"data path '{path}' does not exist; give a CSV, TSV, JSON, JSONL or Parquet "
+                    "file, a folder of split files (train/dev/test), or hub:<dataset id>")
+
+
+def read_file(path: Path) -> SplitFrame:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise DataError(f"'{path.name}' has an unknown extension '{path.suffix}'; "
+                        f"use one of {', '.join(sorted(FORMATS))}")
+    if path.stat().st_size == 0:
+        raise DataError(f"'{path}' is empty; it needs a header line and at least one row")
+    try:
+        if fmt in ("csv", "tsv"):
+            frame = pd.read_csv(path, sep="\t" if fmt == "tsv" else ",", dtype=str,
+                                keep_default_na=False, na_values=[""], skip_blank_lines=False,
+                                quoting=csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL)
+            return SplitFrame(frame, str(path), line_offset=2)  # line 1 is the header
+        if fmt == "jsonl":
+            return SplitFrame(_read_jsonl(path), str(path), line_offset=1)
+        if fmt == "json":
+            return SplitFrame(_read_json(path), str(path), line_offset=1, unit="record")
+        return SplitFrame(pd.read_parquet(path), str(path), line_offset=1, unit="row")
+    except DataError:
+        raise
+    except pd.errors.ParserError as err:
+        # pandas says e.g. "Expected 2 fields in line 5, saw 3": keep the line, add the fix.
+        detail = str(err).strip().splitlines()[-1].replace("Error tokenizing data. C error: ", "")
+        sep = "tab" if fmt == "tsv" else "comma"
+        raise DataError(f"'{path.name}' is not a well-formed {fmt.upper()} file: {detail}. "
+                        f"Quote fields that contain a {sep} (\"like, this\") or fix that line") from None
+    except UnicodeDecodeError as err:
+        raise DataError(f"'{path.name}' is not UTF-8 text (byte {err.start}); "
+                        "save it as UTF-8 and try again") from None
+    except (ValueError, OSError) as err:
+        raise DataError(f"'{path.name}' could not be read as {fmt.upper()}: "
+                        f"{str(err).splitlines()[0]}") from None
+
+
+def _read_jsonl(path: Path) -> pd.DataFrame:
+    records = []
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                records.append({})  # keep line numbers aligned; reported as an empty row
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise DataError(f"'{path.name}' line {number} is not valid JSON ({err.msg} at "
+                                f"column {err.colno}); each line must be one JSON object") from None
+            if not isinstance(record, dict):
+                raise DataError(f"'{path.name}' line {number} is a JSON {type(record).__name__}, "
+                                "not an object; write one {\"text\": ..., \"label\": ...} per line")
+            records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+def _read_json(path: Path) -> pd.DataFrame:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        if err.msg.startswith("Extra data"):  # JSON Lines saved as .json
+            return _read_jsonl(path)
+        raise DataError(f"'{path.name}' is not valid JSON: {err.msg} at line {err.lineno}, "
+                        f"column {err.colno}") from None
+    if isinstance(data, dict):  # {"data": [...]} or {"text": [...], "label": [...]}
+        lists = [v for v in data.values() if isinstance(v, list)]
+        if len(lists) == 1 and all(isinstance(r, dict) for r in lists[0]):
+            data = lists[0]
+        elif lists and all(isinstance(v, list) for v in data.values()):
+            return pd.DataFrame(data)
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise DataError(f"'{path.name}' must be a list of records like "
+                        "[{\"text\": ..., \"label\": ...}] (or JSON Lines)")
+    return pd.DataFrame.from_records(data)
+
+
+def _load_folder(folder: Path) -> RawData:
+    splits: dict[str, SplitFrame] = {}
+    for file in sorted(folder.iterdir()):
+        if file.suffix.lower() not in FORMATS or not file.is_file():
+            continue
+        stem = re.split(r"[._-]", file.stem.lower())[0]
+        split = SPLIT_NAMES.get(stem)
+        if split is None:
+            continue
+        if split in splits:
+            raise DataError(f"folder '{folder}' has two {split} files ({Path(splits[split].source).name} "
+                            f"and {file.name}); keep one")
+        splits[split] = read_file(file)
+    if "train" not in splits:
+        found = ", ".join(f.name for f in folder.iterdir() if f.suffix.lower() in FORMATS) or "none"
+        raise DataError(f"folder '{folder}' has no train file; name the files train.*, dev.* or "
+                        f"validation.*, test.* (data files found: {found})")
+    return RawData(splits, str(folder), _label_names_beside(folder))
+
+
+def _label_names_beside(folder: Path) -> list[str] | None:
+    for name in LABEL_NAME_FILES:
+        file = folder / name
+        if file.is_file():
+            names = [line.strip() for line in file.read_text().splitlines() if line.strip()]
+            return names or None
+    return None
+
+
+def _load_hub(dataset_id: str) -> RawData:
+    import datasets
+
+    try:
+        loaded = datasets.load_dataset(dataset_id)
+    except Exception as err:  # datasets raises many types (ConnectionError, DatasetNotFoundError...)
+        text = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise DataError(f"Hub dataset '{dataset_id}' could not be loaded ({text}). If this machine "
+                        "is offline, download the files and give their path instead") from None
+    splits, names = {}, {}
+    for split_name, dataset in loaded.items():
+        split = SPLIT_NAMES.get(split_name, split_name)
+        splits[split] = SplitFrame(dataset.to_pandas(), f"{dataset_id}[{split_name}]", 1, "row")
+        for column, feature in dataset.features.items():
+            if isinstance(feature, datasets.ClassLabel):
+                names[column] = list(feature.names)
+    return RawData(splits, f"hub:{dataset_id}", hub_label_names=names)

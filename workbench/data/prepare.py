@@ -1,0 +1,65 @@
+"""From checked frames to the `datasets` splits a task trains on.
+
+Every run sees the same rows for the same config: the train sample (max_train_samples) is a
+seeded shuffle, and a missing validation split is carved from train with the same seed,
+stratified by label so small classes appear in both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import datasets
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from workbench.config import DataConfig
+from workbench.data.load import RawData, load_raw
+from workbench.data.validate import PreflightReport, check_data, label_key, label_values, require_ok
+
+
+@dataclass
+class PreparedData:
+    splits: datasets.DatasetDict  # columns: text, [text_pair], label (int), row (source line)
+    label_names: list[str]
+    report: PreflightReport
+
+    @property
+    def id2label(self) -> dict[int, str]:
+        return dict(enumerate(self.label_names))
+
+
+def prepare_data(cfg: DataConfig, seed: int) -> PreparedData:
+    raw: RawData = load_raw(cfg.path)
+    report = check_data(cfg, raw)
+    require_ok(report)
+    columns = report.columns
+    # The same order as report.label_names: value i of the train labels is class i.
+    value_to_id = {v: i for i, v in enumerate(label_values(raw.splits["train"].frame[columns.label]))}
+
+    frames = {}
+    for split, part in raw.splits.items():
+        frame = pd.DataFrame({"text": part.frame[columns.text].astype(str)})
+        if columns.text_pair:
+            frame["text_pair"] = part.frame[columns.text_pair].astype(str)
+        frame["label"] = part.frame[columns.label].map(label_key).map(value_to_id).astype("int64")
+        frame["row"] = [part.where(i) for i in range(len(part.frame))]
+        frames[split] = frame
+
+    if "validation" not in frames:
+        train = frames["train"]
+        stratify = train["label"] if train["label"].value_counts().min() >= 2 else None
+        keep, held_out = train_test_split(train, test_size=cfg.validation_fraction, random_state=seed,
+                                          stratify=stratify)
+        frames["train"], frames["validation"] = keep.sort_index(), held_out.sort_index()
+
+    splits = datasets.DatasetDict({
+        name: datasets.Dataset.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+        for name, frame in frames.items()
+    })
+    if cfg.max_train_samples and cfg.max_train_samples < len(splits["train"]):
+        splits["train"] = splits["train"].shuffle(seed=seed).select(range(cfg.max_train_samples))
+    for name in ("validation", "test"):
+        if name in splits and cfg.max_eval_samples and cfg.max_eval_samples < len(splits[name]):
+            splits[name] = splits[name].shuffle(seed=seed).select(range(cfg.max_eval_samples))
+    return PreparedData(splits, report.label_names, report)

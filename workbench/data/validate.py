@@ -1,0 +1,232 @@
+"""The pre-flight check: every problem of a dataset, found before a run starts, with row numbers.
+
+Dataset format errors are the first thing users of training tools trip on. The check never stops
+at the first problem: it reports them all, each naming the split, the rows and the fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from workbench.config import DataConfig
+from workbench.data.columns import ColumnMapping, detect_columns
+from workbench.data.load import RawData, SplitFrame, load_raw
+from workbench.errors import DataError
+
+MAX_ROWS_LISTED = 8
+
+
+@dataclass
+class Problem:
+    severity: str  # "error" blocks the run, "warning" does not
+    message: str
+    split: str | None = None
+    rows: list[str] = field(default_factory=list)  # "line 12", ...
+    count: int = 0  # how many rows in all (rows lists the first few)
+
+    def __str__(self) -> str:
+        where = f"[{self.split}] " if self.split else ""
+        text = f"{self.severity.upper()}: {where}{self.message}"
+        if self.rows:
+            more = f" and {self.count - len(self.rows)} more" if self.count > len(self.rows) else ""
+            text += f" ({', '.join(self.rows)}{more})"
+        return text
+
+
+@dataclass
+class PreflightReport:
+    problems: list[Problem]
+    columns: ColumnMapping | None
+    available_columns: list[str]
+    label_names: list[str]
+    label_counts: dict[str, dict[str, int]]  # split -> label name -> rows
+    split_rows: dict[str, int]
+    source: str
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.severity == "error" for p in self.problems)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    def summary(self) -> str:
+        if not self.problems:
+            sizes = ", ".join(f"{k} {v}" for k, v in self.split_rows.items())
+            return f"Data OK: {sizes} rows; labels: {', '.join(self.label_names)}"
+        head = "Data check failed" if not self.ok else "Data OK, with warnings"
+        return head + ":\n" + "\n".join(f"- {p}" for p in self.problems)
+
+
+def check_data(cfg: DataConfig, raw: RawData | None = None) -> PreflightReport:
+    """Check a dataset against a DataConfig. Unreadable files raise DataError (nothing to check)."""
+    raw = raw or load_raw(cfg.path)
+    train = raw.splits["train"].frame
+    available = [str(c) for c in train.columns]
+    report = PreflightReport([], None, available, [], {}, {k: len(v.frame) for k, v in raw.splits.items()},
+                             raw.source)
+    problems = report.problems
+
+    for split, part in raw.splits.items():
+        if len(part.frame) == 0:
+            problems.append(Problem("error", f"{part.source} has no rows; add data", split))
+    if not report.ok:
+        return report
+
+    columns = _resolve_columns(cfg, train, problems)
+    if columns is None:
+        return report
+    report.columns = columns
+    for split, part in raw.splits.items():
+        missing = [c for c in (columns.text, columns.text_pair, columns.label)
+                   if c is not None and c not in part.frame.columns]
+        if missing:
+            problems.append(Problem("error", f"column {', '.join(map(repr, missing))} is missing from "
+                                    f"{part.source} (it has {', '.join(map(str, part.frame.columns))}); "
+                                    "give every split the same columns", split))
+    if not report.ok:
+        return report
+
+    for split, part in raw.splits.items():
+        for column in (columns.text, columns.text_pair):
+            if column is not None:
+                _check_text(part, split, column, problems)
+        _check_label_present(part, split, columns.label, problems)
+
+    train_values = label_values(raw.splits["train"].frame[columns.label])
+    report.label_names = label_names_for(train_values, cfg.label_names, raw, columns.label, problems)
+    names = dict(zip(train_values, report.label_names))
+    for split, part in raw.splits.items():
+        values = part.frame[columns.label].map(label_key)
+        counts = values.dropna().map(lambda v: names.get(v, v)).value_counts()
+        report.label_counts[split] = {str(k): int(v) for k, v in counts.items()}
+        if split != "train":
+            unknown = values.notna() & ~values.isin(train_values)
+            if unknown.any():
+                seen = sorted(values[unknown].unique())[:5]
+                problems.append(_rows_problem(
+                    part, split, unknown, f"label {', '.join(map(repr, seen))} never occurs in train, so "
+                    "the model cannot learn it; fix these rows or add examples to train"))
+
+    _check_classes(report, cfg, problems)
+    return report
+
+
+def _resolve_columns(cfg: DataConfig, frame: pd.DataFrame, problems: list[Problem]) -> ColumnMapping | None:
+    detected = detect_columns(frame)
+    chosen = {}
+    for role, configured in (("text", cfg.text_column), ("text_pair", cfg.text_pair_column),
+                             ("label", cfg.label_column)):
+        value = detected[role] if configured == "auto" else configured
+        if configured not in ("auto", None) and configured not in frame.columns:
+            problems.append(Problem(
+                "error", f"data.{role}_column '{configured}' is not a column; the file has "
+                f"{', '.join(map(str, frame.columns))}: set data.{role}_column to one of them"))
+        chosen[role] = value
+    if not any(p.severity == "error" for p in problems):
+        for role in ("text", "label"):
+            if chosen[role] is None:
+                problems.append(Problem(
+                    "error", f"no {role} column found among {', '.join(map(str, frame.columns))}; "
+                    f"set data.{role}_column to the column that holds the {role}"))
+    if any(p.severity == "error" for p in problems):
+        return None
+    if chosen["text"] == chosen["label"]:
+        problems.append(Problem("error", f"the text and label columns are both '{chosen['text']}'; "
+                                "set data.text_column and data.label_column to different columns"))
+        return None
+    return ColumnMapping(text=chosen["text"], label=chosen["label"], text_pair=chosen["text_pair"])
+
+
+def _rows_problem(part: SplitFrame, split: str, mask: pd.Series, message: str,
+                  severity: str = "error") -> Problem:
+    positions = [i for i, bad in enumerate(mask.tolist()) if bad]
+    return Problem(severity, message, split, [part.where(i) for i in positions[:MAX_ROWS_LISTED]],
+                   len(positions))
+
+
+def _check_text(part: SplitFrame, split: str, column: str, problems: list[Problem]) -> None:
+    values = part.frame[column]
+    empty = values.isna() | values.map(lambda v: isinstance(v, str) and not v.strip())
+    if empty.any():
+        problems.append(_rows_problem(part, split, empty, f"empty text in column '{column}'; "
+                                      "fill these rows in or delete them"))
+    not_text = values.notna() & ~values.map(lambda v: isinstance(v, str))
+    if not_text.any():
+        problems.append(_rows_problem(part, split, not_text, f"column '{column}' holds non-text "
+                                      "values (numbers, lists); is it the right text column?"))
+
+
+def _check_label_present(part: SplitFrame, split: str, column: str, problems: list[Problem]) -> None:
+    missing = part.frame[column].isna() | part.frame[column].map(lambda v: isinstance(v, str) and not v.strip())
+    if missing.any():
+        problems.append(_rows_problem(part, split, missing, f"missing label in column '{column}'; "
+                                      "give every row a label or delete it"))
+
+
+def label_key(value) -> str | None:
+    """Labels compare as text: 1, 1.0 and "1" are the same label."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+def label_values(series: pd.Series) -> list[str]:
+    values = sorted({k for k in series.map(label_key) if k is not None})
+    if values and all(_is_int(v) for v in values):
+        values.sort(key=int)
+    return values
+
+
+def _is_int(text: str) -> bool:
+    try:
+        int(text)
+        return True
+    except ValueError:
+        return False
+
+
+def label_names_for(values: list[str], configured: list[str] | None, raw: RawData, column: str,
+                    problems: list[Problem]) -> list[str]:
+    """Readable names for the label values: configured, Hub ClassLabel, classes.txt, or the values."""
+    names = configured or raw.hub_label_names.get(column) or raw.label_names_file
+    if not names or not values or not all(_is_int(v) for v in values):
+        if configured and values and not all(_is_int(v) for v in values):
+            problems.append(Problem("warning", "data.label_names is ignored: the labels are already "
+                                    "names, not numbers"))
+        return list(values)
+    numbers = [int(v) for v in values]
+    base = 0 if min(numbers) == 0 else 1  # ag_news style 1..K with K names in classes.txt
+    if max(numbers) - base >= len(names):
+        problems.append(Problem("warning", f"{len(names)} label names for label values up to "
+                                f"{max(numbers)}; showing the numbers instead"))
+        return list(values)
+    return [names[n - base] for n in numbers]
+
+
+def _check_classes(report: PreflightReport, cfg: DataConfig, problems: list[Problem]) -> None:
+    counts = report.label_counts.get("train", {})
+    if len(counts) < 2:
+        problems.append(Problem("error", f"train has {len(counts)} distinct label(s); a classifier "
+                                "needs at least two classes", "train"))
+        return
+    few = {k: v for k, v in counts.items() if v < cfg.min_rows_per_class}
+    if few:
+        listed = ", ".join(f"'{k}' ({v})" for k, v in sorted(few.items(), key=lambda kv: kv[1]))
+        problems.append(Problem("error", f"too few rows for class {listed}; give each class at least "
+                                f"{cfg.min_rows_per_class} rows, or remove that class", "train"))
+    largest, smallest = max(counts.values()), min(counts.values())
+    if smallest and largest / smallest >= 10:
+        problems.append(Problem("warning", f"classes are imbalanced ({largest}:{smallest}); "
+                                "watch macro F1, not only accuracy", "train"))
+
+
+def require_ok(report: PreflightReport) -> None:
+    if not report.ok:
+        raise DataError(report.summary(), report.problems)

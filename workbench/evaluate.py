@@ -1,0 +1,80 @@
+"""Metrics of a finished run's model on any dataset (`workbench eval RUN --data PATH`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import DataCollatorWithPadding
+
+from workbench.config import DataConfig
+from workbench.data.load import RawData, load_raw
+from workbench.data.validate import check_data, label_key, label_values, require_ok
+from workbench.errors import WorkbenchError
+from workbench.runs.store import Run
+from workbench.tasks import classify
+
+
+def predict_logits(model, tokenizer, texts: list[str], pairs: list[str] | None = None,
+                   max_length: int = 128, batch_size: int = 64) -> np.ndarray:
+    """Logits for texts, batched by similar length (less padding), returned in input order."""
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    collate = DataCollatorWithPadding(tokenizer)
+    device = next(model.parameters()).device
+    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
+    with torch.inference_mode():
+        for start in range(0, len(texts), batch_size):
+            idx = order[start:start + batch_size]
+            enc = tokenizer([texts[i] for i in idx], [pairs[i] for i in idx] if pairs else None,
+                            truncation=True, max_length=max_length)
+            batch = collate([{k: enc[k][j] for k in enc} for j in range(len(idx))])
+            logits = model(**{k: v.to(device) for k, v in batch.items()}).logits
+            out[idx] = logits.float().cpu().numpy()
+    return out
+
+
+def evaluate_run(run: Run, data_path: str, split: str | None = None, output: str | None = None) -> dict:
+    status = run.status()
+    if not run.model_dir.is_dir():
+        raise WorkbenchError(f"run {run.id} has no final model (status: {status['status']}); "
+                             "evaluate a finished run")
+    cfg = run.config()
+    label_names = status.get("label_names") or []
+    raw = load_raw(data_path)
+    if split is None:
+        split = "test" if "test" in raw.splits else "validation" if "validation" in raw.splits else "train"
+    if split not in raw.splits:
+        raise WorkbenchError(f"'{data_path}' has no {split} split (it has {', '.join(raw.splits)})")
+    data_cfg = DataConfig(**{**cfg.data.__dict__, "path": data_path})
+    # Check the chosen split as if it were the training split, with the run's column mapping.
+    report = check_data(data_cfg, RawData({"train": raw.splits[split]}, raw.source, raw.label_names_file,
+                                          raw.hub_label_names))
+    require_ok(report)
+    unknown = set(report.label_names) - set(label_names)
+    if unknown:
+        raise WorkbenchError(f"labels {sorted(unknown)} of '{data_path}' are not among the model's "
+                             f"labels {label_names}; evaluate on data with the same labels")
+    frame = raw.splits[split].frame
+    columns = report.columns
+    texts = frame[columns.text].astype(str).tolist()
+    pairs = frame[columns.text_pair].astype(str).tolist() if columns.text_pair else None
+    # The report's names are in the same order as its values, so map value -> name -> model id.
+    value_to_name = dict(zip(label_values(frame[columns.label]), report.label_names))
+    gold = np.array([label_names.index(value_to_name[label_key(v)]) for v in frame[columns.label]])
+
+    model, tokenizer = classify.load_trained(run.model_dir)
+    logits = predict_logits(model, tokenizer, texts, pairs, cfg.task.max_length)
+    predicted = logits.argmax(-1)
+    from sklearn.metrics import f1_score
+
+    metrics = {"accuracy": float((predicted == gold).mean()),
+               "f1_macro": float(f1_score(gold, predicted, average="macro", zero_division=0)),
+               "rows": len(gold)}
+    if output:
+        import datasets
+
+        rows = datasets.Dataset.from_dict({"text": texts, "label": gold.tolist(),
+                                           **({"text_pair": pairs} if pairs else {})})
+        classify.write_predictions(Path(output), rows, logits, label_names)
+    return {"data": data_path, "split": split, "metrics": metrics}

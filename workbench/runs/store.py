@@ -1,0 +1,221 @@
+"""The run folder: the single source of truth about a run.
+
+    runs/<id>/
+      config.yaml         the resolved RunConfig (what actually ran)
+      status.json         status, progress, pid, error, final metrics (rewritten atomically)
+      metrics.jsonl       one line per trainer log event (append-only)
+      train.log           everything the training process printed
+      checkpoints/        Trainer checkpoints (resume reads the last one)
+      model/              the final model (full weights or adapter) with tokenizer and label names
+      predictions.jsonl   eval-set predictions: text, gold, predicted, probabilities
+      ABORT               present while an abort is requested
+
+Readers (CLI, UI, notebooks) only read these files; only the training process writes status
+while it runs. A status of "running" whose process is gone is reported as failed: the run was
+killed or crashed, and its checkpoints stay usable for `workbench resume`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import psutil
+
+from workbench.config import RunConfig
+from workbench.errors import WorkbenchError
+
+STATUSES = ("queued", "running", "finished", "failed", "aborted")
+ACTIVE = ("queued", "running")
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=str))
+    tmp.replace(path)
+
+
+@dataclass
+class Run:
+    dir: Path
+
+    @property
+    def id(self) -> str:
+        return self.dir.name
+
+    @property
+    def status_path(self) -> Path:
+        return self.dir / "status.json"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.dir / "metrics.jsonl"
+
+    @property
+    def log_path(self) -> Path:
+        return self.dir / "train.log"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.dir / "checkpoints"
+
+    @property
+    def model_dir(self) -> Path:
+        return self.dir / "model"
+
+    @property
+    def predictions_path(self) -> Path:
+        return self.dir / "predictions.jsonl"
+
+    @property
+    def abort_path(self) -> Path:
+        return self.dir / "ABORT"
+
+    # ---- reading ------------------------------------------------------------------------------
+    def config(self) -> RunConfig:
+        return RunConfig.load(self.dir / "config.yaml")
+
+    def raw_status(self) -> dict:
+        try:
+            return json.loads(self.status_path.read_text())
+        except (OSError, json.JSONDecodeError):
+            return {"id": self.id, "status": "failed", "error": "status.json is missing or unreadable"}
+
+    def status(self) -> dict:
+        """The status, with a dead process behind an active status reported as a failure."""
+        status = self.raw_status()
+        if status.get("status") in ACTIVE and status.get("pid") and not _alive(status):
+            status = {**status, "status": "failed",
+                      "error": "the training process ended without reporting (killed or crashed); "
+                               f"checkpoints are kept: `workbench resume {self.id}` continues"}
+            # Persist it so every reader agrees; harmless if two readers race.
+            write_json_atomic(self.status_path, status)
+        return status
+
+    def metrics(self) -> list[dict]:
+        if not self.metrics_path.is_file():
+            return []
+        rows = []
+        with self.metrics_path.open() as fh:
+            for line in fh:
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:  # a line being written right now
+                    break
+        return rows
+
+    def last_checkpoint(self) -> Path | None:
+        if not self.checkpoints_dir.is_dir():
+            return None
+        found = [p for p in self.checkpoints_dir.glob("checkpoint-*")
+                 if p.is_dir() and (p / "trainer_state.json").is_file()]
+        return max(found, key=lambda p: int(p.name.split("-")[-1]), default=None)
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path.is_file():
+            return ""
+        with self.log_path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 64_000))
+            return "\n".join(fh.read().decode("utf-8", "replace").splitlines()[-lines:])
+
+    # ---- writing (the training process; abort from anywhere) -----------------------------------
+    def update_status(self, **fields) -> dict:
+        status = {**self.raw_status(), **fields, "updated": time.time()}
+        if _is_main_process():
+            write_json_atomic(self.status_path, status)
+        return status
+
+    def append_metrics(self, record: dict) -> None:
+        if not _is_main_process():
+            return
+        with self.metrics_path.open("a") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+    def request_abort(self) -> None:
+        status = self.status()["status"]
+        if status not in ACTIVE:
+            raise WorkbenchError(f"run {self.id} is {status}, not running; nothing to abort")
+        self.abort_path.touch()
+        if status == "queued":  # never started: nothing will pick the flag up
+            self.update_status(status="aborted", ended=time.time())
+
+    def abort_requested(self) -> bool:
+        return self.abort_path.exists()
+
+
+def _is_main_process() -> bool:
+    """Under torchrun every GPU runs the trainer; only rank 0 writes the run folder."""
+    return os.environ.get("RANK", "0") == "0"
+
+
+def _alive(status: dict) -> bool:
+    try:
+        process = psutil.Process(int(status["pid"]))
+        # A recycled pid belongs to a process started after ours.
+        created = status.get("pid_created")
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE and \
+            (created is None or abs(process.create_time() - created) < 1.0)
+    except (psutil.Error, ValueError):
+        return False
+
+
+def process_identity(pid: int | None = None) -> dict:
+    pid = pid or os.getpid()
+    return {"pid": pid, "pid_created": psutil.Process(pid).create_time()}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:24] or "run"
+
+
+def create_run(cfg: RunConfig) -> Run:
+    """A new run folder holding the config and a queued status."""
+    runs_dir = Path(cfg.runs_dir)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    model = _slug(Path(cfg.model.name).name or cfg.model.name)
+    base = f"{datetime.now():%Y%m%d-%H%M%S}-{model}-{cfg.method.type}"
+    for suffix in [""] + [f"-{i}" for i in range(2, 1000)]:
+        try:
+            (runs_dir / (base + suffix)).mkdir()
+            run = Run(runs_dir / (base + suffix))
+            break
+        except FileExistsError:
+            continue
+    cfg.save(run.dir / "config.yaml")
+    write_json_atomic(run.status_path, {
+        "id": run.id, "status": "queued", "name": cfg.name, "created": time.time(),
+        "model": cfg.model.name, "task": cfg.task.type, "method": cfg.method.type,
+        "data": cfg.data.path,
+    })
+    return run
+
+
+def list_runs(runs_dir: str | Path) -> list[Run]:
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        return []
+    runs = [Run(p) for p in runs_dir.iterdir() if (p / "status.json").is_file()]
+    return sorted(runs, key=lambda r: r.raw_status().get("created", 0), reverse=True)
+
+
+def get_run(runs_dir: str | Path, run_id: str) -> Run:
+    path = Path(run_id)
+    if (path / "status.json").is_file():  # a run folder path works too
+        return Run(path)
+    run = Run(Path(runs_dir) / run_id.removeprefix("run:"))
+    if not run.status_path.is_file():
+        raise WorkbenchError(f"there is no run '{run_id}' in {runs_dir}; `workbench runs` lists them")
+    return run
+
+
+def delete_run(run: Run) -> None:
+    if run.status()["status"] == "running":
+        raise WorkbenchError(f"run {run.id} is running; abort it before deleting")
+    shutil.rmtree(run.dir)

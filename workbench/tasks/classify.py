@@ -1,0 +1,116 @@
+"""Sequence classification (single text or text pairs): head, preprocessing, metrics, predictions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import AutoTokenizer, DataCollatorWithPadding
+
+from workbench.catalog import ResolvedModel, sentence_transformers_pooling
+from workbench.config import RunConfig
+from workbench.tasks.pooled_classifier import PooledClassifier, is_pooled_classifier
+
+NAME = "classification"
+TEXT_COLUMNS = ("text", "text_pair", "row")
+
+
+def choose_pooling(cfg: RunConfig, model_path: str) -> str:
+    """The configured pooling, or the one the checkpoint was trained with (default: mean)."""
+    if cfg.task.pooling != "auto":
+        return cfg.task.pooling
+    # Mean pooling is the better default for encoders without a trained sentence head too:
+    # a [CLS] vector only summarises a sentence after a pretraining task that asked it to.
+    return sentence_transformers_pooling(model_path) or "mean"
+
+
+def build_model(resolved: ResolvedModel, id2label: dict[int, str], cfg: RunConfig,
+                attn_implementation: str | None = None) -> PooledClassifier:
+    path = resolved.path
+    if is_pooled_classifier(path):  # a classifier trained here: reuse its encoder, new head
+        pooling = cfg.task.pooling if cfg.task.pooling != "auto" else \
+            json.loads((Path(path) / "config.json").read_text()).get("workbench_pooling", "mean")
+        old = PooledClassifier.load(path, attn_implementation)
+        return PooledClassifier.from_encoder_module(old.encoder, id2label, pooling)
+    return PooledClassifier.from_encoder(
+        path, id2label, choose_pooling(cfg, path), attn_implementation,
+        trust_remote_code=cfg.model.trust_remote_code)
+
+
+def tokenize(splits, tokenizer, max_length: int):
+    def encode(batch):
+        pair = batch.get("text_pair")
+        return tokenizer(batch["text"], pair, truncation=True, max_length=max_length)
+
+    def drop(dataset):
+        return [c for c in dataset.column_names if c in TEXT_COLUMNS]
+
+    tokenized = splits.map(encode, batched=True, desc="tokenizing")
+    # Lengths let the length-grouped sampler batch similar sentences (less padding, same data)
+    # without reading every row back; the model's forward ignores the extra column.
+    tokenized = tokenized.map(lambda b: {"length": [len(x) for x in b["input_ids"]]}, batched=True)
+    return tokenized.remove_columns(drop(tokenized["train"]))
+
+
+def collator(tokenizer, on_gpu: bool):
+    # Dynamic padding to the longest in each batch; multiples of 8 suit tensor cores on GPUs.
+    return DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8 if on_gpu else None)
+
+
+def compute_metrics(eval_pred) -> dict:
+    from sklearn.metrics import f1_score
+
+    logits, labels = eval_pred.predictions, eval_pred.label_ids
+    if isinstance(logits, tuple):
+        logits = logits[0]
+    predicted = np.argmax(logits, axis=-1)
+    return {"accuracy": float((predicted == labels).mean()),
+            "f1_macro": float(f1_score(labels, predicted, average="macro", zero_division=0))}
+
+
+def write_predictions(path: Path, split, logits: np.ndarray, label_names: list[str]) -> None:
+    """One JSON line per example: the text, gold and predicted labels, class probabilities."""
+    probs = torch.softmax(torch.as_tensor(logits, dtype=torch.float32), dim=-1).numpy()
+    predicted = probs.argmax(-1)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w") as fh:
+        for i, row in enumerate(split):
+            record = {"index": i, "row": row.get("row"), "text": row["text"]}
+            if "text_pair" in row:
+                record["text_pair"] = row["text_pair"]
+            record.update({
+                "gold": label_names[row["label"]], "gold_id": int(row["label"]),
+                "predicted": label_names[predicted[i]], "predicted_id": int(predicted[i]),
+                "confidence": float(probs[i, predicted[i]]),
+                "probabilities": {name: round(float(p), 6) for name, p in zip(label_names, probs[i])},
+            })
+            fh.write(json.dumps(record) + "\n")
+    tmp.replace(path)
+
+
+def load_trained(model_dir: str | Path, attn_implementation: str | None = None):
+    """(model, tokenizer) of a finished classification run's model/ folder, ready to predict."""
+    model_dir = Path(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    if (model_dir / "adapter_config.json").is_file():
+        from peft import PeftModel
+
+        info = json.loads((model_dir / "workbench_model.json").read_text())
+        base = PooledClassifier.from_encoder(
+            _base_path(info), {int(k): v for k, v in info["id2label"].items()}, info["pooling"],
+            attn_implementation)
+        model = PeftModel.from_pretrained(base, model_dir).merge_and_unload()
+    else:
+        model = PooledClassifier.load(model_dir, attn_implementation)
+    return model.eval(), tokenizer
+
+
+def _base_path(info: dict) -> str:
+    """The adapter's base model: by catalog name where possible, so a copied run still loads."""
+    from workbench.catalog import BUNDLED, resolve_model
+
+    if info.get("base_model_name") in BUNDLED:
+        return resolve_model(info["base_model_name"]).path
+    return info["base_model"]

@@ -1,0 +1,128 @@
+"""A sequence classifier with the pooling that suits its checkpoint.
+
+`AutoModelForSequenceClassification` for BERT puts its head on the [CLS] vector after a tanh
+"pooler". Sentence-transformers checkpoints (all-MiniLM-L6-v2, the bundled encoder) were trained
+to produce sentence meaning as the *mean* of the token vectors; their [CLS] vector and pooler
+never were. Classifying from the representation the checkpoint actually learned lets a small
+budget go much further (README: +3 points dev accuracy on SST-2 with 4k examples).
+
+The saved folder is a normal Hugging Face folder (config.json with `workbench_pooling`, id2label,
+model.safetensors with `<encoder prefix>.*` and `classifier.*`); `load` reads it back.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import torch
+from torch import nn
+from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+ARCHITECTURE = "WorkbenchPooledClassifier"
+
+
+class PooledClassifier(PreTrainedModel):
+    config_class = PretrainedConfig
+    supports_gradient_checkpointing = True
+    _supports_sdpa = True
+    _supports_attention_backend = True
+
+    def __init__(self, config: PretrainedConfig, encoder: PreTrainedModel | None = None):
+        super().__init__(config)
+        encoder = encoder if encoder is not None else AutoModel.from_config(config)
+        if getattr(encoder, "pooler", None) is not None:
+            encoder.pooler = None  # the [CLS] tanh pooler is unused with our pooling
+        # Keep the checkpoint's own prefix ("bert", "roberta", ...) so the state dict reads
+        # like the library's own *ForSequenceClassification models.
+        self.encoder_prefix = encoder.base_model_prefix or "encoder"
+        self.add_module(self.encoder_prefix, encoder)
+        self.pooling = getattr(config, "workbench_pooling", "mean")
+        dropout = getattr(config, "classifier_dropout", None)
+        if dropout is None:
+            dropout = getattr(config, "hidden_dropout_prob", 0.1)
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        nn.init.normal_(self.classifier.weight, std=0.02)
+        nn.init.zeros_(self.classifier.bias)
+        # Not post_init(): it would re-initialise the pretrained encoder we were handed.
+        self._init_done_without_post_init()
+
+    def _init_done_without_post_init(self):
+        # save_pretrained / peft read the tied-weights bookkeeping that post_init sets up.
+        for name in ("_tied_weights_keys",):
+            if not hasattr(self, name):
+                setattr(self, name, None)
+        if hasattr(self, "all_tied_weights_keys") is False:
+            self.all_tied_weights_keys = {}
+
+    @property
+    def encoder(self) -> PreTrainedModel:
+        return getattr(self, self.encoder_prefix)
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.encoder.get_input_embeddings()
+
+    def pool(self, hidden: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
+        if self.pooling == "cls" or attention_mask is None:
+            return hidden[:, 0]
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, labels=None,
+                inputs_embeds=None, output_attentions=None, output_hidden_states=None, **kwargs):
+        encoder_kwargs = {"attention_mask": attention_mask, "inputs_embeds": inputs_embeds,
+                          "output_attentions": output_attentions,
+                          "output_hidden_states": output_hidden_states}
+        if token_type_ids is not None:
+            encoder_kwargs["token_type_ids"] = token_type_ids
+        out = self.encoder(input_ids=input_ids, **encoder_kwargs)
+        pooled = self.pool(out.last_hidden_state, attention_mask)
+        logits = self.classifier(self.dropout(pooled))
+        loss = None
+        if labels is not None:
+            loss = nn.functional.cross_entropy(logits.float(), labels.view(-1))
+        return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=out.hidden_states,
+                                        attentions=out.attentions)
+
+    # ---- construction and loading -----------------------------------------------------------
+    @classmethod
+    def from_encoder(cls, path: str, id2label: dict[int, str], pooling: str,
+                     attn_implementation: str | None = None, **load_kwargs) -> "PooledClassifier":
+        """A new head on the pretrained encoder in `path`."""
+        kwargs = {"attn_implementation": attn_implementation} if attn_implementation else {}
+        encoder = AutoModel.from_pretrained(path, **kwargs, **load_kwargs)
+        return cls.from_encoder_module(encoder, id2label, pooling)
+
+    @classmethod
+    def from_encoder_module(cls, encoder: PreTrainedModel, id2label: dict[int, str],
+                            pooling: str) -> "PooledClassifier":
+        config = copy.deepcopy(encoder.config)
+        config.id2label = {int(i): label for i, label in id2label.items()}
+        config.label2id = {label: int(i) for i, label in id2label.items()}
+        config.workbench_pooling = pooling
+        config.architectures = [ARCHITECTURE]
+        return cls(config, encoder)
+
+    @classmethod
+    def load(cls, path: str | Path, attn_implementation: str | None = None) -> "PooledClassifier":
+        """Read a folder written by `save_pretrained`."""
+        from safetensors.torch import load_file
+
+        config = AutoConfig.from_pretrained(path)
+        if attn_implementation:
+            config._attn_implementation = attn_implementation
+        encoder = AutoModel.from_config(config)
+        model = cls(config, encoder)
+        state = load_file(str(Path(path) / "model.safetensors"))
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            raise ValueError(f"{path}: weights do not match the model (missing {missing[:3]}, "
+                             f"unexpected {unexpected[:3]})")
+        return model.eval()
+
+
+def is_pooled_classifier(path: str | Path) -> bool:
+    config = Path(path) / "config.json"
+    return config.is_file() and ARCHITECTURE in config.read_text()

@@ -1,0 +1,51 @@
+"""Start the training process for a run folder, detached from whoever asked.
+
+The child gets its own session (closing the terminal or restarting the app does not stop it)
+and writes to the run's log file, never to a pipe nobody reads. Several GPUs mean torchrun.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from workbench.runs.store import Run
+
+
+def gpu_indices(devices: str) -> list[str]:
+    if devices in ("auto", "cpu"):
+        return []
+    return [d.strip() for d in devices.split(",") if d.strip()]
+
+
+def training_command(run: Run, resume: bool = False) -> list[str]:
+    gpus = gpu_indices(run.config().devices)
+    module = ["-m", "workbench.train.main", str(run.dir)] + (["--resume"] if resume else [])
+    if len(gpus) > 1:
+        return [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                f"--nproc_per_node={len(gpus)}"] + module
+    return [sys.executable] + module
+
+
+def launch(run: Run, resume: bool = False) -> int:
+    """Start training in the background; returns the pid. Status goes to the run folder."""
+    env = dict(os.environ, TOKENIZERS_PARALLELISM="false", PYTHONUNBUFFERED="1")
+    gpus = gpu_indices(run.config().devices)
+    if gpus:
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
+    elif run.config().devices == "cpu":
+        env["CUDA_VISIBLE_DEVICES"] = ""
+    run.abort_path.unlink(missing_ok=True)
+    with open(run.log_path, "ab") as log:
+        process = subprocess.Popen(training_command(run, resume), stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, env=env, start_new_session=True,
+                                   close_fds=True)
+    # Record the pid now so a crash before the child writes its own status is still noticed.
+    from workbench.runs.store import process_identity
+
+    try:
+        run.update_status(**process_identity(process.pid))
+    except Exception:  # the child may already have exited; its own status write wins
+        pass
+    return process.pid

@@ -1,0 +1,96 @@
+"""The training process: executes one run folder from start (or last checkpoint) to finish.
+
+    python -m workbench.train.main runs/<id> [--resume]
+
+It never imports gradio and never talks to a front end: it reads config.yaml and writes status,
+metrics, logs, checkpoints, the model and predictions into the run folder. Any failure ends as
+status "failed" with a one-line reason; the traceback goes to train.log only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from workbench.errors import WorkbenchError
+from workbench.runs.store import Run, process_identity
+
+log = logging.getLogger("workbench.train")
+
+
+def _setup_logging(run: Run, echo: bool) -> None:
+    import transformers
+
+    handlers: list[logging.Handler] = [logging.FileHandler(run.log_path)]
+    if echo:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
+    for logger in (logging.getLogger("workbench"), transformers.logging.get_logger()):
+        for handler in logger.handlers[:]:
+            logger.removeHandler(handler)
+        for handler in handlers:
+            handler.setFormatter(formatter)
+            logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    transformers.logging.set_verbosity_warning()
+
+
+def _abort_on_signal(run: Run) -> None:
+    """SIGTERM / Ctrl-C become an abort request: stop after this step, with a checkpoint."""
+
+    def handler(signum, frame):
+        if run.abort_requested():  # second signal: stop now
+            raise KeyboardInterrupt
+        log.warning("signal %s: stopping after this step and saving a checkpoint", signum)
+        run.abort_path.touch()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def execute(run: Run, resume: bool = False, echo: bool = False) -> dict:
+    """Run to completion; returns the final status dict. Never raises for a failed run."""
+    _setup_logging(run, echo)
+    _abort_on_signal(run)
+    if run.abort_requested() and not resume:
+        return run.update_status(status="aborted", ended=time.time())
+    run.abort_path.unlink(missing_ok=True)
+    run.update_status(status="running", started=time.time(), error=None, ended=None,
+                      **process_identity())
+    try:
+        from workbench.train.pipeline import train_run
+
+        result = train_run(run, resume=resume)
+    except WorkbenchError as err:
+        log.error("%s", err)
+        return run.update_status(status="failed", error=str(err), ended=time.time())
+    except KeyboardInterrupt:
+        log.warning("interrupted")
+        return run.update_status(status="aborted", ended=time.time(),
+                                 error="interrupted before a checkpoint could be saved")
+    except Exception as err:  # a bug or an environment problem: keep the traceback in the log
+        log.exception("training failed")
+        message = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
+        return run.update_status(status="failed", ended=time.time(),
+                                 error=f"{message} (details in {run.log_path.name})")
+    return run.update_status(ended=time.time(), **result)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workbench.train.main")
+    parser.add_argument("run_dir")
+    parser.add_argument("--resume", action="store_true")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    status = execute(Run(Path(args.run_dir)), resume=args.resume)
+    return 0 if status["status"] in ("finished", "aborted") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""One run, in order: resolve model -> prepare data -> build head -> apply method -> Trainer.
+
+Each step is a call into the module that owns it; this file only wires them in sequence and
+decides where the outputs go in the run folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+
+import torch
+from transformers import AutoTokenizer, TrainingArguments, set_seed
+from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+from workbench.catalog import resolve_model
+from workbench.config import RunConfig
+from workbench.data.prepare import prepare_data
+from workbench.methods import METHODS, trainable_parameters
+from workbench.runs.store import Run
+from workbench.tasks import classify
+from workbench.train.callbacks import RunRecorder
+from workbench.train.trainer import WorkbenchTrainer
+
+log = logging.getLogger("workbench.train")
+
+
+def precision_flags(cfg: RunConfig) -> dict:
+    precision = cfg.train.precision
+    on_gpu = torch.cuda.is_available() and cfg.devices != "cpu"
+    if precision == "auto":
+        precision = "bf16" if on_gpu and torch.cuda.is_bf16_supported() else "fp32"
+    return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
+
+
+def training_arguments(cfg: RunConfig, run: Run, train_rows: int) -> TrainingArguments:
+    t = cfg.train
+    world = max(1, int(torch.cuda.device_count())) if torch.cuda.is_available() and cfg.devices != "cpu" else 1
+    steps_per_epoch = math.ceil(train_rows / (t.batch_size * t.gradient_accumulation_steps * world))
+    total = t.max_steps if t.max_steps > 0 else max(1, math.ceil(steps_per_epoch * t.epochs))
+    eval_steps = t.eval_steps if t.eval_steps != "auto" else max(1, math.ceil(total / 4))
+    save_steps = t.save_steps if t.save_steps != "auto" else eval_steps
+    return TrainingArguments(
+        output_dir=str(run.checkpoints_dir),
+        num_train_epochs=t.epochs,
+        max_steps=t.max_steps,
+        per_device_train_batch_size=t.batch_size,
+        per_device_eval_batch_size=t.eval_batch_size,
+        gradient_accumulation_steps=t.gradient_accumulation_steps,
+        learning_rate=t.learning_rate,
+        weight_decay=t.weight_decay,
+        warmup_steps=t.warmup,
+        lr_scheduler_type=t.scheduler,
+        max_grad_norm=t.max_grad_norm,
+        logging_steps=t.logging_steps,
+        logging_first_step=True,
+        eval_strategy="steps",
+        eval_steps=eval_steps,
+        save_strategy="steps",
+        save_steps=save_steps,
+        save_total_limit=t.save_total_limit,
+        seed=t.seed,
+        data_seed=t.seed,
+        train_sampling_strategy="group_by_length" if t.group_by_length else "random",
+        length_column_name="length",
+        remove_unused_columns=False,  # keep "length" for the sampler; forward ignores it
+        dataloader_num_workers=t.dataloader_workers,
+        use_cpu=cfg.devices == "cpu" or not torch.cuda.is_available(),
+        report_to=[],
+        disable_tqdm=True,
+        **precision_flags(cfg),
+    )
+
+
+def train_run(run: Run, resume: bool = False) -> dict:
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()  # a log file is no place for progress bars
+    transformers.utils.logging.disable_progress_bar()
+    cfg = run.config()
+    set_seed(cfg.train.seed)
+    resolved = resolve_model(cfg.model.name, cfg.runs_dir)
+    log.info("model %s (%s)", resolved.path, resolved.source)
+    data = prepare_data(cfg.data, cfg.train.seed)
+    log.info("data %s: %s", cfg.data.path, {k: len(v) for k, v in data.splits.items()})
+    for problem in data.report.problems:
+        log.warning("%s", problem)
+
+    tokenizer = AutoTokenizer.from_pretrained(resolved.path, trust_remote_code=cfg.model.trust_remote_code)
+    model = classify.build_model(resolved, data.id2label, cfg)
+    model = METHODS[cfg.method.type].apply(model, cfg)
+    trainable, total = trainable_parameters(model)
+    log.info("trainable parameters: %s of %s (%.2f%%)", f"{trainable:,}", f"{total:,}", 100 * trainable / total)
+    run.update_status(trainable_parameters=trainable, total_parameters=total,
+                      label_names=data.label_names, rows={k: len(v) for k, v in data.splits.items()})
+
+    tokenized = classify.tokenize(data.splits, tokenizer, cfg.task.max_length)
+    args = training_arguments(cfg, run, len(tokenized["train"]))
+    samples_per_step = cfg.train.batch_size * cfg.train.gradient_accumulation_steps * max(1, args.world_size)
+    recorder = RunRecorder(run, samples_per_step)
+    trainer = WorkbenchTrainer(
+        model=model,
+        args=args,
+        train_dataset=tokenized["train"],
+        eval_dataset=tokenized["validation"],
+        processing_class=tokenizer,
+        data_collator=classify.collator(tokenizer, on_gpu=not args.use_cpu),
+        compute_metrics=classify.compute_metrics,
+        callbacks=[recorder],
+        head_learning_rate=cfg.train.head_learning_rate,
+    )
+    for noisy in (PrinterCallback, ProgressCallback):  # the recorder logs instead
+        trainer.remove_callback(noisy)
+
+    checkpoint = run.last_checkpoint() if resume else None
+    if resume and checkpoint is None:
+        log.warning("no checkpoint to resume from: starting from step 0")
+    log.info("training%s", f" from {checkpoint.name}" if checkpoint else "")
+    output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    if recorder.aborted:
+        log.info("aborted at step %d; checkpoint saved", trainer.state.global_step)
+        return {"status": "aborted", "step": trainer.state.global_step}
+
+    metrics = {k.removeprefix("eval_"): v for k, v in trainer.evaluate().items()}
+    recorder.on_log(args, trainer.state, None, logs={f"eval_{k}": v for k, v in metrics.items()})
+    save_model(trainer, cfg, resolved.path, data.id2label, run)
+    predictions = trainer.predict(tokenized["validation"])
+    classify.write_predictions(run.predictions_path, data.splits["validation"], predictions.predictions,
+                               data.label_names)
+    result = {"status": "finished", "metrics": metrics, "step": trainer.state.global_step,
+              "train_seconds": recorder.train_seconds,
+              "train_samples_per_second": output.metrics.get("train_samples_per_second"),
+              "train_step_samples_per_second": _step_throughput(recorder, trainer)}
+    if "test" in tokenized:
+        test = trainer.predict(tokenized["test"], metric_key_prefix="test")
+        classify.write_predictions(run.dir / "predictions_test.jsonl", data.splits["test"],
+                                   test.predictions, data.label_names)
+        result["test_metrics"] = {k.removeprefix("test_"): v for k, v in test.metrics.items()}
+    log.info("finished: %s", json.dumps(metrics))
+    return result
+
+
+def _step_throughput(recorder: RunRecorder, trainer) -> float | None:
+    samples = trainer.state.global_step * recorder.samples_per_step
+    return samples / recorder.train_seconds if recorder.train_seconds else None
+
+
+def save_model(trainer, cfg: RunConfig, base_path: str, id2label: dict, run: Run) -> None:
+    """Full weights, or the adapter plus what it needs to be rebuilt, with the tokenizer."""
+    target = run.model_dir
+    tmp = target.with_name("model.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model = trainer.model
+    model.save_pretrained(tmp)
+    trainer.processing_class.save_pretrained(tmp)
+    base = getattr(model, "base_model", None)
+    inner = base.model if cfg.method.type == "lora" else model
+    info = {"task": cfg.task.type, "method": cfg.method.type, "base_model": base_path,
+            "base_model_name": cfg.model.name,
+            "pooling": inner.pooling, "id2label": {str(k): v for k, v in id2label.items()},
+            "architecture": "WorkbenchPooledClassifier"}
+    if cfg.method.type == "lora":
+        inner.config.save_pretrained(tmp)  # label names beside the adapter
+    (tmp / "workbench_model.json").write_text(json.dumps(info, indent=1))
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)

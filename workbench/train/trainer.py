@@ -1,0 +1,55 @@
+"""The transformers Trainer, with the three changes the workbench needs and nothing else.
+
+1. Two learning rates: the freshly initialised head learns at `head_learning_rate`, the
+   pretrained body at `learning_rate` (a random head needs big steps; the body small ones).
+2. Evaluation runs under `torch.inference_mode()` (cheaper than no_grad: no version counters).
+3. Evaluation batches come in dataset order, so predictions line up with rows even when
+   training batches are grouped by length.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.utils.data import SequentialSampler
+from transformers import Trainer
+
+HEAD_MODULES = ("classifier",)
+NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
+
+
+def is_head_parameter(name: str) -> bool:
+    return any(f"{head}." in name for head in HEAD_MODULES)
+
+
+class WorkbenchTrainer(Trainer):
+    def __init__(self, *args, head_learning_rate: float | None = None, **kwargs):
+        self.head_learning_rate = head_learning_rate
+        super().__init__(*args, **kwargs)
+
+    def create_optimizer(self, model=None):
+        if self.optimizer is not None:
+            return self.optimizer
+        model = model or self.model
+        groups: dict[tuple[float, float], list] = {}
+        for name, parameter in model.named_parameters():
+            if not parameter.requires_grad:
+                continue
+            lr = self.head_learning_rate if (self.head_learning_rate and is_head_parameter(name)) \
+                else self.args.learning_rate
+            decay = 0.0 if any(n in name for n in NO_DECAY) else self.args.weight_decay
+            groups.setdefault((lr, decay), []).append(parameter)
+        param_groups = [{"params": params, "lr": lr, "weight_decay": decay}
+                        for (lr, decay), params in groups.items()]
+        optimizer_cls, optimizer_kwargs = Trainer.get_optimizer_cls_and_kwargs(self.args, model)
+        optimizer_kwargs.pop("lr", None)
+        self.optimizer = optimizer_cls(param_groups, **optimizer_kwargs)
+        return self.optimizer
+
+    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
+        with torch.inference_mode():
+            return super().prediction_step(model, inputs, prediction_loss_only, ignore_keys)
+
+    def _get_eval_sampler(self, eval_dataset):
+        if self.args.world_size <= 1:
+            return SequentialSampler(eval_dataset)
+        return super()._get_eval_sampler(eval_dataset)

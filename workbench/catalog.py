@@ -86,6 +86,11 @@ def _converted_smollm2(package_dir: Path) -> Path:
     gguf = package_dir / SMOLLM2_GGUF
     model = AutoModelForCausalLM.from_pretrained(package_dir, gguf_file=gguf.name)
     tokenizer = AutoTokenizer.from_pretrained(package_dir, gguf_file=gguf.name)
+    # The weights are already dequantized to float tensors; drop the GGUF quantizer marker so
+    # they save as an ordinary safetensors model (transformers refuses to save a "gguf" model).
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
     # Write beside the target and rename, so a killed conversion never leaves half a model.
     tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
     model.save_pretrained(tmp)

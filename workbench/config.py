@@ -282,6 +282,14 @@ def _coerce(value: Any, kind) -> tuple[bool, Any]:
     options = get_args(kind) if get_origin(kind) in (UnionType, Union) else (kind,)
     if value is None:
         return (type(None) in options), None
+    # Numbers written as strings ("1e-4" parses as a string in YAML 1.1) are numbers.
+    if isinstance(value, str):
+        for option in options:
+            if option in (int, float):
+                try:
+                    return True, (float(value) if option is float else int(value))
+                except ValueError:
+                    continue
     for option in options:
         if option is type(None):
             continue
@@ -295,15 +303,6 @@ def _coerce(value: Any, kind) -> tuple[bool, Any]:
             return True, value
         if get_origin(option) is list and isinstance(value, list) and all(isinstance(v, str) for v in value):
             return True, list(value)
-    # Numbers written as strings in YAML ("1e-4" parses as a string in YAML 1.1).
-    if isinstance(value, str):
-        for option in options:
-            if option in (int, float):
-                try:
-                    number = float(value) if option is float else int(value)
-                except ValueError:
-                    continue
-                return True, number
     return False, None
 
 

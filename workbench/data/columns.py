@@ -46,7 +46,7 @@ def detect_columns(frame: pd.DataFrame) -> dict[str, str | None]:
 def _longest_text_column(frame: pd.DataFrame, exclude: set) -> str | None:
     best, best_length = None, 0.0
     for column in frame.columns:
-        if column in exclude or frame[column].dtype != object:
+        if column in exclude or not (frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column])):
             continue
         values = frame[column].dropna().head(500)
         if values.empty or not all(isinstance(v, str) for v in values):

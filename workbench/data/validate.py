@@ -178,7 +178,7 @@ def label_key(value) -> str | None:
 
 
 def label_values(series: pd.Series) -> list[str]:
-    values = sorted({k for k in series.map(label_key) if k is not None})
+    values = sorted({k for k in series.map(label_key) if isinstance(k, str)})
     if values and all(_is_int(v) for v in values):
         values.sort(key=int)
     return values

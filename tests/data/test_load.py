@@ -1,0 +1,80 @@
+"""Loading files, folders and the Hub; unreadable input gives one message naming the fix."""
+
+import pytest
+
+from workbench.data.load import load_raw
+from workbench.errors import DataError
+
+
+def test_sst2_folder_has_its_three_splits(datasets_dir):
+    raw = load_raw(str(datasets_dir / "sst2"))
+    assert {k: len(v.frame) for k, v in raw.splits.items()} == {"train": 67349, "validation": 872, "test": 1821}
+    assert list(raw.splits["train"].frame.columns) == ["sentence", "label"]
+
+
+def test_ag_news_folder_finds_train_8k_and_class_names(datasets_dir):
+    raw = load_raw(str(datasets_dir / "ag_news"))
+    assert len(raw.splits["train"].frame) == 8000
+    assert raw.label_names_file == ["World", "Sports", "Business", "Sci/Tech"]
+
+
+def test_jsonl_pairs(datasets_dir):
+    raw = load_raw(str(datasets_dir / "mrpc" / "validation.jsonl"))
+    assert set(raw.splits["train"].frame.columns) >= {"sentence1", "sentence2", "label"}
+
+
+@pytest.mark.parametrize("name, content", [
+    ("data.parquet", None), ("data.json", '[{"text": "good", "label": 1}, {"text": "bad", "label": 0}]'),
+])
+def test_parquet_and_json_lists(tmp_path, name, content):
+    path = tmp_path / name
+    if content is None:
+        import pandas as pd
+        pd.DataFrame({"text": ["good", "bad"], "label": [1, 0]}).to_parquet(path)
+    else:
+        path.write_text(content)
+    frame = load_raw(str(path)).splits["train"].frame
+    assert frame["text"].tolist() == ["good", "bad"]
+
+
+def test_malformed_csv_names_the_line(tmp_path):
+    path = tmp_path / "broken.csv"
+    path.write_text("text,label\ngood movie,1\nbad, really bad movie,0\n")
+    with pytest.raises(DataError) as err:
+        load_raw(str(path))
+    assert "line 3" in str(err.value) and "Quote fields" in str(err.value)
+
+
+def test_bad_jsonl_line_and_non_object(tmp_path):
+    path = tmp_path / "data.jsonl"
+    path.write_text('{"text": "a", "label": 1}\n{"text": "b", "label": \n')
+    with pytest.raises(DataError, match="line 2 is not valid JSON"):
+        load_raw(str(path))
+    path.write_text('{"text": "a", "label": 1}\n[1, 2]\n')
+    with pytest.raises(DataError, match="line 2 is a JSON list"):
+        load_raw(str(path))
+
+
+def test_empty_file_missing_path_unknown_extension_and_non_utf8(tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataError, match="is empty"):
+        load_raw(str(tmp_path / "empty.csv"))
+    with pytest.raises(DataError, match="does not exist"):
+        load_raw(str(tmp_path / "nope.csv"))
+    (tmp_path / "data.xlsx").write_bytes(b"PK")
+    with pytest.raises(DataError, match="unknown extension"):
+        load_raw(str(tmp_path / "data.xlsx"))
+    (tmp_path / "latin.csv").write_bytes("text,label\ncaf\xe9,1\n".encode("latin-1"))
+    with pytest.raises(DataError, match="not UTF-8"):
+        load_raw(str(tmp_path / "latin.csv"))
+
+
+def test_folder_without_train_file(tmp_path):
+    (tmp_path / "dev.csv").write_text("text,label\na,1\n")
+    with pytest.raises(DataError, match="no train file"):
+        load_raw(str(tmp_path))
+
+
+def test_offline_hub_dataset_says_so():
+    with pytest.raises(DataError, match="could not be loaded.*offline"):
+        load_raw("hub:some-user/some-dataset-that-is-not-cached")

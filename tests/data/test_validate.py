@@ -1,0 +1,92 @@
+"""The pre-flight check reports every problem at once, with rows and the fix."""
+
+import pytest
+
+from workbench.config import DataConfig
+from workbench.data.columns import detect_columns
+from workbench.data.prepare import prepare_data
+from workbench.data.validate import check_data
+from workbench.errors import DataError
+
+
+def test_sst2_passes_and_columns_are_detected(datasets_dir):
+    report = check_data(DataConfig(path=str(datasets_dir / "sst2")))
+    assert report.ok, report.summary()
+    assert (report.columns.text, report.columns.label, report.columns.text_pair) == ("sentence", "label", None)
+    assert report.label_names == ["0", "1"]
+    assert report.label_counts["validation"] == {"1": 444, "0": 428}
+
+
+def test_mrpc_pairs_are_detected(datasets_dir):
+    report = check_data(DataConfig(path=str(datasets_dir / "mrpc")))
+    assert report.ok
+    assert (report.columns.text, report.columns.text_pair) == ("sentence1", "sentence2")
+
+
+def test_ag_news_gets_class_names_from_classes_txt(datasets_dir):
+    report = check_data(DataConfig(path=str(datasets_dir / "ag_news")))
+    assert report.ok, report.summary()
+    assert report.columns.text == "content"
+    assert report.label_names == ["World", "Sports", "Business", "Sci/Tech"]
+    assert report.label_counts["train"]["Sports"] == 2000
+
+
+def test_detection_falls_back_on_the_data():
+    import pandas as pd
+    frame = pd.DataFrame({"id": range(10), "body": ["a long sentence here"] * 10, "y_true": ["a", "b"] * 5})
+    assert detect_columns(frame) == {"text": "body", "text_pair": None, "label": "y_true"}
+
+
+def test_every_problem_is_reported_with_lines(tmp_path):
+    (tmp_path / "train.csv").write_text(
+        "text,label\n"
+        "great film,pos\n"      # line 2
+        ",neg\n"                # line 3: empty text
+        "awful,\n"              # line 4: missing label
+        "   ,pos\n"             # line 5: blank text
+        "fine,pos\n"
+        "dull,neg\n"
+        "rare one,odd\n")       # line 8: a class with 1 row
+    (tmp_path / "dev.csv").write_text("text,label\nok,pos\nhmm,meh\n")  # line 3: unknown label
+    report = check_data(DataConfig(path=str(tmp_path)))
+    assert not report.ok
+    text = report.summary()
+    assert "[train] empty text in column 'text'" in text and "line 3, line 5" in text
+    assert "[train] missing label in column 'label'" in text and "line 4" in text
+    assert "[validation] label 'meh' never occurs in train" in text and "line 3" in text
+    assert "too few rows for class 'odd' (1)" in text
+    with pytest.raises(DataError) as err:
+        prepare_data(DataConfig(path=str(tmp_path)), seed=0)
+    assert len(err.value.problems) >= 4
+
+
+def test_missing_configured_column_lists_the_real_ones(datasets_dir):
+    report = check_data(DataConfig(path=str(datasets_dir / "sst2"), label_column="sentiment"))
+    assert not report.ok
+    assert "data.label_column 'sentiment' is not a column; the file has sentence, label" in report.summary()
+
+
+def test_no_label_column_found(tmp_path):
+    path = tmp_path / "train.csv"
+    path.write_text("sentence\n" + "".join(f"row {i}\n" for i in range(20)))
+    report = check_data(DataConfig(path=str(path)))
+    assert "no label column found" in report.summary()
+
+
+def test_single_class_and_empty_file(tmp_path):
+    path = tmp_path / "one.csv"
+    path.write_text("text,label\na,1\nb,1\nc,1\n")
+    assert "needs at least two classes" in check_data(DataConfig(path=str(path))).summary()
+    empty = tmp_path / "empty.csv"
+    empty.write_text("text,label\n")
+    assert "has no rows" in check_data(DataConfig(path=str(empty))).summary()
+
+
+def test_prepare_samples_and_carves_validation_reproducibly(datasets_dir):
+    cfg = DataConfig(path=str(datasets_dir / "ag_news"), max_train_samples=200)
+    first, second = prepare_data(cfg, seed=3), prepare_data(cfg, seed=3)
+    assert len(first.splits["train"]) == 200 and len(first.splits["validation"]) == 800
+    assert first.splits["train"]["text"] == second.splits["train"]["text"]
+    # stratified: every class is in the carved validation split
+    assert set(first.splits["validation"]["label"]) == {0, 1, 2, 3}
+    assert first.label_names == ["World", "Sports", "Business", "Sci/Tech"]

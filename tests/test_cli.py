@@ -1,0 +1,91 @@
+"""The CLI: bad input gives one clear message and creates no run; good input ends in one JSON line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from workbench.cli import main
+
+
+def run_cli(capsys, *args) -> tuple[int, dict, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    return code, json.loads(lines[-1]) if lines else {}, err
+
+
+@pytest.fixture
+def runs_dir(tmp_path):
+    return tmp_path / "runs"
+
+
+def assert_no_run(runs_dir):
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())
+
+
+def test_malformed_csv(tmp_path, runs_dir, capsys):
+    data = tmp_path / "broken.csv"
+    data.write_text("text,label\ngood,1\nbad, really,0\n")
+    code, record, err = run_cli(capsys, "train", "--data", str(data), "--runs-dir", str(runs_dir))
+    assert code == 2 and record["status"] == "invalid"
+    assert "line 3" in record["error"] and "Traceback" not in err
+    assert_no_run(runs_dir)
+
+
+def test_missing_label_column(tmp_path, runs_dir, capsys, datasets_dir):
+    code, record, err = run_cli(capsys, "train", "--data", str(datasets_dir / "sst2"), "--runs-dir",
+                                str(runs_dir), "--set", "data.label_column=stars")
+    assert code == 2 and "data.label_column 'stars' is not a column" in record["error"]
+    assert_no_run(runs_dir)
+
+
+def test_model_path_that_does_not_exist(tmp_path, runs_dir, capsys, datasets_dir):
+    code, record, _ = run_cli(capsys, "train", "--model", str(tmp_path / "my-model"), "--data",
+                              str(datasets_dir / "sst2"), "--runs-dir", str(runs_dir))
+    assert code == 2 and "does not exist" in record["error"]
+    assert_no_run(runs_dir)
+
+
+def test_empty_dataset(tmp_path, runs_dir, capsys):
+    data = tmp_path / "train.csv"
+    data.write_text("text,label\n")
+    code, record, _ = run_cli(capsys, "train", "--data", str(data), "--runs-dir", str(runs_dir))
+    assert code == 2 and "has no rows" in record["error"]
+    assert_no_run(runs_dir)
+
+
+def test_negative_learning_rate(runs_dir, capsys, datasets_dir):
+    code, record, _ = run_cli(capsys, "train", "--data", str(datasets_dir / "sst2"), "--lr", "-0.001",
+                              "--runs-dir", str(runs_dir))
+    assert code == 2
+    assert "train.learning_rate: -0.001 must be a positive number" in record["error"]
+    assert_no_run(runs_dir)
+
+
+def test_check_command_reports_columns_and_labels(capsys, datasets_dir):
+    code, record, _ = run_cli(capsys, "check", "--data", str(datasets_dir / "mrpc"))
+    assert code == 0 and record["columns"]["text_pair"] == "sentence2"
+    assert record["rows"] == {"test": 1725, "train": 3668, "validation": 408}
+
+
+def test_train_runs_eval_and_resume_refusal(runs_dir, capsys, datasets_dir):
+    code, record, _ = run_cli(
+        capsys, "train", "--data", str(datasets_dir / "sst2"), "--method", "lora", "--max-steps", "2",
+        "--max-train-samples", "32", "--max-eval-samples", "16", "--batch-size", "8",
+        "--runs-dir", str(runs_dir), "--set", "train.eval_steps=50", "--set", "task.max_length=32")
+    assert code == 0 and record["status"] == "finished"
+    assert set(record) >= {"run_id", "status", "output", "metrics"} and "accuracy" in record["metrics"]
+
+    code, listing, _ = run_cli(capsys, "runs", "--json", "--runs-dir", str(runs_dir))
+    assert [r["id"] for r in listing["runs"]] == [record["run_id"]]
+
+    code, evaluated, _ = run_cli(capsys, "eval", record["run_id"], "--data", str(datasets_dir / "sst2"),
+                                 "--split", "validation", "--runs-dir", str(runs_dir))
+    assert code == 0 and evaluated["metrics"]["rows"] == 872 and 0 <= evaluated["metrics"]["accuracy"] <= 1
+
+    code, refused, _ = run_cli(capsys, "resume", record["run_id"], "--runs-dir", str(runs_dir))
+    assert code == 2 and "already finished" in refused["error"]
+    code, refused, _ = run_cli(capsys, "abort", record["run_id"], "--runs-dir", str(runs_dir))
+    assert code == 2 and "nothing to abort" in refused["error"]

@@ -1,0 +1,109 @@
+"""RunConfig: YAML round trip, overrides, defaults per method, and every validation message."""
+
+import pytest
+
+from workbench.config import DEFAULT_LEARNING_RATE, RunConfig, validation_problems
+from workbench.errors import ConfigError
+
+
+def test_yaml_round_trip_keeps_every_field(tmp_path):
+    cfg = RunConfig.from_dict({
+        "model": {"name": "minilm-l6"},
+        "method": {"type": "lora", "lora": {"r": 4, "target_modules": ["query", "value"]}},
+        "data": {"path": "x.csv", "label_names": ["neg", "pos"], "max_train_samples": 100},
+        "train": {"learning_rate": 3e-4, "epochs": 2},
+    })
+    path = tmp_path / "run.yaml"
+    cfg.save(path)
+    assert RunConfig.load(path) == cfg
+    assert RunConfig.load(path).method.lora.target_modules == ["query", "value"]
+
+
+def test_numbers_written_as_yaml_strings_are_read_as_numbers():
+    # YAML 1.1 reads 1e-4 (no dot) as a string; users write it that way all the time.
+    cfg = RunConfig.from_dict({"train": {"learning_rate": "1e-4"}})
+    assert cfg.train.learning_rate == pytest.approx(1e-4)
+
+
+def test_unknown_field_suggests_the_right_one():
+    with pytest.raises(ConfigError) as err:
+        RunConfig.from_dict({"train": {"learning_rat": 1e-4}})
+    assert err.value.problems[0][0] == "train.learning_rat"
+    assert "did you mean 'learning_rate'" in str(err.value)
+
+
+def test_wrong_type_names_field_and_expected_type():
+    with pytest.raises(ConfigError) as err:
+        RunConfig.from_dict({"train": {"batch_size": "big"}})
+    assert err.value.problems == [("train.batch_size", "'big' is not a whole number")]
+
+
+def test_override_with_dotted_keys_and_typo():
+    cfg = RunConfig().override(["method.lora.r=8", "train.epochs=3", "data.path=a.csv"])
+    assert (cfg.method.lora.r, cfg.train.epochs, cfg.data.path) == (8, 3.0, "a.csv")
+    with pytest.raises(ConfigError, match="did you mean 'epochs'"):
+        RunConfig().override(["train.epoch=3"])
+    with pytest.raises(ConfigError, match="key=value"):
+        RunConfig().override(["train.epochs"])
+
+
+def test_resolve_fills_method_specific_learning_rates():
+    full = RunConfig.from_dict({"method": {"type": "full"}}).resolve()
+    lora = RunConfig.from_dict({"method": {"type": "lora"}}).resolve()
+    assert full.train.learning_rate == DEFAULT_LEARNING_RATE["full"]
+    assert lora.train.learning_rate == DEFAULT_LEARNING_RATE["lora"]
+    assert lora.train.learning_rate > full.train.learning_rate  # LoRA wants larger steps
+    explicit = RunConfig.from_dict({"method": {"type": "lora"}, "train": {"learning_rate": 5e-4}}).resolve()
+    assert explicit.train.learning_rate == 5e-4
+
+
+@pytest.mark.parametrize("changes, field, words", [
+    ({"model": {"name": " "}}, "model.name", "bundled model"),
+    ({"task": {"type": "regression"}}, "task.type", "choose one of classification"),
+    ({"task": {"pooling": "max"}}, "task.pooling", "choose one of auto, cls, mean"),
+    ({"task": {"max_length": 4}}, "task.max_length", "at least 8"),
+    ({"method": {"type": "qlora"}}, "method.type", "choose one of full, freeze, lora"),
+    ({"method": {"lora": {"r": 0}}}, "method.lora.r", "positive rank"),
+    ({"method": {"lora": {"alpha": -1}}}, "method.lora.alpha", "2 x r"),
+    ({"method": {"lora": {"dropout": 1.5}}}, "method.lora.dropout", "[0, 1)"),
+    ({"method": {"lora": {"target_modules": []}}}, "method.lora.target_modules", "auto"),
+    ({"method": {"freeze": {"trainable_layers": -1}}}, "method.freeze.trainable_layers", "0 (head only)"),
+    ({"data": {"path": ""}}, "data.path", "CSV/TSV/JSON"),
+    ({"data": {"validation_fraction": 1.5}}, "data.validation_fraction", "between 0 and 1"),
+    ({"data": {"max_train_samples": 0}}, "data.max_train_samples", "positive number of rows"),
+    ({"train": {"epochs": 0}}, "train.epochs", "must be positive"),
+    ({"train": {"learning_rate": -1e-4}}, "train.learning_rate", "positive number such as 1e-4"),
+    ({"train": {"learning_rate": 5.0}}, "train.learning_rate", "far too large"),
+    ({"train": {"head_learning_rate": 0}}, "train.head_learning_rate", "positive number"),
+    ({"train": {"batch_size": 0}}, "train.batch_size", "at least 1"),
+    ({"train": {"eval_steps": 0}}, "train.eval_steps", "positive number of steps"),
+    ({"train": {"weight_decay": -0.1}}, "train.weight_decay", "0 or more"),
+    ({"train": {"warmup": -1}}, "train.warmup", "fraction of the steps"),
+    ({"train": {"scheduler": "step"}}, "train.scheduler", "choose one of linear"),
+    ({"train": {"precision": "int8"}}, "train.precision", "choose one of auto"),
+    ({"train": {"max_grad_norm": 0}}, "train.max_grad_norm", "positive"),
+    ({"devices": "gpu0"}, "devices", "GPU indices like 0,1"),
+])
+def test_each_validation_message_names_field_and_fix(changes, field, words):
+    base = {"data": {"path": "train.csv"}}
+    for key, value in changes.items():
+        base[key] = {**base.get(key, {}), **value} if isinstance(value, dict) else value
+    cfg = RunConfig.from_dict(base)
+    problems = dict(validation_problems(cfg))
+    assert field in problems, problems
+    assert words in problems[field]
+    with pytest.raises(ConfigError):
+        cfg.validate()
+
+
+def test_default_config_with_data_is_valid():
+    RunConfig.from_dict({"data": {"path": "train.csv"}}).validate()
+
+
+def test_load_reports_bad_yaml_and_missing_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        RunConfig.load(bad)
+    with pytest.raises(ConfigError, match="does not exist"):
+        RunConfig.load(tmp_path / "missing.yaml")

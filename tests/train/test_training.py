@@ -1,0 +1,122 @@
+"""Real tiny training runs of the bundled MiniLM on SST-2: each method, abort then resume."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import torch
+
+from workbench.config import RunConfig
+from workbench.runs.store import create_run
+from workbench.tasks.classify import load_trained
+from workbench.train.launch import launch
+from workbench.train.main import execute
+
+
+def tiny_config(datasets_dir, runs_dir, method: str, **train) -> RunConfig:
+    return RunConfig.from_dict({
+        "model": {"name": "minilm-l6"},
+        "task": {"max_length": 32},
+        "method": {"type": method, "lora": {"r": 4}, "freeze": {"trainable_layers": 1}},
+        "data": {"path": str(datasets_dir / "sst2"), "max_train_samples": 48, "max_eval_samples": 24},
+        "train": {"max_steps": 3, "batch_size": 8, "logging_steps": 1, "eval_steps": 100,
+                  "save_steps": 100, **train},
+        "runs_dir": str(runs_dir),
+    }).resolve()
+
+
+@pytest.mark.parametrize("method", ["full", "freeze", "lora"])
+def test_tiny_run_writes_the_whole_run_folder(method, datasets_dir, tmp_path):
+    run = create_run(tiny_config(datasets_dir, tmp_path, method))
+    base_weights = None
+    status = execute(run)
+    assert status["status"] == "finished", status.get("error")
+    assert status["step"] == 3 and 0 <= status["metrics"]["accuracy"] <= 1
+    losses = [m for m in run.metrics() if "loss" in m]
+    assert [m["step"] for m in losses] == [1, 2, 3]
+    assert all(m["samples_per_second"] > 0 and "learning_rate" in m and "grad_norm" in m for m in losses)
+    predictions = [json.loads(line) for line in run.predictions_path.read_text().splitlines()]
+    assert len(predictions) == 24
+    assert set(predictions[0]) >= {"text", "gold", "predicted", "confidence", "probabilities"}
+    assert abs(sum(predictions[0]["probabilities"].values()) - 1) < 1e-4
+    # The saved model predicts what the run predicted.
+    model, tokenizer = load_trained(run.model_dir)
+    batch = tokenizer([p["text"] for p in predictions[:4]], padding=True, truncation=True,
+                      max_length=32, return_tensors="pt")
+    with torch.inference_mode():
+        probs = model(**batch).logits.softmax(-1)
+    saved = torch.tensor([[p["probabilities"][n] for n in ("0", "1")] for p in predictions[:4]])
+    assert torch.allclose(probs, saved, atol=1e-4)
+    if method == "lora":
+        assert (run.model_dir / "adapter_model.safetensors").is_file()
+    if method in ("lora", "freeze"):
+        assert status["trainable_parameters"] < 0.3 * status["total_parameters"]
+    log = run.log_path.read_text()
+    assert "trainable parameters" in log and "step 3/3" in log
+
+
+def test_freeze_trains_only_the_top_layers(datasets_dir, tmp_path):
+    from workbench.catalog import resolve_model
+    from workbench.methods import freeze
+    from workbench.tasks.classify import build_model
+
+    cfg = tiny_config(datasets_dir, tmp_path, "freeze")
+    model = freeze.apply(build_model(resolve_model("minilm-l6"), {0: "a", 1: "b"}, cfg), cfg)
+    trainable = {n.split(".")[3] for n, p in model.named_parameters()
+                 if p.requires_grad and ".layer." in n}
+    assert trainable == {"5"}  # MiniLM has layers 0..5; the top one trains
+    assert model.classifier.weight.requires_grad
+    assert not model.bert.embeddings.word_embeddings.weight.requires_grad
+
+
+def test_abort_leaves_a_checkpoint_and_resume_finishes(datasets_dir, tmp_path):
+    cfg = tiny_config(datasets_dir, tmp_path, "full", max_steps=40)
+    run = create_run(cfg)
+    launch(run)  # detached, as the app does
+    deadline = time.time() + 120
+    while time.time() < deadline and (run.raw_status().get("step") or 0) < 3:
+        assert run.status()["status"] in ("queued", "running"), run.status()
+        time.sleep(0.2)
+    run.request_abort()
+    while time.time() < deadline and run.status()["status"] == "running":
+        time.sleep(0.2)
+    status = run.status()
+    assert status["status"] == "aborted", status
+    checkpoint = run.last_checkpoint()
+    assert checkpoint is not None and (checkpoint / "model.safetensors").is_file()
+    stopped_at = int(checkpoint.name.split("-")[1])
+    assert 3 <= stopped_at < 40
+
+    resumed = execute(run, resume=True)
+    assert resumed["status"] == "finished", resumed.get("error")
+    assert resumed["step"] == 40
+    steps = [m["step"] for m in run.metrics() if "loss" in m]
+    after = steps[steps.index(stopped_at) + 1:] if stopped_at in steps else steps
+    assert after[0] == stopped_at + 1  # continued, did not restart from step 1
+
+
+def test_killed_run_is_reported_failed_with_checkpoints_kept(datasets_dir, tmp_path):
+    import os
+    import signal
+
+    run = create_run(tiny_config(datasets_dir, tmp_path, "full", max_steps=400, save_steps=2))
+    pid = launch(run)
+    deadline = time.time() + 120
+    while time.time() < deadline and run.last_checkpoint() is None:
+        time.sleep(0.2)
+    os.killpg(pid, signal.SIGKILL)  # no chance to write anything
+    time.sleep(0.5)
+    status = run.status()
+    assert status["status"] == "failed" and "killed or crashed" in status["error"]
+    assert run.last_checkpoint() is not None
+
+
+def test_bad_data_fails_the_run_with_one_line(tmp_path):
+    (tmp_path / "train.csv").write_text("text,label\ngood,1\n,0\n")
+    cfg = RunConfig.from_dict({"data": {"path": str(tmp_path / "train.csv")}, "runs_dir": str(tmp_path / "runs")})
+    run = create_run(cfg.resolve())
+    status = execute(run)
+    assert status["status"] == "failed"
+    assert "empty text" in status["error"] and "Traceback" not in status["error"]

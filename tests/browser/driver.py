@@ -1,0 +1,100 @@
+"""Driving the Workbench page like a user: fill the Train form, start, read the live charts.
+
+Shared by the browser tests and bench/bench_ui_latency.py. Widgets are found by the elem_ids
+the tabs give them (train-<form key>, monitor-*, runs-*).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from playwright.sync_api import Page, expect
+
+# The points of one trace of a plotly chart inside a gradio Plot, read from the live DOM.
+TRACE_X_JS = """([elemId, traceName]) => {
+  const plot = document.querySelector(`#${elemId} .js-plotly-plot`);
+  if (!plot || !plot.data) return [];
+  const trace = plot.data.find(t => t.name === traceName);
+  return trace ? Array.from(trace.x) : [];
+}"""
+
+# Records, in the page, the wall-clock time (ms) each training step first appears on the loss
+# chart: polled every 20 ms, so it sees what a user sees within a frame or two.
+WATCH_STEPS_JS = """() => {
+  window.__seen = {};
+  const look = () => {
+    const plot = document.querySelector('#monitor-loss .js-plotly-plot');
+    if (plot && plot.data) {
+      const trace = plot.data.find(t => t.name === 'train loss');
+      if (trace) for (const x of trace.x) if (!(x in window.__seen)) window.__seen[x] = Date.now();
+    }
+  };
+  window.__watch = setInterval(look, 20);
+}"""
+
+RUN_ID = re.compile(r"\d{8}-\d{6}-[\w.-]+")
+TINY_RUN = {"max_steps": 40, "batch_size": 8, "max_length": 32}
+TINY_RUN_ADVANCED = {"logging_steps": 1, "eval_steps": 1000, "save_steps": 1000}
+
+
+def open_app(page: Page, url: str) -> None:
+    page.goto(url)
+    expect(page.locator("#train-start")).to_be_visible(timeout=60_000)
+    # The demo data is checked when the page opens.
+    expect(page.locator("#train-preflight")).to_contain_text("passed", timeout=60_000)
+
+
+def field(page: Page, key: str):
+    return page.locator(f"#train-{key}").locator("input, textarea").first
+
+
+def set_field(page: Page, key: str, value) -> None:
+    box = field(page, key)
+    box.fill(str(value))
+    box.press("Enter")  # commit the value: gradio reads it on submit / blur
+    box.evaluate("element => element.blur()")
+
+
+def open_advanced(page: Page) -> None:
+    if not field(page, "logging_steps").is_visible():
+        page.get_by_text("Advanced settings").click()
+        expect(field(page, "logging_steps")).to_be_visible()
+
+
+def configure_run(page: Page, basic: dict, advanced: dict) -> None:
+    for key, value in basic.items():
+        set_field(page, key, value)
+    open_advanced(page)
+    for key, value in advanced.items():
+        set_field(page, key, value)
+
+
+def start_run(page: Page) -> str:
+    """Click Start; returns the run id the app reports."""
+    page.locator("#train-start").click()
+    status = page.locator("#train-run-status")
+    expect(status).to_contain_text("Run ", timeout=30_000)
+    found = RUN_ID.search(status.inner_text())
+    assert found, f"no run id in the start message: {status.inner_text()!r}"
+    return found.group(0)
+
+
+def trace_x(page: Page, elem_id: str, trace: str) -> list:
+    return page.evaluate(TRACE_X_JS, [elem_id, trace])
+
+
+def wait_for_points(page: Page, minimum: int, timeout: float = 120, elem_id: str = "monitor-loss",
+                    trace: str = "train loss") -> list:
+    deadline = time.time() + timeout
+    points = []
+    while time.time() < deadline:
+        points = trace_x(page, elem_id, trace)
+        if len(points) >= minimum:
+            return points
+        time.sleep(0.2)
+    raise AssertionError(f"the {elem_id} chart has {len(points)} points after {timeout}s, expected {minimum}")
+
+
+def monitor_status(page: Page) -> str:
+    return page.locator("#monitor-status").inner_text()

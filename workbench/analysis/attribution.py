@@ -1,0 +1,527 @@
+"""Token attributions of a fine-tuned classifier: SHAP (Partition), Integrated Gradients, gradient x input.
+
+All three explain the same number, so they can be compared and checked:
+
+    score_c(x) = log-odds of class c = logit_c - logsumexp(other logits)
+
+(for two classes, the logit margin). It is additive-friendly and does not saturate like a
+probability does, so gradients stay informative on confident predictions. SHAP and IG also share
+one baseline: the same sentence with every word piece replaced by [MASK] ([CLS]/[SEP] kept), so both
+satisfy  sum(attributions) = score(x) - score(baseline), which the tests check.
+
+SHAP speed: `shap.Explainer(transformers_pipeline)` takes ~17 s a sentence here, because the text
+masker turns every coalition back into a string, the pipeline re-tokenizes it, and the default batch
+is 5. Here the masker returns token ids (a masked sentence is the same length as the original, so a
+batch is one rectangular tensor, no re-tokenizing, no padding), the model is called directly in
+batches of 64, and max_evals is bounded (bench/bench_analysis.py measures what that costs in
+faithfulness).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import html
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from workbench.errors import WorkbenchError
+
+DEFAULT_SHAP_MAX_EVALS = 300
+DEFAULT_SHAP_BATCH = 64
+DEFAULT_IG_STEPS = 32
+
+
+@dataclass
+class Attribution:
+    method: str
+    tokens: list[str]                 # word pieces, special tokens included
+    scores: np.ndarray                # one per word piece; 0 on special tokens
+    special: np.ndarray               # True on [CLS]/[SEP]/padding
+    target: int
+    target_name: str
+    score_input: float                # score_c(x)
+    score_baseline: float | None      # score_c(all masked); None for gradient x input
+    delta: float | None = None        # IG convergence delta: sum(scores) - (score_input - score_baseline)
+    evaluations: int = 0              # model evaluations (forward, or forward+backward for gradients)
+    tokens_read: int = 0              # word pieces the model read in those evaluations (the real cost)
+    seconds: float = 0.0
+    words: list[str] = field(default_factory=list)        # word pieces merged back to words
+    word_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    word_pieces: list[list[int]] = field(default_factory=list)  # word -> its word-piece positions
+
+    @property
+    def total(self) -> float:
+        return float(self.scores.sum())
+
+
+@dataclass
+class Prepared:
+    """One input, tokenized once for every explainer."""
+    text: str                         # truncated to max_length word pieces, as the model sees it
+    input_ids: torch.Tensor           # [1, L]
+    attention_mask: torch.Tensor
+    token_type_ids: torch.Tensor | None
+    special: np.ndarray               # [L] bool
+    tokens: list[str]
+    word_ids: list[int | None]
+    offsets: list[tuple[int, int]]
+
+
+# ---- how the model is run -------------------------------------------------------------------------
+def fast_precision(model, precision: str = "auto"):
+    """Autocast to bfloat16 where the hardware computes it natively (CPUs with AVX512-BF16 or AMX,
+    recent GPUs): the explainers' hundreds of evaluations run ~1.8x faster here and the logits move
+    by < 0.01. Elsewhere bf16 is emulated and slower, so "auto" stays in float32 there.
+    The explainers' own checks (SHAP additivity, IG completeness) hold for the function evaluated."""
+    device = next(model.parameters()).device
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    if precision == "bf16" or (precision == "auto" and _native_bf16(device)):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@functools.cache
+def _native_bf16(device: torch.device) -> bool:
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        cpu = torch.cpu
+        return bool(getattr(cpu, "_is_avx512_bf16_supported", lambda: False)()
+                    or getattr(cpu, "_is_amx_tile_supported", lambda: False)())
+    return False
+
+
+@contextlib.contextmanager
+def input_gradients_only(model):
+    """Gradient explainers need d(score)/d(embeddings), never the weights' gradients: switching
+    those off skips about a third of the backward pass. The flags are restored afterwards."""
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    try:
+        for p, _ in flags:
+            p.requires_grad_(False)
+        with torch.enable_grad():
+            yield
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
+
+
+def _device(model) -> torch.device:
+    return next(model.parameters()).device
+
+
+# ---- the explained score --------------------------------------------------------------------------
+def log_odds(logits: torch.Tensor, target: int) -> torch.Tensor:
+    """logit_t - logsumexp(logit_j, j != t): log(p_t / (1 - p_t)), computed without rounding p to 1."""
+    others = torch.cat([logits[..., :target], logits[..., target + 1:]], dim=-1)
+    return logits[..., target] - torch.logsumexp(others, dim=-1)
+
+
+def prepare(tokenizer, text: str, max_length: int = 128) -> Prepared:
+    if not text or not text.strip():
+        raise WorkbenchError("Enter a text to explain (the input is empty).")
+    if not getattr(tokenizer, "is_fast", False):
+        raise WorkbenchError("token attributions need a fast (Rust) tokenizer for word offsets")
+    enc = tokenizer(text, truncation=True, max_length=max_length, return_offsets_mapping=True,
+                    return_special_tokens_mask=True, return_tensors="pt")
+    offsets = [tuple(o) for o in enc["offset_mapping"][0].tolist()]
+    special = enc["special_tokens_mask"][0].numpy().astype(bool)
+    # Cut the text where the model's view of it ends, so the SHAP masker (which tokenizes the
+    # string itself, without truncation) sees exactly the same word pieces.
+    last_end = max((end for (start, end), s in zip(offsets, special) if not s), default=0)
+    text = text[:last_end]
+    if not text.strip():
+        raise WorkbenchError("The text has no tokens to explain.")
+    return Prepared(text=text, input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
+                    token_type_ids=enc.get("token_type_ids"), special=special,
+                    tokens=tokenizer.convert_ids_to_tokens(enc["input_ids"][0].tolist()),
+                    word_ids=enc.word_ids(0), offsets=offsets)
+
+
+def baseline_ids(prepared: Prepared, tokenizer) -> torch.Tensor:
+    """The input with every word piece replaced by [MASK] (special tokens kept): the 'absent' text."""
+    mask_id = tokenizer.mask_token_id if tokenizer.mask_token_id is not None else tokenizer.pad_token_id
+    ids = prepared.input_ids.clone()
+    ids[0, torch.as_tensor(~prepared.special)] = mask_id
+    return ids
+
+
+def resolve_target(model, logits: torch.Tensor, target: int | str | None) -> int:
+    """The predicted class when target is None, else the class by id or by name."""
+    id2label = {int(k): v for k, v in model.config.id2label.items()}
+    if target is None or target == "":
+        return int(logits.argmax())
+    if isinstance(target, str) and not target.isdigit():
+        for i, name in id2label.items():
+            if name == target:
+                return i
+        raise WorkbenchError(f"unknown class '{target}'; the model's classes are {list(id2label.values())}")
+    target = int(target)
+    if target not in id2label:
+        raise WorkbenchError(f"class id {target} is out of range 0-{len(id2label) - 1}")
+    return target
+
+
+def _scores(model, sequences, target: int, batch_size: int = 64, precision: str = "auto",
+            pad_id: int = 0, output: str = "log_odds") -> np.ndarray:
+    """score_target (or p_target) for id sequences of any lengths, in their order.
+
+    Batches are formed from length-sorted sequences and padded to their longest, so a batch of
+    masked sentences costs only their real tokens. Single-text inputs (token type 0 throughout).
+    """
+    sequences = list(sequences)
+    device = _device(model)
+    order = np.argsort([len(s) for s in sequences], kind="stable")
+    out = np.zeros(len(sequences), dtype=np.float64)
+    with torch.inference_mode(), fast_precision(model, precision):
+        for start in range(0, len(sequences), batch_size):
+            idx = order[start:start + batch_size]
+            width = max(len(sequences[i]) for i in idx)
+            ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
+            mask = torch.zeros_like(ids)
+            for row, i in enumerate(idx):
+                ids[row, :len(sequences[i])] = torch.as_tensor(sequences[i])
+                mask[row, :len(sequences[i])] = 1
+            logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float()
+            values = log_odds(logits, target) if output == "log_odds" else torch.softmax(logits, -1)[:, target]
+            out[idx] = values.cpu().numpy()
+    return out
+
+
+def collapse_masks(ids: np.ndarray, mask_id: int) -> np.ndarray:
+    """One [MASK] for each run of consecutive [MASK]s: "the ... was" rather than "the [MASK] [MASK] [MASK] was".
+
+    SHAP's coalitions mask whole subtrees of the sentence, so most masked word pieces sit in a few
+    long runs; collapsing them roughly halves the tokens the model has to read."""
+    ids = np.asarray(ids)
+    keep = np.ones(len(ids), bool)
+    keep[1:] = ~((ids[1:] == mask_id) & (ids[:-1] == mask_id))
+    return ids[keep]
+
+
+def _finish(attr: Attribution, prepared: Prepared) -> Attribution:
+    attr.scores = np.where(prepared.special, 0.0, attr.scores)
+    attr.words, attr.word_scores, attr.word_pieces = merge_words(prepared, attr.scores)
+    return attr
+
+
+def _target_and_input_score(model, prepared: Prepared, target, precision: str = "fp32") -> tuple[int, float]:
+    """The explained class (the predicted one by default, from full-precision logits) and its score."""
+    with torch.inference_mode():
+        logits = model(**_inputs(model, prepared)).logits[0].float().cpu()
+    t = resolve_target(model, logits, target)
+    if precision == "fp32":
+        return t, float(log_odds(logits, t))
+    return t, float(_scores(model, prepared.input_ids, t, precision=precision)[0])
+
+
+def _inputs(model, prepared: Prepared) -> dict:
+    device = _device(model)
+    inputs = {"input_ids": prepared.input_ids.to(device), "attention_mask": prepared.attention_mask.to(device)}
+    if prepared.token_type_ids is not None:
+        inputs["token_type_ids"] = prepared.token_type_ids.to(device)
+    return inputs
+
+
+def _label(model, target: int) -> str:
+    return str({int(k): v for k, v in model.config.id2label.items()}[target])
+
+
+# ---- SHAP --------------------------------------------------------------------------------------------
+def shap_masker(tokenizer):
+    """shap's Text masker on the model's own tokenizer, returning token ids (see the module doc)."""
+    import shap
+
+    return shap.maskers.Text(tokenizer, output_type="token_ids")
+
+
+def shap_plan(tokenizer, text: str, max_evals: int = DEFAULT_SHAP_MAX_EVALS, max_length: int = 128,
+              collapse: bool = True, batch_size: int = DEFAULT_SHAP_BATCH) -> tuple[int, int]:
+    """(evaluations, word pieces read) the Partition explainer will need on this text, without the
+    model: a dry run of the same explainer with a stand-in function that returns zeros.
+
+    The number of evaluations is exact (min of max_evals and what the token tree needs); the word
+    pieces are those of the stand-in's traversal, which the real one matches closely in total.
+    """
+    import shap
+
+    prepared = prepare(tokenizer, text, max_length)
+    mask_id = tokenizer.mask_token_id
+    counts = {"evaluations": 0, "tokens": 0}
+
+    def stand_in(ids) -> np.ndarray:
+        rows = [collapse_masks(r, mask_id) if collapse else r for r in np.asarray(ids)]
+        counts["evaluations"] += len(rows)
+        counts["tokens"] += sum(len(r) for r in rows)
+        return np.zeros(len(rows))
+
+    shap.PartitionExplainer(stand_in, shap_masker(tokenizer))(
+        [prepared.text], max_evals=max_evals, batch_size=batch_size, silent=True)
+    return counts["evaluations"], counts["tokens"]
+
+
+def shap_attributions(model, tokenizer, text: str, target: int | str | None = None,
+                      max_evals: int = DEFAULT_SHAP_MAX_EVALS, batch_size: int = DEFAULT_SHAP_BATCH,
+                      max_length: int = 128, precision: str = "auto", collapse: bool = True) -> Attribution:
+    """SHAP values (Owen values, shap's Partition explainer with the Text masker) of score_target.
+
+    collapse: read a run of masked word pieces as one [MASK] (see `collapse_masks`); the baseline
+    is then "[CLS] [MASK] [SEP]", the absent sentence.
+    """
+    import shap
+
+    start = time.perf_counter()
+    prepared = prepare(tokenizer, text, max_length)
+    target, _ = _target_and_input_score(model, prepared, target)
+    evaluations = tokens = 0
+    mask_id, pad_id = tokenizer.mask_token_id, tokenizer.pad_token_id or 0
+
+    def f(ids) -> np.ndarray:  # [n, L] masked token ids -> [n] scores
+        nonlocal evaluations, tokens
+        rows = np.asarray(ids, dtype=np.int64)
+        rows = [collapse_masks(r, mask_id) for r in rows] if collapse else list(rows)
+        evaluations += len(rows)
+        tokens += sum(len(r) for r in rows)
+        return _scores(model, rows, target, batch_size, precision, pad_id)
+
+    masker = shap_masker(tokenizer)
+    explainer = shap.PartitionExplainer(f, masker)
+    explanation = explainer([prepared.text], max_evals=max_evals, batch_size=batch_size, silent=True)
+    values = np.asarray(explanation.values[0], dtype=np.float64)
+    if len(values) != prepared.input_ids.shape[1]:  # the masker and the model disagree on word pieces
+        raise WorkbenchError("SHAP's masker split the text differently from the model's tokenizer")
+    # The input's score from the same function SHAP evaluated, so additivity can be checked exactly.
+    score_input = float(f(prepared.input_ids)[0])
+    attr = Attribution(method="shap", tokens=prepared.tokens, scores=values, special=prepared.special,
+                       target=target, target_name=_label(model, target), score_input=score_input,
+                       score_baseline=float(np.asarray(explanation.base_values).reshape(-1)[0]),
+                       evaluations=evaluations - 1, tokens_read=tokens - len(prepared.tokens))
+    attr = _finish(attr, prepared)
+    attr.seconds = time.perf_counter() - start
+    return attr
+
+
+# ---- Captum ------------------------------------------------------------------------------------------
+def _forward_for(model, target: int, precision: str):
+    def forward(input_ids=None, attention_mask=None, token_type_ids=None, inputs_embeds=None):
+        kwargs = {"attention_mask": attention_mask}
+        if token_type_ids is not None:
+            kwargs["token_type_ids"] = token_type_ids
+        with fast_precision(model, precision):
+            logits = model(input_ids=input_ids, inputs_embeds=inputs_embeds, **kwargs).logits.float()
+        return log_odds(logits, target)
+    return forward
+
+
+def integrated_gradients(model, tokenizer, text: str, target: int | str | None = None,
+                         n_steps: int = DEFAULT_IG_STEPS, max_length: int = 128,
+                         precision: str = "auto") -> Attribution:
+    """Captum LayerIntegratedGradients on the word-embedding layer, from the all-[MASK] baseline.
+
+    The convergence delta (sum of attributions minus the score difference it should equal) says how
+    well n_steps approximated the integral; Gauss-Legendre steps keep it small with few steps.
+    """
+    from captum.attr import LayerIntegratedGradients
+
+    start = time.perf_counter()
+    prepared = prepare(tokenizer, text, max_length)
+    target, _ = _target_and_input_score(model, prepared, target)
+    inputs = _inputs(model, prepared)
+    baseline = baseline_ids(prepared, tokenizer).to(inputs["input_ids"].device)
+    forward = _forward_for(model, target, precision)
+    lig = LayerIntegratedGradients(forward, model.get_input_embeddings())
+    extra = (inputs["attention_mask"], inputs.get("token_type_ids"))
+    with input_gradients_only(model):
+        attributions, delta = lig.attribute(
+            inputs["input_ids"], baselines=baseline, additional_forward_args=extra, n_steps=n_steps,
+            method="gausslegendre", internal_batch_size=n_steps, return_convergence_delta=True)
+    with torch.inference_mode():  # the two ends of the path, from the function IG integrated
+        ends = forward(torch.cat([inputs["input_ids"], baseline]), extra[0].expand(2, -1),
+                       None if extra[1] is None else extra[1].expand(2, -1)).double().cpu().numpy()
+    attr = Attribution(method="integrated_gradients", tokens=prepared.tokens,
+                       scores=attributions[0].sum(-1).detach().double().cpu().numpy(),
+                       special=prepared.special, target=target, target_name=_label(model, target),
+                       score_input=float(ends[0]), score_baseline=float(ends[1]),
+                       delta=float(delta.reshape(-1)[0]), evaluations=n_steps + 2,
+                       tokens_read=(n_steps + 2) * len(prepared.tokens))
+    attr = _finish(attr, prepared)
+    attr.seconds = time.perf_counter() - start
+    return attr
+
+
+def gradient_x_input(model, tokenizer, text: str, target: int | str | None = None,
+                     max_length: int = 128, precision: str = "auto") -> Attribution:
+    """Captum InputXGradient on the word embeddings: one forward and one backward pass.
+
+    It is a first-order view (relative to a zero embedding, not to the [MASK] baseline), so its
+    scores need not sum to anything; the faithfulness view shows whether its ranking still holds up.
+    """
+    from captum.attr import InputXGradient
+
+    start = time.perf_counter()
+    prepared = prepare(tokenizer, text, max_length)
+    target, score_input = _target_and_input_score(model, prepared, target)
+    inputs = _inputs(model, prepared)
+    with torch.no_grad():
+        embeds = model.get_input_embeddings()(inputs["input_ids"])
+    forward = _forward_for(model, target, precision)
+    method = InputXGradient(lambda e, m, t: forward(inputs_embeds=e, attention_mask=m, token_type_ids=t))
+    with input_gradients_only(model):
+        attributions = method.attribute(embeds.requires_grad_(),
+                                        additional_forward_args=(inputs["attention_mask"], inputs.get("token_type_ids")))
+    attr = Attribution(method="gradient_x_input", tokens=prepared.tokens,
+                       scores=attributions[0].sum(-1).detach().double().cpu().numpy(),
+                       special=prepared.special, target=target, target_name=_label(model, target),
+                       score_input=score_input, score_baseline=None, evaluations=1,
+                       tokens_read=len(prepared.tokens))
+    attr = _finish(attr, prepared)
+    attr.seconds = time.perf_counter() - start
+    return attr
+
+
+def random_attributions(model, tokenizer, text: str, target: int | str | None = None,
+                        max_length: int = 128, seed: int = 0) -> Attribution:
+    """Random scores: the baseline an explanation has to beat to be worth reading."""
+    prepared = prepare(tokenizer, text, max_length)
+    target, score_input = _target_and_input_score(model, prepared, target)
+    scores = np.random.default_rng(seed).standard_normal(len(prepared.tokens))
+    attr = Attribution(method="random", tokens=prepared.tokens, scores=scores, special=prepared.special,
+                       target=target, target_name=_label(model, target), score_input=score_input,
+                       score_baseline=None)
+    return _finish(attr, prepared)
+
+
+EXPLAINERS = {"shap": shap_attributions, "integrated_gradients": integrated_gradients,
+              "gradient_x_input": gradient_x_input}
+TITLES = {"shap": "SHAP (Partition, text masker)", "integrated_gradients": "Integrated Gradients (Captum)",
+          "gradient_x_input": "Gradient x input (Captum)", "random": "random tokens"}
+
+
+def explain(method: str, model, tokenizer, text: str, target=None, max_length: int = 128, **options) -> Attribution:
+    if method not in EXPLAINERS:
+        raise WorkbenchError(f"unknown explainer '{method}'; choose one of {list(EXPLAINERS)}")
+    return EXPLAINERS[method](model, tokenizer, text, target=target, max_length=max_length, **options)
+
+
+# ---- word pieces back to words ------------------------------------------------------------------------
+def merge_words(prepared: Prepared, scores: np.ndarray) -> tuple[list[str], np.ndarray, list[list[int]]]:
+    """Sum the word pieces of each word (attributions are additive, so a word's share is the sum of
+    its pieces'); the word is its span of the original text, so "un ##believ ##able" reads "unbelievable"."""
+    words, word_scores, pieces = [], [], []
+    current = None
+    for i, word in enumerate(prepared.word_ids):
+        if word is None or prepared.special[i]:
+            current = None
+            continue
+        if word != current:
+            current = word
+            pieces.append([i])
+        else:
+            pieces[-1].append(i)
+    for group in pieces:
+        start = prepared.offsets[group[0]][0]
+        end = prepared.offsets[group[-1]][1]
+        words.append(prepared.text[start:end])
+        word_scores.append(float(scores[group].sum()))
+    return words, np.asarray(word_scores), pieces
+
+
+# ---- drawing -----------------------------------------------------------------------------------------
+def _colour(value: float, scale: float) -> str:
+    # SHAP's convention: red pushes towards the explained class, blue away from it.
+    alpha = min(1.0, abs(value) / scale) if scale > 0 else 0.0
+    rgb = "230,60,60" if value > 0 else "40,110,230"
+    return f"rgba({rgb},{0.08 + 0.77 * alpha:.2f})" if alpha > 0.02 else "transparent"
+
+
+def attribution_html(attr: Attribution, show_pieces: bool = False) -> str:
+    """The text as coloured words (or word pieces), inline styles only, score in each tooltip."""
+    if show_pieces:
+        items = [(t, s) for t, s, sp in zip(attr.tokens, attr.scores, attr.special) if not sp]
+    else:
+        items = list(zip(attr.words, attr.word_scores))
+    scale = max((abs(s) for _, s in items), default=0.0)
+    spans = " ".join(
+        f'<span title="{html.escape(t)}: {s:+.3f}" style="background:{_colour(s, scale)};'
+        f'padding:2px 3px;margin:1px 0;border-radius:3px;display:inline-block;line-height:1.5">'
+        f'{html.escape(t)}</span>' for t, s in items)
+    facts = [f"explains <b>{html.escape(attr.target_name)}</b>",
+             f"log-odds at the input {attr.score_input:+.3f}"]
+    if attr.score_baseline is not None:
+        facts.append(f"at the all-[MASK] baseline {attr.score_baseline:+.3f}")
+        facts.append(f"sum of attributions {attr.total:+.3f}")
+    if attr.delta is not None:
+        facts.append(f"convergence delta {attr.delta:+.4f}")
+    facts.append(f"{attr.evaluations} model evaluations, {attr.seconds:.2f} s")
+    return (f'<div style="font-family:sans-serif;margin:6px 0 14px 0">'
+            f'<div style="font-weight:600;margin-bottom:4px">{html.escape(TITLES.get(attr.method, attr.method))}</div>'
+            f'<div style="font-size:15px">{spans}</div>'
+            f'<div style="font-size:12px;color:#666;margin-top:4px">{" · ".join(facts)}</div></div>')
+
+
+def legend_html() -> str:
+    return ('<div style="font-size:12px;color:#555;font-family:sans-serif">'
+            '<span style="background:rgba(230,60,60,0.7);padding:1px 6px;border-radius:3px">red</span> '
+            'pushes towards the explained class, '
+            '<span style="background:rgba(40,110,230,0.7);padding:1px 6px;border-radius:3px">blue</span> '
+            'away from it; hover a word for its score.</div>')
+
+
+# ---- cost, before running -------------------------------------------------------------------------------
+_FORWARD_TIMES: dict[tuple, float] = {}
+
+
+def forward_seconds(model, length: int, batch: int = DEFAULT_SHAP_BATCH, precision: str = "auto") -> float:
+    """Measured seconds per example of one forward pass at this length and batch, on this machine,
+    at the precision the explainers use (measured once per model, length bucket and batch; a
+    warm-up pass is not timed)."""
+    bucket = max(8, int(np.ceil(length / 8) * 8))
+    key = (id(model), bucket, batch, precision)
+    if key not in _FORWARD_TIMES:
+        ids = torch.full((batch, bucket), 1000, dtype=torch.long, device=_device(model))
+        mask = torch.ones_like(ids)
+        with torch.inference_mode(), fast_precision(model, precision):
+            model(input_ids=ids[:2], attention_mask=mask[:2])
+            start = time.perf_counter()
+            model(input_ids=ids, attention_mask=mask)
+        _FORWARD_TIMES[key] = (time.perf_counter() - start) / batch
+    return _FORWARD_TIMES[key]
+
+
+@dataclass
+class ExplainerCost:
+    method: str
+    evaluations: int
+    seconds: float
+    how: str
+
+
+def explainer_costs(model, tokenizer, text: str, max_length: int = 128,
+                    shap_max_evals: int = DEFAULT_SHAP_MAX_EVALS, ig_steps: int = DEFAULT_IG_STEPS,
+                    precision: str = "auto") -> list[ExplainerCost]:
+    """What each explainer will cost on this text, before running it: the model evaluations it
+    needs times a forward pass measured on this machine.
+
+    A backward pass that only needs the input's gradient costs about one forward pass, so a
+    gradient evaluation counts as two.
+    """
+    prepared = prepare(tokenizer, text, max_length)
+    length = prepared.input_ids.shape[1]
+    single = forward_seconds(model, length, 1, "fp32")
+    shap_evals, shap_tokens = shap_plan(tokenizer, text, shap_max_evals, max_length)
+    mean_length = shap_tokens / max(1, shap_evals)
+    shap_seconds = shap_evals * forward_seconds(model, mean_length, DEFAULT_SHAP_BATCH, precision)
+    ig_seconds = 2 * ig_steps * forward_seconds(model, length, ig_steps, precision)
+    return [
+        ExplainerCost("shap", shap_evals, shap_seconds + 3 * single,
+                      f"{shap_evals} masked sentences, {mean_length:.0f} word pieces on average "
+                      f"(max_evals {shap_max_evals})"),
+        ExplainerCost("integrated_gradients", ig_steps + 2, ig_seconds + 3 * single,
+                      f"{ig_steps} interpolation steps of {length} word pieces, forward and backward"),
+        ExplainerCost("gradient_x_input", 1, 3 * single, "one forward and one backward pass"),
+    ]

@@ -1,0 +1,350 @@
+"""Analyze tab: look inside a finished classification run.
+
+Every view calls a plain function of `workbench.analysis` (the notebooks call the same ones) and
+reads only the run folder. A problem the user can fix (no run chosen, a failed run, a run without
+predictions, an empty text) shows as one message under the view, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from workbench import analysis as A
+from workbench.errors import WorkbenchError
+from workbench.runs.store import get_run, list_runs
+
+log = logging.getLogger(__name__)
+
+PREDICTED = "predicted class"
+METHODS = {"SHAP": "shap", "Integrated Gradients": "integrated_gradients", "Gradient x input": "gradient_x_input"}
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+def run_choices(runs_dir: str) -> list[tuple[str, str]]:
+    """Finished runs first (the ones that can be analysed), then the others with their status."""
+    finished, others = [], []
+    for run in list_runs(runs_dir):
+        status = run.raw_status()
+        state = status.get("status", "?")
+        name = f"{run.id}" + (f" ({status['name']})" if status.get("name") else "")
+        if state == "finished":
+            acc = (status.get("metrics") or {}).get("eval_accuracy")
+            finished.append((name + (f" · acc {acc:.3f}" if isinstance(acc, (int, float)) else ""), run.id))
+        else:
+            others.append((f"{name} · {state}", run.id))
+    return finished + others
+
+
+def _message(text: str, kind: str = "error") -> str:
+    colour = {"error": "#b42318", "info": "#475467"}[kind]
+    return f'<div style="color:{colour};font-weight:500">{"⚠ " if kind == "error" else ""}{text}</div>'
+
+
+def _guarded(n_outputs: int):
+    """Run a view's handler; a WorkbenchError (or any bug) becomes one message in the view's
+    message box (the last output) and leaves the other outputs as they were."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except WorkbenchError as err:
+                message = str(err)
+            except Exception as err:  # a bug: the log gets the traceback, the user a sentence
+                log.exception("analysis view failed")
+                message = f"This view failed unexpectedly ({type(err).__name__}: {err}). The app log has details."
+            return tuple([gr.update()] * (n_outputs - 1) + [_message(message)])
+        return inner
+    return wrap
+
+
+def _run(runs_dir: str, run_id: str | None):
+    if not run_id:
+        raise WorkbenchError("Choose a finished run above.")
+    return get_run(runs_dir, run_id)
+
+
+_PREDICTIONS: dict[tuple[str, float], tuple[pd.DataFrame, list[str]]] = {}
+
+
+def _predictions(runs_dir: str, run_id: str | None) -> tuple[pd.DataFrame, list[str]]:
+    run = _run(runs_dir, run_id)
+    A.check_analysable(run)
+    key = (str(run.predictions_path), run.predictions_path.stat().st_mtime)
+    if key not in _PREDICTIONS:
+        _PREDICTIONS.clear()  # one run at a time is enough
+        _PREDICTIONS[key] = A.load_predictions(run)
+    return _PREDICTIONS[key]
+
+
+def _model(runs_dir: str, run_id: str | None):
+    return A.load_model(_run(runs_dir, run_id))
+
+
+def _target(choice: str | None):
+    return None if not choice or choice == PREDICTED else choice
+
+
+def _example_text(predictions: pd.DataFrame) -> str:
+    """A confident mistake is the most instructive first example; else the first text."""
+    errors = predictions[predictions["gold_id"] != predictions["predicted_id"]]
+    pool = errors if len(errors) else predictions
+    return str(pool.sort_values("confidence", ascending=False)["text"].iloc[0])
+
+
+# ---- the tab ---------------------------------------------------------------------------------------
+def build_analyze_tab(runs_dir: str) -> None:
+    """Create the Analyze tab's components inside the caller's `gr.Tab` and wire its events."""
+    runs_dir = str(runs_dir)
+    gr.Markdown("Look inside a finished classifier: metrics, confusions, attention, token attributions, "
+                "how faithful each explanation is, and what the errors have in common.")
+    with gr.Row():
+        run_dd = gr.Dropdown(label="Run", choices=run_choices(runs_dir), value=None, interactive=True,
+                             scale=5, elem_id="analyze-run")
+        refresh = gr.Button("↻ Refresh runs", scale=1, elem_id="analyze-refresh")
+    run_msg = gr.HTML(elem_id="analyze-run-message")
+
+    with gr.Tabs(elem_id="analyze-views"):
+        # -- metrics
+        with gr.Tab("Metrics", elem_id="analyze-metrics-tab"):
+            metrics_msg = gr.HTML(elem_id="analyze-metrics-message")
+            metrics_summary = gr.Dataframe(label="Averages", interactive=False, elem_id="analyze-metrics-summary")
+            per_class = gr.Dataframe(label="Per class", interactive=False, elem_id="analyze-per-class")
+            with gr.Row():
+                reliability_plot = gr.Plot(label="Reliability diagram", elem_id="analyze-reliability")
+                per_class_plot = gr.Plot(label="Per-class scores", elem_id="analyze-per-class-plot")
+
+        # -- confusion matrix
+        with gr.Tab("Confusion matrix", elem_id="analyze-confusion-tab"):
+            cm_msg = gr.HTML()
+            normalize = gr.Radio(["counts", "row-normalised rates"], value="counts", label="Show",
+                                 elem_id="analyze-cm-normalize")
+            cm_plot = gr.Plot(label="Confusion matrix", elem_id="analyze-cm-plot")
+            gr.Markdown("Select a cell of the table (a gold row and a predicted column) to list its examples, "
+                        "most confident first.")
+            cm_table = gr.Dataframe(interactive=False, label="Confusion matrix (select a cell)",
+                                    elem_id="analyze-cm-table")
+            cell_title = gr.Markdown(elem_id="analyze-cell-title")
+            cell_table = gr.Dataframe(interactive=False, wrap=True, label="Examples in the cell",
+                                      elem_id="analyze-cell-examples")
+
+        # -- attention
+        with gr.Tab("Attention", elem_id="analyze-attention-tab"):
+            att_msg = gr.HTML()
+            att_text = gr.Textbox(label="Text", lines=2, elem_id="analyze-att-text")
+            with gr.Row():
+                layer = gr.Slider(0, 5, value=0, step=1, label="Layer", elem_id="analyze-layer")
+                head = gr.Slider(0, 11, value=0, step=1, label="Head", elem_id="analyze-head")
+                att_button = gr.Button("Show attention", variant="primary", elem_id="analyze-att-button")
+            att_info = gr.Markdown(elem_id="analyze-att-info")
+            grid_plot = gr.Plot(label="All layers and heads", elem_id="analyze-att-grid")
+            with gr.Row():
+                head_plot = gr.Plot(label="Selected head", elem_id="analyze-att-head")
+                rollout_plot = gr.Plot(label="Rollout", elem_id="analyze-att-rollout")
+            pooled_plot = gr.Plot(label="Rollout into the sentence vector", elem_id="analyze-att-pooled")
+
+        # -- attributions
+        with gr.Tab("Token attributions", elem_id="analyze-attr-tab"):
+            attr_msg = gr.HTML()
+            attr_text = gr.Textbox(label="Text", lines=2, elem_id="analyze-attr-text")
+            with gr.Row():
+                target = gr.Dropdown([PREDICTED], value=PREDICTED, label="Explain class",
+                                     elem_id="analyze-attr-target")
+                methods = gr.CheckboxGroup(list(METHODS), value=list(METHODS), label="Explainers",
+                                           elem_id="analyze-attr-methods")
+                pieces = gr.Checkbox(False, label="Show word pieces")
+            with gr.Row():
+                shap_evals = gr.Slider(50, 3000, value=A.attribution.DEFAULT_SHAP_MAX_EVALS, step=50,
+                                       label="SHAP max_evals (more: slower, closer to exact)")
+                ig_steps = gr.Slider(4, 256, value=A.attribution.DEFAULT_IG_STEPS, step=4,
+                                     label="Integrated Gradients steps")
+            cost_table = gr.Dataframe(label="Cost before running (measured forward pass on this machine)",
+                                      interactive=False, elem_id="analyze-attr-cost")
+            explain_button = gr.Button("Explain", variant="primary", elem_id="analyze-attr-button")
+            attr_html = gr.HTML(elem_id="analyze-attr-html")
+
+        # -- faithfulness
+        with gr.Tab("Faithfulness", elem_id="analyze-faith-tab"):
+            faith_msg = gr.HTML()
+            gr.Markdown("ERASER comprehensiveness (drop in the predicted class's probability when the top "
+                        "1-50% word pieces are deleted; higher is better) and sufficiency (drop when only "
+                        "they are kept; lower is better), against random word pieces.")
+            with gr.Row():
+                n_texts = gr.Slider(5, 200, value=20, step=5, label="Eval examples", elem_id="analyze-faith-n")
+                faith_methods = gr.CheckboxGroup(list(METHODS), value=list(METHODS), label="Explainers")
+                faith_shap_evals = gr.Slider(50, 3000, value=A.attribution.DEFAULT_SHAP_MAX_EVALS, step=50,
+                                             label="SHAP max_evals")
+            faith_cost = gr.Markdown(elem_id="analyze-faith-cost")
+            faith_button = gr.Button("Measure faithfulness", variant="primary", elem_id="analyze-faith-button")
+            faith_table = gr.Dataframe(interactive=False, label="Average over the examples (AOPC)",
+                                       elem_id="analyze-faith-table")
+            faith_plot = gr.Plot(label="By share of word pieces", elem_id="analyze-faith-plot")
+
+        # -- error clusters
+        with gr.Tab("Error clusters", elem_id="analyze-clusters-tab"):
+            cluster_msg = gr.HTML()
+            cluster_button = gr.Button("Cluster the misclassified examples", variant="primary",
+                                       elem_id="analyze-cluster-button")
+            cluster_plot = gr.Plot(label="Errors by the model's own representation", elem_id="analyze-cluster-plot")
+            cluster_table = gr.Dataframe(interactive=False, wrap=True, label="Clusters",
+                                         elem_id="analyze-cluster-table")
+            cluster_file = gr.File(label="Clusters as CSV", elem_id="analyze-cluster-csv")
+
+    # ---- handlers ---------------------------------------------------------------------------------
+    def refresh_runs(current):
+        choices = run_choices(runs_dir)
+        value = current if current in [v for _, v in choices] else None
+        return gr.update(choices=choices, value=value)
+
+    @_guarded(14)
+    def select_run(run_id):
+        predictions, labels = _predictions(runs_dir, run_id)
+        run = _run(runs_dir, run_id)
+        report = A.classification_metrics(predictions, labels)
+        cm = A.confusion_matrix(predictions, labels)
+        status = run.raw_status()
+        info = (f"**{run.id}** · model {status.get('model', '?')} · method {status.get('method', '?')} · "
+                f"{report.n} eval predictions · classes: {', '.join(labels)}")
+        headline = (f"<b>Accuracy {report.accuracy:.4f}</b> · macro F1 {report.macro['f1']:.4f} · "
+                    f"micro F1 {report.micro['f1']:.4f} · ECE {report.ece:.4f} "
+                    f"({report.n} examples)")
+        layers, heads = _shape(run)
+        example = _example_text(predictions)
+        return (_message(info, "info"), _message(headline, "info"), report.summary().round(4),
+                report.per_class.round(4), A.reliability_figure(report), A.per_class_figure(report),
+                A.confusion_figure(cm, False), cm.table(False),
+                gr.update(maximum=layers - 1, value=min(layers - 1, layers // 2)),
+                gr.update(maximum=heads - 1, value=0), example, example,
+                gr.update(choices=[PREDICTED] + labels, value=PREDICTED), "")
+
+    def _shape(run) -> tuple[int, int]:
+        from transformers import AutoConfig
+
+        config = AutoConfig.from_pretrained(run.model_dir)
+        return int(config.num_hidden_layers), int(config.num_attention_heads)
+
+    @_guarded(4)
+    def show_confusion(run_id, mode):
+        predictions, labels = _predictions(runs_dir, run_id)
+        cm = A.confusion_matrix(predictions, labels)
+        rates = mode != "counts"
+        return A.confusion_figure(cm, rates), cm.table(rates), "", ""
+
+    @_guarded(3)
+    def select_cell(run_id, evt: gr.SelectData):
+        predictions, labels = _predictions(runs_dir, run_id)
+        row, col = evt.index
+        if col == 0:
+            raise WorkbenchError("Select a count, not the class name: its row is the gold class, its "
+                                 "column the predicted class.")
+        gold, predicted = labels[row], labels[col - 1]
+        examples = A.cell_examples(predictions, gold, predicted)
+        kind = "correct" if gold == predicted else "errors"
+        return f"**gold {gold} → predicted {predicted}**: {len(examples)} examples ({kind})", examples, ""
+
+    @_guarded(6)
+    def show_attention(run_id, text, layer_i, head_i):
+        model, tokenizer, max_length = _model(runs_dir, run_id)
+        start = time.perf_counter()
+        result = A.attention_maps(model, tokenizer, text, max_length=max_length)
+        layer_i, head_i = int(layer_i), int(head_i)
+        figures = (A.attention_grid_figure(result, (layer_i, head_i)),
+                   A.attention_head_figure(result, layer_i, head_i), A.rollout_figure(result),
+                   A.pooled_rollout_figure(result))
+        probs = ", ".join(f"{k} {v:.3f}" for k, v in result.probabilities.items())
+        info = (f"Predicted **{result.predicted}** ({probs}) · {len(result.tokens)} word pieces · "
+                f"{result.layers} layers x {result.heads} heads · {time.perf_counter() - start:.2f} s")
+        return (info, *figures, "")
+
+    @_guarded(2)
+    def show_costs(run_id, text, evals, steps):
+        if not run_id or not text or not text.strip():
+            return None, ""
+        model, tokenizer, max_length = _model(runs_dir, run_id)
+        costs = A.explainer_costs(model, tokenizer, text, max_length, int(evals), int(steps))
+        names = {v: k for k, v in METHODS.items()}
+        return pd.DataFrame([{"explainer": names[c.method], "model evaluations": c.evaluations,
+                              "estimated seconds": round(c.seconds, 2), "what runs": c.how}
+                             for c in costs]), ""
+
+    @_guarded(2)
+    def explain(run_id, text, target_choice, chosen, evals, steps, show_pieces):
+        if not chosen:
+            raise WorkbenchError("Tick at least one explainer.")
+        model, tokenizer, max_length = _model(runs_dir, run_id)
+        options = {"shap": {"max_evals": int(evals)}, "integrated_gradients": {"n_steps": int(steps)},
+                   "gradient_x_input": {}}
+        parts = [A.legend_html()]
+        for label in chosen:
+            method = METHODS[label]
+            attr = A.explain(method, model, tokenizer, text, target=_target(target_choice),
+                             max_length=max_length, **options[method])
+            parts.append(A.attribution_html(attr, show_pieces))
+        return "".join(parts), ""
+
+    @_guarded(2)
+    def faith_estimate(run_id, n, chosen, evals):
+        if not run_id:
+            return "", ""
+        predictions, _ = _predictions(runs_dir, run_id)
+        model, tokenizer, max_length = _model(runs_dir, run_id)
+        texts = A.sample_texts(predictions, int(n))
+        # Cost of a typical (median-length) text of the sample, times the number of texts.
+        typical = sorted(texts, key=len)[len(texts) // 2]
+        costs = {c.method: c for c in A.explainer_costs(model, tokenizer, typical, max_length, int(evals))}
+        per_text = sum(costs[METHODS[m]].seconds for m in chosen)
+        return (f"Estimated cost: about **{per_text * len(texts):.0f} s** for {len(texts)} examples "
+                f"({per_text:.2f} s per example for {', '.join(chosen) or 'no explainer'}; the deletion "
+                f"tests add a few batched forward passes)."), ""
+
+    @_guarded(3)
+    def measure_faith(run_id, n, chosen, evals, progress=gr.Progress()):
+        predictions, _ = _predictions(runs_dir, run_id)
+        model, tokenizer, max_length = _model(runs_dir, run_id)
+        texts = A.sample_texts(predictions, int(n))
+        explainers = A.standard_explainers(model, tokenizer, max_length, int(evals),
+                                           include=[METHODS[m] for m in chosen])
+        report = A.measure_faithfulness(model, tokenizer, texts, explainers, max_length=max_length,
+                                        progress=lambda f, d: progress(f, desc=d))
+        return report.table, A.faithfulness_figure(report), ""
+
+    @_guarded(4)
+    def cluster(run_id):
+        predictions, _ = _predictions(runs_dir, run_id)
+        model, tokenizer, max_length = _model(runs_dir, run_id)
+        result = A.error_clusters(model, tokenizer, predictions, max_length)
+        out = Path(tempfile.mkdtemp(prefix="workbench-clusters-")) / f"{run_id}-error-clusters.csv"
+        A.clusters_csv(result, out)
+        return A.cluster_figure(result), result.summary, str(out), ""
+
+    # ---- wiring -------------------------------------------------------------------------------------
+    refresh.click(refresh_runs, run_dd, run_dd)
+    run_dd.change(select_run, run_dd,
+                  [run_msg, metrics_msg, metrics_summary, per_class, reliability_plot, per_class_plot,
+                   cm_plot, cm_table, layer, head, att_text, attr_text, target, cm_msg])
+    normalize.change(show_confusion, [run_dd, normalize], [cm_plot, cm_table, cell_title, cm_msg])
+    cm_table.select(select_cell, run_dd, [cell_title, cell_table, cm_msg])
+    att_inputs = [run_dd, att_text, layer, head]
+    att_outputs = [att_info, grid_plot, head_plot, rollout_plot, pooled_plot, att_msg]
+    att_button.click(show_attention, att_inputs, att_outputs)
+    att_text.submit(show_attention, att_inputs, att_outputs)
+    layer.release(show_attention, att_inputs, att_outputs)
+    head.release(show_attention, att_inputs, att_outputs)
+    cost_inputs = [run_dd, attr_text, shap_evals, ig_steps]
+    attr_text.change(show_costs, cost_inputs, [cost_table, attr_msg], trigger_mode="always_last")
+    shap_evals.release(show_costs, cost_inputs, [cost_table, attr_msg])
+    ig_steps.release(show_costs, cost_inputs, [cost_table, attr_msg])
+    explain_button.click(explain, [run_dd, attr_text, target, methods, shap_evals, ig_steps, pieces],
+                         [attr_html, attr_msg])
+    faith_inputs = [run_dd, n_texts, faith_methods, faith_shap_evals]
+    for event in (run_dd.change, n_texts.release, faith_methods.change, faith_shap_evals.release):
+        event(faith_estimate, faith_inputs, [faith_cost, faith_msg], trigger_mode="always_last")
+    faith_button.click(measure_faith, faith_inputs, [faith_table, faith_plot, faith_msg])
+    cluster_button.click(cluster, run_dd, [cluster_plot, cluster_table, cluster_file, cluster_msg])

@@ -1,0 +1,120 @@
+"""The Workbench app: the tabs composed into one gradio Blocks, and `main` to serve it.
+
+    python app.py [--host 127.0.0.1] [--port 7860] [--auth user:password] [--workspace DIR]
+
+The app never trains. Start writes a run folder and launches a detached training process (or
+queues it behind the run that holds its device); every view reads run folders. Two background
+threads run beside the server: the queue dispatcher (starts waiting runs when their device
+frees, also after an app restart) and a warm-up that imports torch so the first parameter count
+in the form is quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import threading
+from pathlib import Path
+
+# Offline-first: no usage analytics or version checks from the gradio server.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import gradio as gr  # noqa: E402
+
+from workbench.runs import queue  # noqa: E402
+from workbench.ui.monitor_tab import build_monitor_tab  # noqa: E402
+from workbench.ui.runs_tab import build_runs_tab  # noqa: E402
+from workbench.ui.train_tab import build_train_tab  # noqa: E402
+from workbench.ui.workspace import Workspace  # noqa: E402
+
+log = logging.getLogger("workbench.app")
+DISPATCH_EVERY_S = 1.0
+
+CSS = """
+.wb-progress { margin: 4px 0 8px 0; }
+.wb-progress-bar { height: 14px; background: #e5e7eb; border-radius: 7px; overflow: hidden; }
+.wb-progress-fill { height: 100%; background: #2563eb; transition: width 0.4s ease; }
+.wb-progress-text { font-size: 0.9em; color: #4b5563; margin-top: 4px; font-variant-numeric: tabular-nums; }
+"""
+
+
+def build_app(ws: Workspace) -> gr.Blocks:
+    with gr.Blocks(title="Workbench") as demo:
+        gr.Markdown("## Workbench — fine-tune transformer models")
+        with gr.Tabs(elem_id="tabs") as tabs:
+            with gr.Tab("Train", id="train", elem_id="tab-train"):
+                train = build_train_tab(ws)
+            with gr.Tab("Monitor", id="monitor", elem_id="tab-monitor"):
+                monitor = build_monitor_tab(ws)
+            with gr.Tab("Runs", id="runs", elem_id="tab-runs") as runs_tab:
+                runs = build_runs_tab(ws)
+            with gr.Tab("Analyze", id="analyze", elem_id="tab-analyze"):
+                _build_analyze(ws)
+
+        # Start -> show the new run in the Monitor tab.
+        train.start_event.then(
+            lambda run_id: (monitor.show_run(run_id), gr.Tabs(selected="monitor") if run_id else gr.skip()),
+            train.started_run, [monitor.run_select, tabs], show_progress="hidden")
+        runs_tab.select(runs.refresh, None, runs.refresh_outputs, show_progress="hidden")
+        train.wire_page_load(demo)
+        monitor.wire_page_load(demo)
+    return demo
+
+
+def _build_analyze(ws: Workspace) -> None:
+    # A broken analysis view must not take training and monitoring down with it: the tab says
+    # what went wrong and the app log keeps the traceback.
+    try:
+        from workbench.ui.analyze_tab import build_analyze_tab
+
+        build_analyze_tab(str(ws.runs_dir))
+    except Exception as err:
+        log.exception("the Analyze tab could not be built")
+        gr.Markdown(f"The Analyze tab could not be loaded: `{type(err).__name__}: {err}` (details in the app log).")
+
+
+def _dispatch_forever(runs_dir: Path, stop: threading.Event) -> None:
+    """Start queued runs whose device has freed; state is in the run folders, so this simply
+    resumes after an app restart."""
+    gpu_count = len(queue.list_gpus())
+    while not stop.wait(DISPATCH_EVERY_S):
+        try:
+            for run_id in queue.dispatch(runs_dir, gpu_count):
+                log.info("queue: started %s", run_id)
+        except Exception:  # never let the dispatcher die; the next pass tries again
+            log.exception("queue dispatch failed")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python app.py", description="Open the Workbench in the browser.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to serve on (0.0.0.0: the whole network)")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--auth", metavar="USER:PASSWORD", help="require this login")
+    parser.add_argument("--workspace", default=".", help="folder for runs/, uploads/ and configs/ (default: here)")
+    args = parser.parse_args(argv)
+    if args.auth and ":" not in args.auth:
+        parser.error("--auth must be user:password")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
+    ws = Workspace(Path(args.workspace).expanduser().resolve()).create()
+    stop = threading.Event()
+    threading.Thread(target=_dispatch_forever, args=(ws.runs_dir, stop), daemon=True, name="queue").start()
+    from workbench.ui.model_info import warm_up
+
+    threading.Thread(target=warm_up, args=(str(ws.runs_dir),), daemon=True, name="warm-up").start()
+
+    demo = build_app(ws)
+    auth = tuple(args.auth.split(":", 1)) if args.auth else None
+    print(f"Workbench: http://{args.host}:{args.port}  (workspace {ws.root})", flush=True)
+    demo.queue(default_concurrency_limit=4).launch(
+        server_name=args.host, server_port=args.port, auth=auth, css=CSS, show_error=False, quiet=True,
+        allowed_paths=[str(ws.root)], footer_links=[])
+    stop.set()
+    return 0

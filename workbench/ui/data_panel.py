@@ -1,0 +1,104 @@
+"""The Train tab's data section: load a dataset once, then preview, map columns and check it.
+
+Loading is the slow part (a large CSV, a Hub download), so the loaded frames are cached by path
+and modification time; changing a column mapping only re-runs the check.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from workbench.config import DataConfig
+from workbench.data.columns import detect_columns
+from workbench.data.load import RawData, load_raw
+from workbench.data.validate import PreflightReport, check_data
+from workbench.errors import WorkbenchError
+
+PREVIEW_ROWS = 8
+_cache: OrderedDict[tuple, RawData] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+@dataclass
+class DataView:
+    columns: list[str]  # the train split's columns
+    detected: dict[str, str | None]  # detect_columns' guesses: text, text_pair, label
+    preview: pd.DataFrame
+    report: PreflightReport | None  # None when the data could not be read at all
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.report is not None and self.report.ok
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.report.label_names) if self.report else 0
+
+    def message(self) -> str:
+        """The pre-flight result as markdown: one line when fine, every problem otherwise."""
+        if self.report is None:
+            return f"✖ **The data cannot be read.** {_escape(self.error or '')}"
+        report = self.report
+        sizes = ", ".join(f"{split} {rows:,}" for split, rows in report.split_rows.items())
+        if report.ok and not report.problems:
+            return (f"✔ **Pre-flight check passed**: {sizes} rows; {len(report.label_names)} labels "
+                    f"({', '.join(report.label_names)})")
+        head = "⚠ **Pre-flight check passed with warnings**" if report.ok else "✖ **Pre-flight check failed**"
+        lines = [f"{head} ({sizes} rows):"]
+        lines += [f"- {_escape(str(problem))}" for problem in report.problems]
+        return "\n".join(lines)
+
+
+def _escape(text: str) -> str:
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def load_cached(path: str) -> RawData:
+    """load_raw, remembered while the file (or folder) is unchanged."""
+    key = (path.strip(), _stamp(path.strip()))
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    raw = load_raw(path)
+    with _cache_lock:
+        _cache[key] = raw
+        while len(_cache) > 4:
+            _cache.popitem(last=False)
+    return raw
+
+
+def _stamp(path: str) -> tuple:
+    p = Path(path).expanduser()
+    if not p.exists():
+        return ()
+    files = [p] if p.is_file() else sorted(f for f in p.iterdir() if f.is_file())
+    return tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+
+
+def inspect_data(cfg: DataConfig) -> DataView:
+    """Preview, detected columns and the pre-flight report of cfg's dataset. Never raises for
+    bad data: an unreadable dataset comes back with `error` set to the reason."""
+    if not cfg.path.strip():
+        return DataView([], {}, pd.DataFrame(), None, "no dataset chosen; pick the demo, upload a file "
+                        "or give a path")
+    try:
+        raw = load_cached(cfg.path)
+        report = check_data(cfg, raw)
+    except WorkbenchError as err:
+        return DataView([], {}, pd.DataFrame(), None, str(err))
+    train = raw.splits["train"].frame
+    preview = train.head(PREVIEW_ROWS).copy()
+    preview.columns = [str(c) for c in preview.columns]
+    # Long texts would stretch the table; the full row is in the file.
+    for column in preview.columns:
+        if preview[column].dtype == object:
+            preview[column] = preview[column].map(lambda v: v if not isinstance(v, str) or len(v) < 160
+                                                  else v[:157] + "...")
+    return DataView([str(c) for c in train.columns], detect_columns(train), preview, report)

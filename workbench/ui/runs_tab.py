@@ -1,0 +1,158 @@
+"""The Runs tab: every run in the workspace, one run's curves and config, several runs overlaid,
+and deleting a run (after a confirmation)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from workbench.errors import WorkbenchError
+from workbench.runs.store import Run, delete_run, get_run, list_runs
+from workbench.ui import charts
+from workbench.ui.monitor_tab import format_duration
+from workbench.ui.run_watch import forget, metrics_tail
+from workbench.ui.workspace import Workspace
+
+COLUMNS = ["run", "name", "status", "model", "task", "method", "best metric", "duration", "started"]
+
+
+def run_row(run: Run, now: float | None = None) -> dict:
+    """One line of the runs table, read from the run folder."""
+    status = run.status()
+    rows, _ = metrics_tail(run.dir).poll()
+    best = charts.best_eval(rows)
+    if best is None and isinstance((status.get("metrics") or {}).get("accuracy"), (int, float)):
+        best = ("accuracy", status["metrics"]["accuracy"])
+    started = status.get("started")
+    end = status.get("ended")
+    if status.get("status") == "running":
+        end = now or time.time()
+    duration = end - started if started and end else None
+    when = started or status.get("created")
+    return {
+        "run": run.id, "name": status.get("name") or "", "status": status.get("status", "?"),
+        "model": status.get("model") or "", "task": status.get("task") or "", "method": status.get("method") or "",
+        "best metric": f"{best[0]} {best[1]:.4f}" if best else "",
+        "duration": format_duration(duration) if duration is not None else "",
+        "started": datetime.fromtimestamp(when).strftime("%Y-%m-%d %H:%M:%S") if when else "",
+    }
+
+
+def runs_table(runs_dir: str | Path) -> pd.DataFrame:
+    """Every run, newest first."""
+    now = time.time()
+    return pd.DataFrame([run_row(run, now) for run in list_runs(runs_dir)], columns=COLUMNS)
+
+
+@dataclass
+class RunsTab:
+    refresh: callable  # () -> updates of the outputs below
+    refresh_outputs: list
+
+
+def build_runs_tab(ws: Workspace) -> RunsTab:
+    with gr.Row():
+        refresh_btn = gr.Button("↻ Refresh", elem_id="runs-refresh", scale=0, min_width=110)
+        gr.Markdown("Click a run to see its curves and config.")
+    table = gr.Dataframe(value=runs_table(ws.runs_dir), headers=COLUMNS, interactive=False, wrap=True,
+                         max_height=360, elem_id="runs-table", label="Runs")
+    selected = gr.State("")
+    with gr.Row():
+        selected_md = gr.Markdown("No run selected.", elem_id="runs-selected")
+        delete_btn = gr.Button("Delete run…", variant="stop", elem_id="runs-delete", scale=0, min_width=130)
+    with gr.Group(visible=False) as confirm_box:
+        confirm_md = gr.Markdown(elem_id="runs-confirm-text")
+        with gr.Row():
+            confirm_btn = gr.Button("Yes, delete it", variant="stop", elem_id="runs-confirm-delete")
+            cancel_btn = gr.Button("Cancel", elem_id="runs-cancel-delete")
+    with gr.Row():
+        loss_plot = gr.Plot(label="Loss", show_label=False, elem_id="runs-loss")
+        metrics_plot = gr.Plot(label="Evaluation metrics", show_label=False, elem_id="runs-metrics")
+    with gr.Accordion("Config", open=False):
+        config_code = gr.Code(language="yaml", label="config.yaml", elem_id="runs-config")
+
+    gr.Markdown("### Compare runs")
+    with gr.Row():
+        compare_select = gr.Dropdown(choices=[], multiselect=True, label="Runs to overlay",
+                                     elem_id="runs-compare", scale=4)
+        metric_select = gr.Dropdown(choices=["loss"], value="loss", label="Metric", elem_id="runs-compare-metric",
+                                    scale=1)
+        compare_log = gr.Checkbox(label="Log scale", value=False, scale=0, min_width=100)
+    compare_plot = gr.Plot(label="Overlay", show_label=False, elem_id="runs-compare-plot")
+
+    def refresh():
+        frame = runs_table(ws.runs_dir)
+        return frame, gr.Dropdown(choices=list(frame["run"]))
+
+    refresh_outputs = [table, compare_select]
+    refresh_btn.click(refresh, None, refresh_outputs)
+
+    def show(run_id: str):
+        if not run_id:
+            return "No run selected.", None, None, ""
+        try:
+            run = get_run(ws.runs_dir, run_id)
+        except WorkbenchError as err:
+            return str(err), None, None, ""
+        rows, _ = metrics_tail(run.dir).poll()
+        status = run.status()
+        text = f"**{run.id}** — {status.get('status')}"
+        if status.get("error"):
+            text += f": {status['error']}"
+        config = (run.dir / "config.yaml").read_text() if (run.dir / "config.yaml").is_file() else ""
+        return text, charts.loss_figure(rows), charts.eval_metrics_figure(rows), config
+
+    def on_select(frame: pd.DataFrame, evt: gr.SelectData):
+        row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        run_id = str(frame.iloc[row]["run"]) if frame is not None and row < len(frame) else ""
+        return (run_id, *show(run_id), gr.Group(visible=False))
+
+    table.select(on_select, table, [selected, selected_md, loss_plot, metrics_plot, config_code, confirm_box])
+
+    def ask_delete(run_id):
+        if not run_id:
+            gr.Warning("Click a run in the table first.")
+            return gr.skip(), gr.skip()
+        return (f"Delete run **{run_id}** and everything in its folder (checkpoints, model, logs)? "
+                "This cannot be undone.", gr.Group(visible=True))
+
+    delete_btn.click(ask_delete, selected, [confirm_md, confirm_box])
+    cancel_btn.click(lambda: gr.Group(visible=False), None, confirm_box)
+
+    def confirm_delete(run_id):
+        try:
+            run = get_run(ws.runs_dir, run_id)
+            delete_run(run)
+            forget(run.dir)
+        except WorkbenchError as err:
+            gr.Warning(str(err))
+            return (gr.Group(visible=False), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(),
+                    gr.skip())
+        gr.Info(f"Deleted {run_id}.")
+        frame, compare = refresh()
+        return (gr.Group(visible=False), "", f"Deleted **{run_id}**.", None, None, "", frame, compare)
+
+    confirm_btn.click(confirm_delete, selected, [confirm_box, selected, selected_md, loss_plot, metrics_plot,
+                                                 config_code, table, compare_select])
+
+    def overlay(run_ids, metric, log):
+        run_ids = run_ids or []
+        series = {}
+        for run_id in run_ids:
+            run_dir = ws.runs_dir / run_id
+            if (run_dir / "status.json").is_file():
+                series[run_id] = metrics_tail(run_dir).poll()[0]
+        choices = charts.metric_choices(series.values())
+        metric = metric if metric in choices else "loss"
+        figure = charts.compare_figure(series, metric, log_scale=bool(log)) if series else None
+        return figure, gr.Dropdown(choices=choices, value=metric)
+
+    gr.on([compare_select.change, metric_select.change, compare_log.change], overlay,
+          [compare_select, metric_select, compare_log], [compare_plot, metric_select])
+
+    return RunsTab(refresh, refresh_outputs)

@@ -1,0 +1,460 @@
+"""The Train tab: choose a model, method, dataset, hyperparameters and devices, then start a run.
+
+Every widget edits one RunConfig field (workbench.ui.form.FIELDS). Start checks everything a run
+needs (config, model, data), writes the run folder and hands it to the device queue; it returns
+at once, and the Monitor tab draws the run from its folder. This tab never trains.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+
+from workbench.catalog import BUNDLED, resolve_model
+from workbench.config import (DEFAULT_LEARNING_RATE, METHODS, POOLINGS, PRECISIONS, SCHEDULERS, TASKS, RunConfig)
+from workbench.data.validate import require_ok
+from workbench.errors import ConfigError, DataError, WorkbenchError
+from workbench.runs import queue
+from workbench.runs.store import create_run, get_run, list_runs
+from workbench.ui import charts
+from workbench.ui.data_panel import DataView, inspect_data
+from workbench.ui.form import BY_KEY, FIELDS, FORM_KEYS, NO_COLUMN, cli_command, config_to_form, form_to_config
+from workbench.ui.model_info import model_info, parameter_count
+from workbench.ui.workspace import DEMO_DATA, Workspace
+
+DATA_SOURCES = ("Demo", "Upload", "Local path", "Hub")
+METHOD_NAMES = {"full": "Full fine-tuning", "freeze": "Freeze lower layers", "lora": "LoRA"}
+
+# Label and help text of each form field (the form itself is workbench.ui.form.FIELDS).
+LABELS: dict[str, tuple[str, str]] = {
+    "model": ("Base model", "a bundled model, run:<id> of an earlier run, a local folder, or a Hub id"),
+    "trust_remote_code": ("Trust remote code", "run the model's own Python code from the Hub (only for models you trust)"),
+    "task": ("Task", ""),
+    "pooling": ("Pooling", "how a sentence becomes one vector; auto reads the checkpoint"),
+    "max_length": ("Max length (tokens)", "longer texts are cut; 128 suits most sentences"),
+    "method": ("Method", "which weights train"),
+    "lora_r": ("LoRA rank r", "size of the low-rank update; 8-16 suit most tasks"),
+    "lora_alpha": ("LoRA alpha", "scale of the update; 2 x r is usual"),
+    "lora_dropout": ("LoRA dropout", ""),
+    "lora_target_modules": ("Target modules", "linear layers found in the model's blocks; all ticked = auto"),
+    "freeze_trainable_layers": ("Trainable top layers", "the rest stays frozen; 0 trains only the head"),
+    "data_path": ("Data path", "a CSV/TSV/JSON/JSONL/Parquet file, a folder of train/dev/test files, or hub:<id>"),
+    "text_column": ("Text column", ""),
+    "text_pair_column": ("Second text column", "for sentence pairs"),
+    "label_column": ("Label column", ""),
+    "label_names": ("Label names", "for integer labels, comma-separated in label order; empty = as in the data"),
+    "validation_fraction": ("Validation fraction", "held out from train when there is no validation split"),
+    "max_train_samples": ("Max train rows", "empty = all"),
+    "max_eval_samples": ("Max eval rows", "empty = all"),
+    "min_rows_per_class": ("Min rows per class", "the pre-flight check's floor"),
+    "epochs": ("Epochs", ""),
+    "max_steps": ("Max steps", "-1 = run the epochs; a positive number overrides them"),
+    "learning_rate": ("Learning rate", ""),
+    "batch_size": ("Batch size", ""),
+    "head_learning_rate": ("Head learning rate", "the new classifier head starts random and learns faster"),
+    "eval_batch_size": ("Eval batch size", ""),
+    "gradient_accumulation_steps": ("Gradient accumulation", "steps per optimizer update"),
+    "weight_decay": ("Weight decay", ""),
+    "warmup": ("Warmup", "a fraction of the steps (< 1) or a number of steps"),
+    "scheduler": ("LR schedule", ""),
+    "max_grad_norm": ("Max grad norm", "gradient clipping"),
+    "logging_steps": ("Log every N steps", "each log is a point on the charts"),
+    "eval_steps": ("Evaluate every N steps", "auto = about 4 evaluations a run"),
+    "save_steps": ("Checkpoint every N steps", "auto = at each evaluation"),
+    "save_total_limit": ("Checkpoints kept", ""),
+    "seed": ("Seed", ""),
+    "precision": ("Precision", "auto = fp32 on the CPU, bf16 on GPUs that have it"),
+    "group_by_length": ("Group batches by length", "less padding, faster"),
+    "dataloader_workers": ("Data loader workers", ""),
+    "devices": ("Devices", "one run per device; ticking several GPUs launches a multi-GPU run"),
+    "name": ("Run name", "optional label shown in the runs table"),
+}
+CHOICES = {"task": TASKS, "pooling": POOLINGS, "scheduler": SCHEDULERS, "precision": PRECISIONS,
+           "method": [(METHOD_NAMES.get(m, m), m) for m in METHODS]}
+
+
+@dataclass
+class TrainTab:
+    start_event: gr.events.Dependency
+    started_run: gr.State  # the id of the run this session started last ("" when Start failed)
+    wire_page_load: Callable[[gr.Blocks], None]  # fills in the machine- and data-dependent parts
+
+
+def initial_config(ws: Workspace) -> RunConfig:
+    """What the form shows on a first launch: RunConfig defaults on the bundled demo data."""
+    cfg = RunConfig()
+    cfg.data.path = str(DEMO_DATA)
+    cfg.runs_dir = str(ws.runs_dir)
+    # The demo has 162 training rows (about 10 steps an epoch): log every step and train three
+    # epochs, so a first run draws a real curve in well under a minute on a CPU.
+    cfg.train.epochs = 3.0
+    cfg.train.logging_steps = 1
+    return cfg
+
+
+def model_choices(ws: Workspace) -> list[tuple[str, str]]:
+    choices = [(f"{name} — {model.description}", name) for name, model in BUNDLED.items()]
+    for run in list_runs(ws.runs_dir):
+        if run.model_dir.is_dir():
+            choices.append((f"run:{run.id} (earlier run)", f"run:{run.id}"))
+    return choices
+
+
+def device_choices() -> list[tuple[str, str]]:
+    return [("CPU", "cpu")] + [(gpu.label, gpu.index) for gpu in queue.list_gpus()]
+
+
+def lr_info(method: str) -> str:
+    return f"auto = {DEFAULT_LEARNING_RATE.get(method, 1e-4):g} for {METHOD_NAMES.get(method, method)}"
+
+
+def escape(text: str) -> str:
+    """Markdown shows <id> as an (empty) HTML tag: keep the angle brackets visible."""
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def format_error(err: WorkbenchError) -> str:
+    """One clear markdown message; a config error lists each field with its fix."""
+    if isinstance(err, ConfigError) and len(err.problems) > 1:
+        return "✖ **The config has problems:**\n" + "\n".join(f"- `{f}`: {escape(m)}" for f, m in err.problems)
+    if isinstance(err, ConfigError):
+        field, message = err.problems[0]
+        return f"✖ `{field}`: {escape(message)}"
+    text = escape(str(err).strip())
+    lines = text.splitlines()
+    if len(lines) > 1:
+        return f"✖ **{lines[0]}**\n" + "\n".join(lines[1:])
+    return f"✖ {text}"
+
+
+def build_train_tab(ws: Workspace) -> TrainTab:
+    start_cfg = initial_config(ws)
+    # The model's LoRA target modules are filled in when a page opens (reading the model imports
+    # torch, which would delay the server's start by seconds).
+    detected: list[str] = []
+    values = config_to_form(start_cfg, detected, [g.index for g in queue.list_gpus()])
+    c: dict[str, gr.components.Component] = {}  # form key -> widget
+
+    def widget(key: str, **overrides):
+        field = BY_KEY[key]
+        label, info = LABELS[key]
+        value = overrides.pop("value", values[key])
+        kwargs = {"label": label, "elem_id": f"train-{key}", **({"info": info} if info else {}), **overrides}
+        if key in CHOICES:
+            made = gr.Dropdown(choices=list(CHOICES[key]), value=value, **kwargs)
+        elif field.kind == "bool":
+            made = gr.Checkbox(value=value, **kwargs)
+        elif field.kind in ("int", "optional_int"):
+            made = gr.Number(value=value, precision=0, **kwargs)
+        elif field.kind == "float":
+            made = gr.Number(value=value, **kwargs)
+        else:
+            made = gr.Textbox(value=value, **kwargs)
+        c[key] = made
+        return made
+
+    detected_state = gr.State(detected)  # the LoRA target modules the current model has
+    num_labels_state = gr.State(3)
+    started_run = gr.State("")
+
+    # ---- 1. model, task, method ----------------------------------------------------------------
+    gr.Markdown("### 1. Model and method")
+    with gr.Row():
+        c["model"] = gr.Dropdown(choices=model_choices(ws), value=values["model"], allow_custom_value=True,
+                                 label=LABELS["model"][0], info=LABELS["model"][1], elem_id="train-model",
+                                 scale=3)
+        widget("task", scale=1)
+        c["method"] = gr.Radio(choices=CHOICES["method"], value=values["method"], label="Method",
+                               info=LABELS["method"][1], elem_id="train-method", scale=2)
+    model_md = gr.Markdown(elem_id="train-model-info")
+    with gr.Group(visible=values["task"] == "classification") as task_group_classification:
+        with gr.Row():
+            widget("pooling")
+            widget("max_length")
+    with gr.Group(visible=values["method"] == "lora") as method_group_lora:
+        with gr.Row():
+            widget("lora_r")
+            widget("lora_alpha")
+            widget("lora_dropout")
+        c["lora_target_modules"] = gr.CheckboxGroup(
+            choices=detected, value=values["lora_target_modules"], label=LABELS["lora_target_modules"][0],
+            info=LABELS["lora_target_modules"][1], elem_id="train-lora_target_modules")
+    with gr.Group(visible=values["method"] == "freeze") as method_group_freeze:
+        widget("freeze_trainable_layers")
+    params_md = gr.Markdown(elem_id="train-parameters")
+    task_groups = {"classification": task_group_classification}
+    method_groups = {"lora": method_group_lora, "freeze": method_group_freeze}
+
+    # ---- 2. data -----------------------------------------------------------------------------------
+    gr.Markdown("### 2. Data")
+    with gr.Row():
+        source = gr.Radio(DATA_SOURCES, value="Demo", label="Source", elem_id="train-data-source", scale=2)
+        widget("data_path", scale=4)
+    upload = gr.File(label="Upload a data file", file_types=[".csv", ".tsv", ".json", ".jsonl", ".parquet"],
+                     visible=False, elem_id="train-upload")
+    with gr.Row():
+        c["text_column"] = gr.Dropdown(label="Text column", elem_id="train-text_column")
+        c["text_pair_column"] = gr.Dropdown(label="Second text column", info=LABELS["text_pair_column"][1],
+                                            elem_id="train-text_pair_column")
+        c["label_column"] = gr.Dropdown(label="Label column", elem_id="train-label_column")
+        widget("label_names")
+    preflight_md = gr.Markdown(elem_id="train-preflight")
+    with gr.Row():
+        preview_table = gr.Dataframe(label="Preview (first rows of train)", interactive=False, wrap=True,
+                                     max_height=320, elem_id="train-data-preview", scale=3)
+        label_plot = gr.Plot(label="Label distribution", show_label=False, elem_id="train-label-plot", scale=2)
+
+    # ---- 3. hyperparameters ------------------------------------------------------------------------
+    gr.Markdown("### 3. Training")
+    with gr.Row():
+        widget("epochs")
+        widget("max_steps")
+        widget("learning_rate", info=lr_info(values["method"]))
+        widget("batch_size")
+    with gr.Accordion("Advanced settings", open=False):
+        advanced = [f.key for f in FIELDS if f.group == "advanced"]
+        for i in range(0, len(advanced), 4):
+            with gr.Row():
+                for key in advanced[i:i + 4]:
+                    widget(key)
+
+    # ---- 4. devices and launch ---------------------------------------------------------------------
+    gr.Markdown("### 4. Run")
+    with gr.Row():
+        c["devices"] = gr.CheckboxGroup(choices=device_choices(), value=values["devices"],
+                                        label=LABELS["devices"][0], info=LABELS["devices"][1],
+                                        elem_id="train-devices", scale=3)
+        widget("name", scale=2)
+    with gr.Row():
+        preview_btn = gr.Button("Preview", elem_id="train-preview")
+        save_btn = gr.Button("Save config", elem_id="train-save")
+        saved_select = gr.Dropdown(choices=ws.saved_configs(), label="Saved configs", elem_id="train-saved",
+                                   scale=2)
+        load_btn = gr.Button("Load", elem_id="train-load")
+        upload_cfg = gr.UploadButton("Load YAML file…", file_types=[".yaml", ".yml"], elem_id="train-load-file")
+    with gr.Row():
+        start_btn = gr.Button("Start", variant="primary", elem_id="train-start", scale=2)
+        abort_btn = gr.Button("Abort", variant="stop", elem_id="train-abort", scale=1)
+    run_status = gr.Markdown(elem_id="train-run-status")
+    saved_file = gr.File(label="Saved config", visible=False, interactive=False)
+    with gr.Accordion("Preview: config YAML and command", open=False) as preview_box:
+        yaml_code = gr.Code(language="yaml", label="config.yaml", elem_id="train-yaml")
+        command_code = gr.Code(language="shell", label="The same run from a terminal", elem_id="train-command")
+
+    form_widgets = [c[k] for k in FORM_KEYS]
+    assert set(c) == set(FORM_KEYS), set(FORM_KEYS) ^ set(c)
+
+    def read_form(values_in) -> RunConfig:
+        *fields, detected_modules = values_in
+        return form_to_config(dict(zip(FORM_KEYS, fields)), runs_dir=str(ws.runs_dir),
+                              detected_modules=detected_modules or ())
+
+    form_inputs = form_widgets + [detected_state]
+
+    # ---- model handlers ------------------------------------------------------------------------------
+    def on_model(name, trust, current_targets):
+        try:
+            info = model_info((name or "").strip(), str(ws.runs_dir), bool(trust))
+        except WorkbenchError as err:
+            return format_error(err), gr.skip(), gr.skip()
+        except Exception as err:  # an architecture transformers cannot build
+            return f"✖ The model could not be read: {type(err).__name__}: {str(err).splitlines()[0]}", \
+                gr.skip(), gr.skip()
+        modules = list(info.target_modules)
+        keep = current_targets if current_targets and set(current_targets) <= set(modules) else modules
+        layers = f" · {info.layers} layers" if info.layers else ""
+        text = f"**{info.source}** model · {info.model_type}{layers} · `{info.path}`"
+        return text, gr.CheckboxGroup(choices=modules, value=keep), modules
+
+    def on_count(*values_in):
+        *form_values, num_labels = values_in
+        try:
+            cfg = read_form(form_values)
+            count = parameter_count(cfg, int(num_labels or 2))
+        except WorkbenchError as err:
+            return format_error(err)
+        except Exception as err:
+            return f"✖ Parameters could not be counted: {type(err).__name__}: {str(err).splitlines()[0]}"
+        return f"**Trainable parameters:** {count.trainable:,} of {count.total:,} ({100 * count.share:.2f}%)"
+
+    count_inputs = form_inputs + [num_labels_state]
+    model_event = c["model"].change(on_model, [c["model"], c["trust_remote_code"], c["lora_target_modules"]],
+                                    [model_md, c["lora_target_modules"], detected_state])
+    model_event.then(on_count, count_inputs, params_md, show_progress="hidden")
+    gr.on([c["method"].change, c["lora_r"].change, c["lora_target_modules"].change,
+           c["freeze_trainable_layers"].change, c["task"].change],
+          on_count, count_inputs, params_md, show_progress="hidden")
+
+    def on_method(method, task):
+        return ([gr.Group(visible=method == name) for name in method_groups]
+                + [gr.Group(visible=task == name) for name in task_groups]
+                + [gr.Textbox(info=lr_info(method))])
+
+    gr.on([c["method"].change, c["task"].change], on_method, [c["method"], c["task"]],
+          list(method_groups.values()) + list(task_groups.values()) + [c["learning_rate"]],
+          show_progress="hidden")
+
+    # ---- data handlers -------------------------------------------------------------------------------
+    data_outputs = [c["text_column"], c["text_pair_column"], c["label_column"], preview_table, label_plot,
+                    preflight_md, num_labels_state]
+    data_inputs = [c["data_path"], c["text_column"], c["text_pair_column"], c["label_column"],
+                   c["label_names"], c["validation_fraction"], c["min_rows_per_class"]]
+
+    def show_data(view: DataView, keep_mapping: dict | None):
+        pair_choices = [NO_COLUMN] + view.columns
+        if keep_mapping is None and view.report is not None and view.report.columns:
+            mapping = {"text": view.report.columns.text, "label": view.report.columns.label,
+                       "text_pair": view.report.columns.text_pair}
+        else:
+            mapping = keep_mapping or view.detected
+        figure = charts.label_distribution_figure(view.report.label_counts) if view.report else None
+        return [gr.Dropdown(choices=view.columns, value=mapping.get("text")),
+                gr.Dropdown(choices=pair_choices, value=mapping.get("text_pair") or NO_COLUMN),
+                gr.Dropdown(choices=view.columns, value=mapping.get("label")),
+                view.preview, figure, view.message(), view.num_labels or 2]
+
+    def data_config(path, text, pair, label, label_names, validation_fraction, min_rows, auto_columns: bool):
+        form = {"data_path": path, "label_names": label_names,
+                "validation_fraction": validation_fraction if validation_fraction is not None else 0.1,
+                "min_rows_per_class": min_rows if min_rows is not None else 2,
+                "text_column": None if auto_columns else text,
+                "text_pair_column": "auto" if auto_columns else pair,
+                "label_column": None if auto_columns else label}
+        return form_to_config(form).data
+
+    def on_new_data(*values_in):
+        """A new dataset: detect its columns afresh."""
+        try:
+            view = inspect_data(data_config(*values_in, auto_columns=True))
+        except WorkbenchError as err:
+            return [gr.skip()] * 5 + [format_error(err), gr.skip()]
+        return show_data(view, None)
+
+    def on_mapping(*values_in):
+        """The user changed a column or label setting: check again with their choice."""
+        try:
+            cfg = data_config(*values_in, auto_columns=False)
+            view = inspect_data(cfg)
+        except WorkbenchError as err:
+            return [gr.skip()] * 5 + [format_error(err), gr.skip()]
+        keep = {"text": values_in[1], "text_pair": values_in[2], "label": values_in[3]}
+        return show_data(view, keep)
+
+    def on_source(choice, current):
+        placeholders = {"Local path": "/path/to/data.csv or a folder with train/dev files",
+                        "Hub": "hub:<dataset id>, e.g. hub:stanfordnlp/sst2 (needs the Hub or its cache)",
+                        "Upload": "the uploaded file's copy in the workspace", "Demo": ""}
+        if choice == "Demo":
+            path = gr.Textbox(value=str(DEMO_DATA), placeholder="")
+        elif current == str(DEMO_DATA):  # leaving the demo: make room for the user's path
+            path = gr.Textbox(value="", placeholder=placeholders[choice])
+        else:
+            path = gr.Textbox(placeholder=placeholders[choice])
+        return gr.File(visible=choice == "Upload"), path
+
+    def on_upload(file):
+        if file is None:
+            return gr.skip()
+        return str(ws.keep_upload(file))
+
+    source.input(on_source, [source, c["data_path"]], [upload, c["data_path"]]).then(on_new_data, data_inputs, data_outputs)
+    upload.upload(on_upload, upload, c["data_path"]).then(on_new_data, data_inputs, data_outputs)
+    gr.on([c["data_path"].submit, c["data_path"].blur], on_new_data, data_inputs, data_outputs)
+    gr.on([c["text_column"].input, c["text_pair_column"].input, c["label_column"].input,
+           c["label_names"].blur, c["label_names"].submit], on_mapping, data_inputs, data_outputs)
+    num_labels_state.change(on_count, count_inputs, params_md, show_progress="hidden")
+
+    # ---- preview, save, load -------------------------------------------------------------------------
+    def on_preview(*values_in):
+        try:
+            cfg = read_form(values_in)
+            cfg.validate()
+        except WorkbenchError as err:
+            return format_error(err), gr.skip(), gr.skip(), gr.skip()
+        return "", cfg.to_yaml(), cli_command(cfg), gr.Accordion(open=True)
+
+    preview_btn.click(on_preview, form_inputs, [run_status, yaml_code, command_code, preview_box])
+
+    def on_save(*values_in):
+        try:
+            cfg = read_form(values_in)
+            cfg.validate()
+        except WorkbenchError as err:
+            return format_error(err), gr.skip(), gr.skip()
+        stem = re.sub(r"[^A-Za-z0-9_-]+", "-", cfg.name or "") or time.strftime("config-%Y%m%d-%H%M%S")
+        path = ws.configs_dir / f"{stem}.yaml"
+        cfg.save(path)
+        return (f"Saved to `{path}`", gr.File(value=str(path), visible=True),
+                gr.Dropdown(choices=ws.saved_configs(), value=path.name))
+
+    save_btn.click(on_save, form_inputs, [run_status, saved_file, saved_select])
+
+    def load_config(path: str | None, detected_modules):
+        if not path:
+            return [gr.skip()] * len(FORM_KEYS) + ["Pick a saved config or a YAML file first."]
+        try:
+            cfg = RunConfig.load(path)
+        except WorkbenchError as err:
+            return [gr.skip()] * len(FORM_KEYS) + [format_error(err)]
+        loaded = config_to_form(cfg, detected_modules or (), [g.index for g in queue.list_gpus()])
+        updates = [loaded[k] for k in FORM_KEYS]
+        return updates + [f"Loaded `{Path(path).name}`"]
+
+    load_outputs = form_widgets + [run_status]
+    load_btn.click(lambda name, det: load_config(str(ws.configs_dir / name) if name else None, det),
+                   [saved_select, detected_state], load_outputs).then(on_mapping, data_inputs, data_outputs)
+    upload_cfg.upload(lambda file, det: load_config(file, det), [upload_cfg, detected_state],
+                      load_outputs).then(on_mapping, data_inputs, data_outputs)
+
+    # ---- start and abort -----------------------------------------------------------------------------
+    def on_start(*values_in):
+        try:
+            cfg = read_form(values_in)
+            cfg.validate()
+            resolve_model(cfg.model.name, cfg.runs_dir)
+            view = inspect_data(cfg.data)
+            if view.report is None:
+                raise DataError(view.error)
+            require_ok(view.report)
+            run = create_run(cfg.resolve())
+            state = queue.submit(run, len(queue.list_gpus()))
+        except WorkbenchError as err:
+            gr.Warning(str(err).splitlines()[0][:200])
+            return format_error(err), ""
+        if state == "started":
+            return f"▶ Run `{run.id}` started — follow it in the Monitor tab.", run.id
+        return (f"◷ Run `{run.id}` is queued: it starts when its device ({cfg.devices}) is free.", run.id)
+
+    start_event = start_btn.click(on_start, form_inputs, [run_status, started_run], concurrency_limit=1)
+
+    def on_abort(run_id):
+        if not run_id:
+            return "Nothing to abort: no run was started from this page."
+        try:
+            get_run(ws.runs_dir, run_id).request_abort()
+        except WorkbenchError as err:
+            return format_error(err)
+        return f"■ Abort requested for `{run_id}`: it stops after the current step."
+
+    abort_btn.click(on_abort, started_run, run_status)
+
+    # ---- when a page opens: choices that depend on the machine and the workspace, then the
+    # model details, the data check and the parameter count of the form as it stands -------------
+    def refresh_choices():
+        return (gr.Dropdown(choices=model_choices(ws)), gr.CheckboxGroup(choices=device_choices()),
+                gr.Dropdown(choices=ws.saved_configs()))
+
+    def wire_page_load(demo: gr.Blocks) -> None:
+        demo.load(refresh_choices, None, [c["model"], c["devices"], saved_select], show_progress="hidden")
+        demo.load(on_new_data, data_inputs, data_outputs, show_progress="hidden")
+        demo.load(on_model, [c["model"], c["trust_remote_code"], c["lora_target_modules"]],
+                  [model_md, c["lora_target_modules"], detected_state], show_progress="hidden") \
+            .then(on_count, count_inputs, params_md, show_progress="hidden")
+
+    return TrainTab(start_event, started_run, wire_page_load)
+

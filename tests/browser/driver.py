@@ -56,6 +56,20 @@ def set_field(page: Page, key: str, value) -> None:
     box.evaluate("element => element.blur()")
 
 
+def choose(page: Page, elem_id: str, option: str) -> None:
+    """Pick an option of a gradio Dropdown by its label."""
+    page.locator(f"#{elem_id} input").click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def plot_layout(page: Page, elem_id: str, path: str):
+    """A value of a live plotly chart's layout, e.g. plot_layout(page, "monitor-loss", "yaxis.type")."""
+    return page.evaluate("""([elemId, path]) => {
+      const plot = document.querySelector(`#${elemId} .js-plotly-plot`);
+      return plot && plot.layout ? path.split('.').reduce((v, k) => v == null ? v : v[k], plot.layout) : null;
+    }""", [elem_id, path])
+
+
 def open_advanced(page: Page) -> None:
     if not field(page, "logging_steps").is_visible():
         page.get_by_text("Advanced settings").click()
@@ -71,10 +85,12 @@ def configure_run(page: Page, basic: dict, advanced: dict) -> None:
 
 
 def start_run(page: Page) -> str:
-    """Click Start; returns the run id the app reports."""
-    page.locator("#train-start").click()
+    """Click Start; returns the id of the run it made (not one an earlier Start reported)."""
     status = page.locator("#train-run-status")
+    before = status.inner_text() if status.count() else ""
+    page.locator("#train-start").click()
     expect(status).to_contain_text("Run ", timeout=30_000)
+    expect(status).not_to_have_text(before, timeout=30_000)
     found = RUN_ID.search(status.inner_text())
     assert found, f"no run id in the start message: {status.inner_text()!r}"
     return found.group(0)

@@ -1,5 +1,7 @@
 """The app in a real browser: configure a tiny run on the demo data, start it, watch it, abort it;
-restart the app mid-run and find the run still drawing; a broken dataset's pre-flight message.
+restart the app mid-run and find the run still drawing; a run that waits for the busy CPU and
+starts when it frees; a killed run's failure in words; a broken dataset's pre-flight message; bad
+input in the form; saving and loading a config.
 
 Real app process, real Chromium, real training processes of the bundled MiniLM on the CPU.
 Screenshots of each state go to artifacts/screenshots/.
@@ -8,14 +10,13 @@ Screenshots of each state go to artifacts/screenshots/.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import psutil
 import pytest
 from conftest import screenshot
-from driver import (TINY_RUN, TINY_RUN_ADVANCED, configure_run, monitor_status, open_app, set_field, start_run,
-                    trace_x, wait_for_points)
+from driver import (TINY_RUN, TINY_RUN_ADVANCED, choose, configure_run, field, monitor_status, open_app,
+                    plot_layout, set_field, start_run, wait_for_points)
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -30,7 +31,9 @@ def stop_leftover_runs(tmp_path):
         if pid and psutil.pid_exists(pid):
             try:
                 process = psutil.Process(pid)
-                if "workbench.train.main" in " ".join(process.cmdline()):
+                command = " ".join(process.cmdline())
+                # A run's process: launched afresh, or a standby that took the run.
+                if "workbench.train.main" in command or "workbench.train.standby" in command:
                     process.kill()
             except psutil.Error:
                 pass
@@ -47,7 +50,8 @@ def wait_for_status(page, words: str, timeout: float = 90) -> None:
 def test_configure_start_watch_and_abort(app_server, page, tmp_path):
     server = app_server(tmp_path)
     open_app(page, server.url)
-    configure_run(page, TINY_RUN, TINY_RUN_ADVANCED)
+    expect(page.locator("#train-parameters")).to_contain_text("Trainable parameters", timeout=60_000)
+    configure_run(page, TINY_RUN, {**TINY_RUN_ADVANCED, "eval_steps": 3})
 
     page.locator("#train-preview").click()
     expect(page.locator("#train-yaml")).to_contain_text("max_steps: 40")
@@ -64,6 +68,14 @@ def test_configure_start_watch_and_abort(app_server, page, tmp_path):
     assert more[:len(first)] == first and more[-1] > first[-1], "the loss chart gains later steps"
     assert "Running" in monitor_status(page)
     expect(page.locator("#monitor-progress")).to_contain_text(f"/{TINY_RUN['max_steps']}")
+    expect(page.locator("#monitor-progress")).to_contain_text("ETA")
+    # The evaluation every 3 steps draws the metrics chart.
+    assert wait_for_points(page, 1, timeout=60, elem_id="monitor-metrics", trace="accuracy")[0] == 3
+    assert plot_layout(page, "monitor-loss", "yaxis.type") == "linear"
+    page.locator("#monitor-log-scale input").check()
+    page.wait_for_function("() => document.querySelector('#monitor-loss .js-plotly-plot').layout.yaxis.type === 'log'",
+                           timeout=10_000)
+    assert plot_layout(page, "monitor-lr", "yaxis.type") == "log"
     screenshot(page, "02_monitor_running")
 
     page.locator("#monitor-abort").click()
@@ -109,7 +121,11 @@ def test_restart_app_mid_run_reattaches(app_server, page, tmp_path):
     expect(table).to_contain_text("aborted")
     table.get_by_test_id("cell-0-0").click()  # the first row: the only run
     expect(page.locator("#runs-selected")).to_contain_text(run_id)
-    assert len(trace_x(page, "runs-loss", "train loss")) >= len(later)
+    wait_for_points(page, len(later), timeout=10, elem_id="runs-loss")
+    page.get_by_role("button", name="Config").click()
+    expect(page.locator("#runs-config")).to_contain_text("max_steps: 400")
+    choose(page, "runs-compare", run_id)
+    assert len(wait_for_points(page, 1, timeout=10, elem_id="runs-compare-plot", trace=run_id)) >= len(later)
     screenshot(page, "06_runs_tab_selected")
     page.locator("#runs-delete").click()
     expect(page.locator("#runs-confirm-text")).to_contain_text("cannot be undone")
@@ -144,4 +160,95 @@ def test_broken_dataset_shows_preflight_message(app_server, page, tmp_path):
 
     page.locator("#train-start").click()
     expect(page.locator("#train-run-status")).to_contain_text("check failed", timeout=30_000)
-    assert not [p for p in (tmp_path / "runs").iterdir() if p.is_dir()], "a run was created from bad data"
+    assert not list((tmp_path / "runs").glob("*/status.json")), "a run was created from bad data"
+
+
+def test_a_run_waits_for_the_busy_cpu_and_a_killed_run_fails_in_words(app_server, page, tmp_path):
+    server = app_server(tmp_path)
+    open_app(page, server.url)
+    configure_run(page, {**TINY_RUN, "max_steps": 400}, TINY_RUN_ADVANCED)
+    first = start_run(page)
+    wait_for_points(page, 1, timeout=90)
+
+    # A second run on the same CPU waits for the first.
+    page.get_by_role("tab", name="Train").click()
+    second = start_run(page)
+    assert second != first
+    expect(page.locator("#train-run-status")).to_contain_text("queued")
+    expect(page.locator("#monitor-run input")).to_have_value(second)
+    wait_for_status(page, "Queued", timeout=10)
+    expect(page.locator("#monitor-status")).to_contain_text(f"behind {first}")
+    assert run_status(tmp_path, second)["status"] == "queued"
+    screenshot(page, "08_second_run_queued")
+
+    # The first run's process dies (killed, as by the out-of-memory killer): the CPU frees, the
+    # waiting run starts, and the first one reads as failed, with the reason in words.
+    psutil.Process(run_status(tmp_path, first)["pid"]).kill()
+    wait_for_status(page, "Running", timeout=30)
+    wait_for_points(page, 2, timeout=90)
+    screenshot(page, "09_second_run_started")
+    page.locator("#monitor-abort").click()
+    wait_for_status(page, "Aborted", timeout=60)
+
+    choose(page, "monitor-run", first)
+    wait_for_status(page, "Failed", timeout=10)
+    status_text = monitor_status(page)
+    assert "the training process ended without reporting" in status_text
+    assert f"workbench resume {first}" in status_text
+    assert "Traceback" not in page.locator("body").inner_text()
+    screenshot(page, "10_killed_run_failed")
+
+
+def test_bad_input_gives_one_clear_message_and_configs_save_and_load(app_server, page, tmp_path):
+    server = app_server(tmp_path)
+    open_app(page, server.url)
+    status = page.locator("#train-run-status")
+
+    set_field(page, "learning_rate", "-0.001")
+    page.locator("#train-start").click()
+    expect(status).to_contain_text("train.learning_rate", timeout=30_000)
+    expect(status).to_contain_text("must be a positive number")
+    set_field(page, "learning_rate", "fast")
+    page.locator("#train-preview").click()
+    expect(status).to_contain_text("'fast' is not a number or auto", timeout=30_000)
+    set_field(page, "learning_rate", "auto")
+
+    model = page.locator("#train-model input")
+    model.fill("./no/such/model")
+    model.press("Enter")
+    expect(page.locator("#train-model-info")).to_contain_text("does not exist", timeout=30_000)
+    page.locator("#train-start").click()
+    expect(status).to_contain_text("model folder './no/such/model' does not exist", timeout=30_000)
+    model.fill("minilm-l6")
+    model.press("Enter")
+    expect(page.locator("#train-model-info")).to_contain_text("bundled model", timeout=30_000)
+
+    choose(page, "train-label_column", "text")
+    expect(page.locator("#train-preflight")).to_contain_text("both 'text'", timeout=30_000)
+    page.locator("#train-start").click()
+    expect(status).to_contain_text("check failed", timeout=30_000)
+    choose(page, "train-label_column", "label")
+    expect(page.locator("#train-preflight")).to_contain_text("passed", timeout=30_000)
+    assert "Traceback" not in page.locator("body").inner_text()
+    assert not list((tmp_path / "runs").glob("*/status.json")), "bad input created a run"
+    screenshot(page, "11_bad_input")
+
+    # LoRA shows its settings and changes the trainable share; save, change, load back.
+    page.locator("#train-method").get_by_text("LoRA").click()
+    expect(page.locator("#train-lora_target_modules")).to_contain_text("query", timeout=30_000)
+    expect(page.locator("#train-parameters")).to_contain_text("(2.", timeout=60_000)  # ~2.9% of MiniLM
+    set_field(page, "lora_r", 4)
+    set_field(page, "name", "small lora")
+    page.locator("#train-save").click()
+    expect(status).to_contain_text("Saved to", timeout=30_000)
+    saved = tmp_path / "configs" / "small-lora.yaml"
+    assert "r: 4" in saved.read_text() and "type: lora" in saved.read_text()
+    page.locator("#train-method").get_by_text("Full fine-tuning").click()
+    expect(page.locator("#train-lora_r")).to_be_hidden()
+    expect(page.locator("#train-parameters")).to_contain_text("(100.00%)", timeout=30_000)
+    page.locator("#train-load").click()
+    expect(status).to_contain_text("Loaded small-lora.yaml", timeout=30_000)
+    expect(page.locator("#train-lora_r")).to_be_visible()
+    expect(field(page, "lora_r")).to_have_value("4")
+    expect(field(page, "name")).to_have_value("small lora")
+    screenshot(page, "12_config_loaded")

@@ -5,8 +5,13 @@
 The app never trains. Start writes a run folder and launches a detached training process (or
 queues it behind the run that holds its device); every view reads run folders. Two background
 threads run beside the server: the queue dispatcher (starts waiting runs when their device
-frees, also after an app restart) and a warm-up that imports torch so the first parameter count
-in the form is quick.
+frees, also after an app restart, and keeps a standby training process imported and ready, so
+a run's first step comes seconds sooner) and a warm-up that imports torch so the first parameter
+count in the form is quick.
+
+When the Hugging Face Hub does not answer at start, the app (and the trainings it launches) run
+in Hugging Face offline mode, so a Hub id that is not cached fails at once instead of after ~25 s
+of retries.
 """
 
 from __future__ import annotations
@@ -14,16 +19,57 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import socket
+import sys
 import threading
 from pathlib import Path
+from urllib.parse import urlparse
 
 # Offline-first: no usage analytics or version checks from the gradio server.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+
+def hub_reachable(timeout: float = 1.5) -> bool:
+    """Whether the Hugging Face Hub answers a TCP connect within `timeout` seconds."""
+    url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host, port = url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443)
+    answered: list[bool] = []
+
+    def probe():
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            answered.append(True)
+        except OSError:
+            answered.append(False)
+
+    # A thread, so a resolver that hangs cannot hold the start up longer than `timeout`.
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(answered and answered[0])
+
+
+def offline_unless_hub_reachable() -> bool:
+    """Offline, every Hub lookup (a model id, hub:<dataset>) retries for about 25 s before it
+    fails. So when the Hub does not answer at start, the app and the trainings it launches run in
+    Hugging Face offline mode: cached Hub models and datasets still load, others fail at once with
+    a message. Must run before huggingface_hub is imported (gradio imports it). An explicit
+    HF_HUB_OFFLINE wins. Returns whether offline mode was switched on here."""
+    if "HF_HUB_OFFLINE" in os.environ or "huggingface_hub" in sys.modules:
+        return False
+    if hub_reachable():
+        return False
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    return True
+
+
+WENT_OFFLINE = offline_unless_hub_reachable()
+
 import gradio as gr  # noqa: E402
 
 from workbench.runs import queue  # noqa: E402
+from workbench.train.standby import Standby  # noqa: E402
 from workbench.ui.monitor_tab import build_monitor_tab  # noqa: E402
 from workbench.ui.runs_tab import build_runs_tab  # noqa: E402
 from workbench.ui.train_tab import build_train_tab  # noqa: E402
@@ -44,19 +90,23 @@ def build_app(ws: Workspace) -> gr.Blocks:
     with gr.Blocks(title="Workbench") as demo:
         gr.Markdown("## Workbench — fine-tune transformer models")
         with gr.Tabs(elem_id="tabs") as tabs:
-            with gr.Tab("Train", id="train", elem_id="tab-train"):
+            with gr.Tab("Train", id="train", elem_id="tab-train") as train_tab:
                 train = build_train_tab(ws)
-            with gr.Tab("Monitor", id="monitor", elem_id="tab-monitor"):
+            with gr.Tab("Monitor", id="monitor", elem_id="tab-monitor") as monitor_tab:
                 monitor = build_monitor_tab(ws)
-            with gr.Tab("Runs", id="runs", elem_id="tab-runs") as runs_tab:
+            # Rendered with the page (hidden), so its first opening only has to refresh the table.
+            with gr.Tab("Runs", id="runs", elem_id="tab-runs", render_children=True) as runs_tab:
                 runs = build_runs_tab(ws)
-            with gr.Tab("Analyze", id="analyze", elem_id="tab-analyze"):
+            with gr.Tab("Analyze", id="analyze", elem_id="tab-analyze") as analyze_tab:
                 _build_analyze(ws)
 
-        # Start -> show the new run in the Monitor tab.
+        # Start -> show the new run in the Monitor tab (and start its polling: selecting a tab
+        # from code fires no select event).
         train.start_event.then(
-            lambda run_id: (monitor.show_run(run_id), gr.Tabs(selected="monitor") if run_id else gr.skip()),
-            train.started_run, [monitor.run_select, tabs], show_progress="hidden")
+            lambda run_id: (monitor.show_run(run_id), gr.Tabs(selected="monitor"), gr.Timer(active=True))
+            if run_id else (gr.skip(), gr.skip(), gr.skip()),
+            train.started_run, [monitor.run_select, tabs, monitor.timer], show_progress="hidden")
+        monitor.wire_tabs(monitor_tab, [train_tab, runs_tab, analyze_tab])
         runs_tab.select(runs.refresh, None, runs.refresh_outputs, show_progress="hidden")
         train.wire_page_load(demo)
         monitor.wire_page_load(demo)
@@ -75,16 +125,23 @@ def _build_analyze(ws: Workspace) -> None:
         gr.Markdown(f"The Analyze tab could not be loaded: `{type(err).__name__}: {err}` (details in the app log).")
 
 
-def _dispatch_forever(runs_dir: Path, stop: threading.Event) -> None:
+def _dispatch_forever(runs_dir: Path, stop: threading.Event, standby: Standby | None) -> None:
     """Start queued runs whose device has freed; state is in the run folders, so this simply
-    resumes after an app restart."""
+    resumes after an app restart. Keeps a standby process ready for the next run."""
     gpu_count = len(queue.list_gpus())
-    while not stop.wait(DISPATCH_EVERY_S):
+    while True:
         try:
+            # A new standby's imports take seconds of CPU: start it while its device is idle, not
+            # beside the run that has just taken the previous one.
+            if standby is not None and not standby.alive() \
+                    and not set(standby.slots(gpu_count)) & queue.busy_now(runs_dir, gpu_count):
+                standby.start()
             for run_id in queue.dispatch(runs_dir, gpu_count):
                 log.info("queue: started %s", run_id)
         except Exception:  # never let the dispatcher die; the next pass tries again
             log.exception("queue dispatch failed")
+        if stop.wait(DISPATCH_EVERY_S):
+            return
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -93,6 +150,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--auth", metavar="USER:PASSWORD", help="require this login")
     parser.add_argument("--workspace", default=".", help="folder for runs/, uploads/ and configs/ (default: here)")
+    parser.add_argument("--no-standby", action="store_true",
+                        help="start each training process afresh instead of keeping one imported and ready "
+                             "(saves ~0.5 GB of memory; the first step of a run comes a few seconds later)")
     args = parser.parse_args(argv)
     if args.auth and ":" not in args.auth:
         parser.error("--auth must be user:password")
@@ -103,9 +163,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
+    if WENT_OFFLINE:
+        log.info("the Hugging Face Hub does not answer: offline mode (bundled, local and cached models "
+                 "and datasets only; restart the app once online to use others)")
     ws = Workspace(Path(args.workspace).expanduser().resolve()).create()
     stop = threading.Event()
-    threading.Thread(target=_dispatch_forever, args=(ws.runs_dir, stop), daemon=True, name="queue").start()
+    standby = None
+    if not args.no_standby:
+        # One standby, for the CPU on a machine without GPUs, else for GPU 0 (one-GPU runs).
+        gpu_count = len(queue.list_gpus())
+        standby = Standby(ws.root / ".standby", "cpu" if gpu_count == 0 else "0", gpu_count)
+        queue.use_standby(standby)
+    dispatcher = threading.Thread(target=_dispatch_forever, args=(ws.runs_dir, stop, standby), daemon=True,
+                                  name="queue")
+    dispatcher.start()
     from workbench.ui.model_info import warm_up
 
     threading.Thread(target=warm_up, args=(str(ws.runs_dir),), daemon=True, name="warm-up").start()
@@ -117,4 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         server_name=args.host, server_port=args.port, auth=auth, css=CSS, show_error=False, quiet=True,
         allowed_paths=[str(ws.root)], footer_links=[])
     stop.set()
+    dispatcher.join(5)
+    if standby is not None:
+        standby.stop()
     return 0

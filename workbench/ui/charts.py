@@ -22,6 +22,7 @@ HEIGHT = 300
 # Evaluation keys that describe the evaluation itself, not the model.
 EVAL_BOOKKEEPING = {"eval_loss", "eval_runtime", "eval_samples_per_second", "eval_steps_per_second",
                     "eval_epoch"}
+GRID = "#EBF0F8"
 PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777")
 
 
@@ -96,7 +97,7 @@ def loss_figure(rows: Iterable[Mapping], smoothing: float = 0.6, log_scale: bool
     steps, losses = series(train_rows(rows), "loss")
     fig = _figure(title, "loss", log_scale)
     if steps:
-        fig.add_trace(go.Scatter(x=steps, y=losses, name="train loss", mode="lines",
+        fig.add_trace(go.Scatter(x=steps, y=losses, name="train loss", mode=_line_mode(steps),
                                  line={"color": PALETTE[0], "width": 1}, opacity=0.35))
         if smoothing > 0 and len(losses) > 1:
             fig.add_trace(go.Scatter(x=steps, y=smooth(losses, smoothing), name="train loss (smoothed)",
@@ -147,7 +148,7 @@ def compare_figure(runs: Mapping[str, Iterable[Mapping]], metric: str = "loss", 
             fig.add_trace(go.Scatter(x=steps, y=values, mode="lines", line={"color": color, "width": 1},
                                      opacity=0.3, showlegend=False, name=f"{label} (raw)"))
             values = smooth(values, smoothing)
-        mode = "lines+markers" if metric.startswith("eval_") else "lines"
+        mode = "lines+markers" if metric.startswith("eval_") else _line_mode(steps)
         fig.add_trace(go.Scatter(x=steps, y=values, name=label, mode=mode, line={"color": color, "width": 2}))
     fig = _finish(fig, bool(fig.data), "pick runs that logged this metric")
     fig.update_layout(showlegend=bool(fig.data))  # name the run even when there is one
@@ -172,21 +173,31 @@ def _single_series(rows, key: str, title: str, color: str, log_scale: bool) -> g
     steps, values = series(train_rows(rows), key)
     fig = _figure(title, key, log_scale)
     if steps:
-        fig.add_trace(go.Scatter(x=steps, y=values, name=key, mode="lines", line={"color": color, "width": 2}))
+        fig.add_trace(go.Scatter(x=steps, y=values, name=key, mode=_line_mode(steps),
+                                 line={"color": color, "width": 2}))
     return _finish(fig, bool(steps), "waiting for the first logged step")
 
 
+def _line_mode(steps: list) -> str:
+    """A line through one point draws nothing: show a lone point as a marker."""
+    return "lines+markers" if len(steps) == 1 else "lines"
+
+
 def _figure(title: str, y_title: str, log_scale: bool) -> go.Figure:
-    fig = go.Figure()
-    fig.update_layout(
-        title={"text": title, "x": 0.01, "font": {"size": 14}}, height=HEIGHT, template="plotly_white",
-        margin={"l": 55, "r": 15, "t": 40, "b": 40},
-        legend={"orientation": "h", "y": -0.2, "x": 0},
+    # The look of plotly's "plotly_white" spelled out: assigning the template itself deep-copies
+    # it (25 ms a figure, and 7 KB in every update the monitor sends twice a second).
+    axis = {"gridcolor": GRID, "linecolor": GRID, "zerolinecolor": GRID, "zerolinewidth": 2, "automargin": True,
+            "ticks": "", "title": {"standoff": 12}}
+    return go.Figure(layout={
+        "title": {"text": title, "x": 0.01, "font": {"size": 14}}, "height": HEIGHT, "template": "none",
+        "paper_bgcolor": "white", "plot_bgcolor": "white", "font": {"color": "#2a3f5f"},
+        "hovermode": "x", "margin": {"l": 55, "r": 15, "t": 40, "b": 40},
+        "legend": {"orientation": "h", "y": -0.2, "x": 0},
         # Keep the user's zoom and hidden traces when new points arrive.
-        uirevision=title,
-        xaxis={"title": "step"}, yaxis={"title": y_title, "type": "log" if log_scale else "linear"},
-    )
-    return fig
+        "uirevision": title,
+        "xaxis": {**axis, "title": {**axis["title"], "text": "step"}},
+        "yaxis": {**axis, "title": {**axis["title"], "text": y_title}, "type": "log" if log_scale else "linear"},
+    })
 
 
 def _finish(fig: go.Figure, has_data: bool, empty_message: str) -> go.Figure:

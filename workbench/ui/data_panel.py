@@ -20,6 +20,7 @@ from workbench.data.validate import PreflightReport, check_data
 from workbench.errors import WorkbenchError
 
 PREVIEW_ROWS = 8
+MAX_PROBLEM_CHARS = 400
 _cache: OrderedDict[tuple, RawData] = OrderedDict()
 _cache_lock = threading.Lock()
 
@@ -51,8 +52,13 @@ class DataView:
                     f"({', '.join(report.label_names)})")
         head = "⚠ **Pre-flight check passed with warnings**" if report.ok else "✖ **Pre-flight check failed**"
         lines = [f"{head} ({sizes} rows):"]
-        lines += [f"- {_escape(str(problem))}" for problem in report.problems]
+        lines += [f"- {_escape(_shorten(str(problem)))}" for problem in report.problems]
         return "\n".join(lines)
+
+
+def _shorten(text: str, limit: int = MAX_PROBLEM_CHARS) -> str:
+    """One problem in at most `limit` characters: a wrong label column can name every row."""
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
 def _escape(text: str) -> str:

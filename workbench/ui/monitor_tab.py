@@ -1,8 +1,9 @@
 """The Monitor tab: one run, live, drawn from its folder.
 
-A timer polls the run folder twice a second. Each poll reads status.json and only the new lines
-of metrics.jsonl (run_watch.MetricsTail), and re-sends a chart only when its data or settings
-changed, so a quiet poll costs a stat() and a few bytes. Nothing here talks to the training
+A timer polls the run folder twice a second while the tab is open (it stops while another tab is
+shown, so a page left on the Runs tab costs nothing). Each poll reads status.json and only the
+new lines of metrics.jsonl (run_watch.MetricsTail), and re-sends a chart only when its data or
+settings changed, so a quiet poll costs a stat() and a few bytes. Nothing here talks to the training
 process: closing the page or restarting the app leaves the run alone, and opening the page again
 picks the run up from its folder.
 """
@@ -10,6 +11,7 @@ picks the run up from its folder.
 from __future__ import annotations
 
 import html
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ from workbench.ui import charts
 from workbench.ui.run_watch import file_size, metrics_tail
 from workbench.ui.workspace import Workspace
 
+log = logging.getLogger("workbench.app")
 POLL_SECONDS = 0.5
 LOG_LINES = 40
 CHARTS = ("loss", "metrics", "learning_rate", "grad_norm", "throughput")
@@ -121,15 +124,17 @@ def default_run(runs_dir: Path) -> str | None:
 @dataclass
 class MonitorTab:
     run_select: gr.Dropdown
+    timer: gr.Timer  # polls the run folder; active only while the tab is shown
     show_run: callable  # run id -> (dropdown update)
     wire_page_load: callable
+    wire_tabs: callable  # (the Monitor tab, the other tabs) -> None
 
 
 def build_monitor_tab(ws: Workspace) -> MonitorTab:
     with gr.Row():
         run_select = gr.Dropdown(choices=run_choices(ws.runs_dir), label="Run", elem_id="monitor-run", scale=4)
-        refresh_btn = gr.Button("↻ Runs", elem_id="monitor-refresh", scale=0, min_width=90)
-        abort_btn = gr.Button("Abort", variant="stop", elem_id="monitor-abort", scale=0, min_width=90)
+        refresh_btn = gr.Button("↻ Runs", elem_id="monitor-refresh", scale=0, min_width=120)
+        abort_btn = gr.Button("Abort", variant="stop", elem_id="monitor-abort", scale=0, min_width=120)
     headline = gr.Markdown("No run selected.", elem_id="monitor-status")
     progress = gr.HTML(progress_html(Progress("", 0.0, "")), elem_id="monitor-progress")
     with gr.Row():
@@ -145,12 +150,21 @@ def build_monitor_tab(ws: Workspace) -> MonitorTab:
     log_box = gr.Textbox(label="Log (tail of train.log)", lines=12, max_lines=12, autoscroll=True,
                          interactive=False, elem_id="monitor-log")
     shown = gr.State({})  # per page: what each output last showed, to send only changes
-    timer = gr.Timer(POLL_SECONDS)
+    timer = gr.Timer(POLL_SECONDS, active=False)  # the page opens on the Train tab
 
     plots = [loss_plot, metrics_plot, lr_plot, grad_plot, speed_plot]
     outputs = [headline, progress, *plots, log_box, shown]
 
-    def poll(run_id, log, smooth, last):
+    def poll(run_id, log_scale, smooth, last):
+        try:
+            return read_run(run_id, log_scale, smooth, last)
+        except Exception as err:  # a run folder we cannot make sense of: say so, keep polling
+            if (last or {}).get("error") != str(err):
+                log.exception("monitor: reading run %s failed", run_id)
+            message = f"✖ This run's folder could not be read: {type(err).__name__}: {html.escape(str(err))[:300]}"
+            return [message] + [gr.skip()] * (len(outputs) - 2) + [{"run": run_id, "error": str(err)}]
+
+    def read_run(run_id, log, smooth, last):
         if not run_id:
             return [gr.skip()] * (len(outputs) - 1) + [last]
         run = Run(ws.runs_dir / run_id)
@@ -220,9 +234,16 @@ def build_monitor_tab(ws: Workspace) -> MonitorTab:
             return gr.skip()
         return gr.Dropdown(choices=run_choices(ws.runs_dir), value=run_id)
 
+    def wire_tabs(monitor_item: gr.Tab, others: list[gr.Tab]) -> None:
+        # Opening the tab draws the run at once, then keeps polling; leaving it stops the polls.
+        monitor_item.select(lambda: gr.Timer(active=True), None, timer, show_progress="hidden") \
+            .then(poll, inputs, outputs, show_progress="hidden", concurrency_limit=None)
+        for item in others:
+            item.select(lambda: gr.Timer(active=False), None, timer, show_progress="hidden")
+
     def wire_page_load(demo: gr.Blocks) -> None:
         # A page opened after a restart finds the run that is still training and keeps drawing it.
         demo.load(lambda: gr.Dropdown(choices=run_choices(ws.runs_dir), value=default_run(ws.runs_dir)),
                   None, run_select, show_progress="hidden")
 
-    return MonitorTab(run_select, show_run, wire_page_load)
+    return MonitorTab(run_select, timer, show_run, wire_page_load, wire_tabs)

@@ -57,14 +57,14 @@ class RunsTab:
 
 def build_runs_tab(ws: Workspace) -> RunsTab:
     with gr.Row():
-        refresh_btn = gr.Button("↻ Refresh", elem_id="runs-refresh", scale=0, min_width=110)
+        refresh_btn = gr.Button("↻ Refresh", elem_id="runs-refresh", scale=0, min_width=140)
         gr.Markdown("Click a run to see its curves and config.")
     table = gr.Dataframe(value=runs_table(ws.runs_dir), headers=COLUMNS, interactive=False, wrap=True,
                          max_height=360, elem_id="runs-table", label="Runs")
     selected = gr.State("")
     with gr.Row():
         selected_md = gr.Markdown("No run selected.", elem_id="runs-selected")
-        delete_btn = gr.Button("Delete run…", variant="stop", elem_id="runs-delete", scale=0, min_width=130)
+        delete_btn = gr.Button("Delete run…", variant="stop", elem_id="runs-delete", scale=0, min_width=160)
     with gr.Group(visible=False) as confirm_box:
         confirm_md = gr.Markdown(elem_id="runs-confirm-text")
         with gr.Row():

@@ -7,6 +7,7 @@ at once, and the Monitor tab draws the run from its folder. This tab never train
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from workbench.ui.form import BY_KEY, FIELDS, FORM_KEYS, NO_COLUMN, cli_command,
 from workbench.ui.model_info import model_info, parameter_count
 from workbench.ui.workspace import DEMO_DATA, Workspace
 
+log = logging.getLogger("workbench.app")
 DATA_SOURCES = ("Demo", "Upload", "Local path", "Hub")
 METHOD_NAMES = {"full": "Full fine-tuning", "freeze": "Freeze lower layers", "lora": "LoRA"}
 
@@ -130,6 +132,13 @@ def format_error(err: WorkbenchError) -> str:
     if len(lines) > 1:
         return f"✖ **{lines[0]}**\n" + "\n".join(lines[1:])
     return f"✖ {text}"
+
+
+def unexpected(what: str, err: Exception) -> str:
+    """A bug or an environment problem, in one line; the traceback goes to the app log only."""
+    log.exception("%s failed", what)
+    first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return f"✖ {what} failed unexpectedly: {type(err).__name__}: {escape(first[:300])} (details in the app log)"
 
 
 def build_train_tab(ws: Workspace) -> TrainTab:
@@ -333,6 +342,8 @@ def build_train_tab(ws: Workspace) -> TrainTab:
             view = inspect_data(data_config(*values_in, auto_columns=True))
         except WorkbenchError as err:
             return [gr.skip()] * 5 + [format_error(err), gr.skip()]
+        except Exception as err:
+            return [gr.skip()] * 5 + [unexpected("Reading the data", err), gr.skip()]
         return show_data(view, None)
 
     def on_mapping(*values_in):
@@ -342,6 +353,8 @@ def build_train_tab(ws: Workspace) -> TrainTab:
             view = inspect_data(cfg)
         except WorkbenchError as err:
             return [gr.skip()] * 5 + [format_error(err), gr.skip()]
+        except Exception as err:
+            return [gr.skip()] * 5 + [unexpected("Checking the data", err), gr.skip()]
         keep = {"text": values_in[1], "text_pair": values_in[2], "label": values_in[3]}
         return show_data(view, keep)
 
@@ -376,6 +389,8 @@ def build_train_tab(ws: Workspace) -> TrainTab:
             cfg.validate()
         except WorkbenchError as err:
             return format_error(err), gr.skip(), gr.skip(), gr.skip()
+        except Exception as err:
+            return unexpected("Preview", err), gr.skip(), gr.skip(), gr.skip()
         return "", cfg.to_yaml(), cli_command(cfg), gr.Accordion(open=True)
 
     preview_btn.click(on_preview, form_inputs, [run_status, yaml_code, command_code, preview_box])
@@ -388,7 +403,10 @@ def build_train_tab(ws: Workspace) -> TrainTab:
             return format_error(err), gr.skip(), gr.skip()
         stem = re.sub(r"[^A-Za-z0-9_-]+", "-", cfg.name or "") or time.strftime("config-%Y%m%d-%H%M%S")
         path = ws.configs_dir / f"{stem}.yaml"
-        cfg.save(path)
+        try:
+            cfg.save(path)
+        except OSError as err:
+            return f"✖ The config could not be saved to `{path}`: {escape(str(err))}", gr.skip(), gr.skip()
         return (f"Saved to `{path}`", gr.File(value=str(path), visible=True),
                 gr.Dropdown(choices=ws.saved_configs(), value=path.name))
 
@@ -399,9 +417,11 @@ def build_train_tab(ws: Workspace) -> TrainTab:
             return [gr.skip()] * len(FORM_KEYS) + ["Pick a saved config or a YAML file first."]
         try:
             cfg = RunConfig.load(path)
+            loaded = config_to_form(cfg, detected_modules or (), [g.index for g in queue.list_gpus()])
         except WorkbenchError as err:
             return [gr.skip()] * len(FORM_KEYS) + [format_error(err)]
-        loaded = config_to_form(cfg, detected_modules or (), [g.index for g in queue.list_gpus()])
+        except Exception as err:
+            return [gr.skip()] * len(FORM_KEYS) + [unexpected("Loading the config", err)]
         updates = [loaded[k] for k in FORM_KEYS]
         return updates + [f"Loaded `{Path(path).name}`"]
 
@@ -426,6 +446,8 @@ def build_train_tab(ws: Workspace) -> TrainTab:
         except WorkbenchError as err:
             gr.Warning(str(err).splitlines()[0][:200])
             return format_error(err), ""
+        except Exception as err:
+            return unexpected("Start", err), ""
         if state == "started":
             return f"▶ Run `{run.id}` started — follow it in the Monitor tab.", run.id
         return (f"◷ Run `{run.id}` is queued: it starts when its device ({cfg.devices}) is free.", run.id)

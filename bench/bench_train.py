@@ -2,6 +2,7 @@
 
     python bench/bench_train.py            # 5 runs, about 10 minutes on 2 CPU cores
     python bench/bench_train.py --quick    # 500 sentences, smoke test of the bench itself
+    python bench/bench_train.py --speed-only [--samples 1000]   # only the same-config speed pair
 
 Reports, for the bundled MiniLM on the first 4,000 SST-2 training sentences after a seeded
 shuffle, one epoch:
@@ -54,10 +55,12 @@ def workbench(samples: int, runs_dir: str, *args: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--speed-only", action="store_true", help="skip the four accuracy runs")
+    parser.add_argument("--samples", type=int, help="training sentences (default 4000; --quick 500)")
     args = parser.parse_args()
-    n = 500 if args.quick else 4000
+    n = args.samples or (500 if args.quick else 4000)
     runs_dir = tempfile.mkdtemp(prefix="bench_runs_")
-    rows = [
+    rows = [] if args.speed_only else [
         ("plain Trainer, full, lr 1e-4, batch 32 (best plain)", plain(n, "--method", "full", "--lr", "1e-4",
                                                                      "--batch-size", "32"), 0.86),
         ("plain Trainer, LoRA r16 all-linear, lr 2e-3, batch 32", plain(

@@ -9,6 +9,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
+from workbench.analysis.metrics import class_ids
+from workbench.errors import WorkbenchError
+
 
 @dataclass
 class Confusion:
@@ -31,8 +34,7 @@ class Confusion:
 
 
 def confusion_matrix(predictions: pd.DataFrame, label_names: list[str]) -> Confusion:
-    gold = predictions["gold_id"].to_numpy(int)
-    predicted = predictions["predicted_id"].to_numpy(int)
+    gold, predicted = class_ids(predictions, label_names)
     counts = sk_confusion_matrix(gold, predicted, labels=list(range(len(label_names))))
     return Confusion(counts=counts, label_names=list(label_names))
 
@@ -56,13 +58,36 @@ def confusion_figure(result: Confusion, normalize: bool = False) -> go.Figure:
 
 
 def cell_examples(predictions: pd.DataFrame, gold: str | int, predicted: str | int,
-                  limit: int | None = 200) -> pd.DataFrame:
-    """The examples in one cell, most confident first (confident mistakes are the interesting ones)."""
-    gold_col = "gold_id" if isinstance(gold, (int, np.integer)) else "gold"
-    pred_col = "predicted_id" if isinstance(predicted, (int, np.integer)) else "predicted"
-    rows = predictions[(predictions[gold_col] == gold) & (predictions[pred_col] == predicted)]
+                  limit: int | None = 200, label_names: list[str] | None = None) -> pd.DataFrame:
+    """The examples in one cell, most confident first (confident mistakes are the interesting ones).
+
+    gold and predicted are class names or class ids; a class the run does not have is an error
+    (an empty table would read as "no confusions here")."""
+    names = list(label_names) if label_names else _label_names(predictions)
+    gold_id, predicted_id = _class_id(gold, names), _class_id(predicted, names)
+    rows = predictions[(predictions["gold_id"] == gold_id) & (predictions["predicted_id"] == predicted_id)]
     columns = ["index", "text"] + (["text_pair"] if "text_pair" in rows else []) + \
         ["gold", "predicted", "confidence"]
-    rows = rows.sort_values("confidence", ascending=False)[[c for c in columns if c in rows]]
+    rows = rows.sort_values("confidence", ascending=False, kind="stable")[[c for c in columns if c in rows]]
     rows = rows.assign(confidence=rows["confidence"].round(4))
     return rows.head(limit) if limit else rows
+
+
+def _label_names(predictions: pd.DataFrame) -> list[str]:
+    """Class names in id order, from the probabilities the model wrote (they cover every class)."""
+    if "probabilities" in predictions and len(predictions):
+        return list(predictions["probabilities"].iloc[0])
+    pairs = pd.concat([predictions[["gold_id", "gold"]].set_axis(["id", "name"], axis=1),
+                       predictions[["predicted_id", "predicted"]].set_axis(["id", "name"], axis=1)])
+    by_id = dict(zip(pairs["id"].astype(int), pairs["name"].astype(str)))
+    return [by_id.get(i, str(i)) for i in range(max(by_id, default=-1) + 1)]
+
+
+def _class_id(value: str | int, names: list[str]) -> int:
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        if 0 <= int(value) < len(names):
+            return int(value)
+        raise WorkbenchError(f"class id {value} is out of range 0-{len(names) - 1}")
+    if value in names:
+        return names.index(value)
+    raise WorkbenchError(f"unknown class '{value}'; the run's classes are {names}")

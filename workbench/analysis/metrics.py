@@ -13,6 +13,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
+from workbench.errors import WorkbenchError
+
 
 @dataclass
 class MetricsReport:
@@ -34,8 +36,7 @@ class MetricsReport:
 
 def classification_metrics(predictions: pd.DataFrame, label_names: list[str], n_bins: int = 10) -> MetricsReport:
     """All the metrics of the predictions table (columns gold_id, predicted_id, confidence)."""
-    gold = predictions["gold_id"].to_numpy(int)
-    predicted = predictions["predicted_id"].to_numpy(int)
+    gold, predicted = class_ids(predictions, label_names)
     labels = list(range(len(label_names)))
 
     def averaged(average: str) -> dict[str, float]:
@@ -52,6 +53,23 @@ def classification_metrics(predictions: pd.DataFrame, label_names: list[str], n_
     return MetricsReport(accuracy=float(accuracy_score(gold, predicted)), macro=averaged("macro"),
                          micro=averaged("micro"), weighted=averaged("weighted"), per_class=per_class,
                          ece=ece, reliability=bins, n=len(gold))
+
+
+def class_ids(predictions: pd.DataFrame, label_names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(gold ids, predicted ids), checked against the label names: scikit-learn would silently
+    leave out an id that is not among the labels and report metrics over the rest."""
+    if len(predictions) == 0:
+        raise WorkbenchError("there are no predictions to measure")
+    if not label_names:
+        raise WorkbenchError("the run has no label names")
+    gold = predictions["gold_id"].to_numpy(int)
+    predicted = predictions["predicted_id"].to_numpy(int)
+    for name, ids in (("gold", gold), ("predicted", predicted)):
+        bad = ids[(ids < 0) | (ids >= len(label_names))]
+        if len(bad):
+            raise WorkbenchError(f"{name} class id {int(bad[0])} is not one of the run's {len(label_names)} "
+                                 f"classes {list(label_names)}")
+    return gold, predicted
 
 
 def calibration(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 10) -> tuple[float, pd.DataFrame]:

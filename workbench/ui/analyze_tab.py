@@ -23,6 +23,8 @@ from workbench.runs.store import get_run, list_runs
 log = logging.getLogger(__name__)
 
 PREDICTED = "predicted class"
+CELL_COLUMNS = ("index", "gold", "predicted", "confidence", "text")
+CELL_LIMIT = 200
 METHODS = {"SHAP": "shap", "Integrated Gradients": "integrated_gradients", "Gradient x input": "gradient_x_input"}
 
 
@@ -35,7 +37,8 @@ def run_choices(runs_dir: str) -> list[tuple[str, str]]:
         state = status.get("status", "?")
         name = f"{run.id}" + (f" ({status['name']})" if status.get("name") else "")
         if state == "finished":
-            acc = (status.get("metrics") or {}).get("eval_accuracy")
+            metrics = status.get("metrics") or {}
+            acc = metrics.get("eval_accuracy", metrics.get("accuracy"))
             finished.append((name + (f" · acc {acc:.3f}" if isinstance(acc, (int, float)) else ""), run.id))
         else:
             others.append((f"{name} · {state}", run.id))
@@ -132,8 +135,9 @@ def build_analyze_tab(runs_dir: str) -> None:
             cm_table = gr.Dataframe(interactive=False, label="Confusion matrix (select a cell)",
                                     elem_id="analyze-cm-table")
             cell_title = gr.Markdown(elem_id="analyze-cell-title")
-            cell_table = gr.Dataframe(interactive=False, wrap=True, label="Examples in the cell",
-                                      elem_id="analyze-cell-examples")
+            cell_table = gr.Dataframe(pd.DataFrame(columns=list(CELL_COLUMNS)), interactive=False, wrap=True,
+                                      label="Examples in the cell", elem_id="analyze-cell-examples",
+                                      column_widths=["7%", "12%", "12%", "11%", "58%"])
 
         # -- attention
         with gr.Tab("Attention", elem_id="analyze-attention-tab"):
@@ -194,7 +198,8 @@ def build_analyze_tab(runs_dir: str) -> None:
                                        elem_id="analyze-cluster-button")
             cluster_plot = gr.Plot(label="Errors by the model's own representation", elem_id="analyze-cluster-plot")
             cluster_table = gr.Dataframe(interactive=False, wrap=True, label="Clusters",
-                                         elem_id="analyze-cluster-table")
+                                         elem_id="analyze-cluster-table",
+                                         column_widths=["7%", "6%", "14%", "8%", "9%", "18%", "38%"])
             cluster_file = gr.File(label="Clusters as CSV", elem_id="analyze-cluster-csv")
 
     # ---- handlers ---------------------------------------------------------------------------------
@@ -210,19 +215,19 @@ def build_analyze_tab(runs_dir: str) -> None:
         report = A.classification_metrics(predictions, labels)
         cm = A.confusion_matrix(predictions, labels)
         status = run.raw_status()
-        info = (f"**{run.id}** · model {status.get('model', '?')} · method {status.get('method', '?')} · "
+        info = (f"<b>{run.id}</b> · model {status.get('model', '?')} · method {status.get('method', '?')} · "
                 f"{report.n} eval predictions · classes: {', '.join(labels)}")
         headline = (f"<b>Accuracy {report.accuracy:.4f}</b> · macro F1 {report.macro['f1']:.4f} · "
                     f"micro F1 {report.micro['f1']:.4f} · ECE {report.ece:.4f} "
                     f"({report.n} examples)")
         layers, heads = _shape(run)
         example = _example_text(predictions)
-        return (_message(info, "info"), _message(headline, "info"), report.summary().round(4),
+        return (_message(headline, "info"), report.summary().round(4),
                 report.per_class.round(4), A.reliability_figure(report), A.per_class_figure(report),
                 A.confusion_figure(cm, False), cm.table(False),
                 gr.update(maximum=layers - 1, value=min(layers - 1, layers // 2)),
                 gr.update(maximum=heads - 1, value=0), example, example,
-                gr.update(choices=[PREDICTED] + labels, value=PREDICTED), "")
+                gr.update(choices=[PREDICTED] + labels, value=PREDICTED), "", _message(info, "info"))
 
     def _shape(run) -> tuple[int, int]:
         from transformers import AutoConfig
@@ -245,9 +250,11 @@ def build_analyze_tab(runs_dir: str) -> None:
             raise WorkbenchError("Select a count, not the class name: its row is the gold class, its "
                                  "column the predicted class.")
         gold, predicted = labels[row], labels[col - 1]
-        examples = A.cell_examples(predictions, gold, predicted)
+        examples = A.cell_examples(predictions, gold, predicted, limit=None, label_names=labels)
         kind = "correct" if gold == predicted else "errors"
-        return f"**gold {gold} → predicted {predicted}**: {len(examples)} examples ({kind})", examples, ""
+        shown = f", the {CELL_LIMIT} most confident shown" if len(examples) > CELL_LIMIT else ""
+        table = examples.head(CELL_LIMIT)[[c for c in CELL_COLUMNS if c in examples]]
+        return f"**gold {gold} → predicted {predicted}**: {len(examples)} examples ({kind}{shown})", table, ""
 
     @_guarded(6)
     def show_attention(run_id, text, layer_i, head_i):
@@ -322,13 +329,17 @@ def build_analyze_tab(runs_dir: str) -> None:
         result = A.error_clusters(model, tokenizer, predictions, max_length)
         out = Path(tempfile.mkdtemp(prefix="workbench-clusters-")) / f"{run_id}-error-clusters.csv"
         A.clusters_csv(result, out)
-        return A.cluster_figure(result), result.summary, str(out), ""
+        summary = result.summary.rename(columns={"confusion": "gold → predicted", "confusion_share": "share",
+                                                 "mean_confidence": "confidence", "terms": "distinguishing terms",
+                                                 "examples": "typical examples"})
+        return A.cluster_figure(result), summary, str(out), ""
 
     # ---- wiring -------------------------------------------------------------------------------------
     refresh.click(refresh_runs, run_dd, run_dd)
+    # The run's own message box is last: a run that cannot be analysed says why right under the picker.
     run_dd.change(select_run, run_dd,
-                  [run_msg, metrics_msg, metrics_summary, per_class, reliability_plot, per_class_plot,
-                   cm_plot, cm_table, layer, head, att_text, attr_text, target, cm_msg])
+                  [metrics_msg, metrics_summary, per_class, reliability_plot, per_class_plot,
+                   cm_plot, cm_table, layer, head, att_text, attr_text, target, cm_msg, run_msg])
     normalize.change(show_confusion, [run_dd, normalize], [cm_plot, cm_table, cell_title, cm_msg])
     cm_table.select(select_cell, run_dd, [cell_title, cell_table, cm_msg])
     att_inputs = [run_dd, att_text, layer, head]
@@ -339,12 +350,12 @@ def build_analyze_tab(runs_dir: str) -> None:
     head.release(show_attention, att_inputs, att_outputs)
     cost_inputs = [run_dd, attr_text, shap_evals, ig_steps]
     attr_text.change(show_costs, cost_inputs, [cost_table, attr_msg], trigger_mode="always_last")
-    shap_evals.release(show_costs, cost_inputs, [cost_table, attr_msg])
-    ig_steps.release(show_costs, cost_inputs, [cost_table, attr_msg])
+    for event in (shap_evals.change, ig_steps.change):  # dragging, or typing a number
+        event(show_costs, cost_inputs, [cost_table, attr_msg], trigger_mode="always_last")
     explain_button.click(explain, [run_dd, attr_text, target, methods, shap_evals, ig_steps, pieces],
                          [attr_html, attr_msg])
     faith_inputs = [run_dd, n_texts, faith_methods, faith_shap_evals]
-    for event in (run_dd.change, n_texts.release, faith_methods.change, faith_shap_evals.release):
+    for event in (run_dd.change, n_texts.change, faith_methods.change, faith_shap_evals.change):
         event(faith_estimate, faith_inputs, [faith_cost, faith_msg], trigger_mode="always_last")
     faith_button.click(measure_faith, faith_inputs, [faith_table, faith_plot, faith_msg])
     cluster_button.click(cluster, run_dd, [cluster_plot, cluster_table, cluster_file, cluster_msg])

@@ -1,0 +1,176 @@
+"""Token attributions on the fine-tuned SST-2 model: SHAP additivity, IG completeness, gradient x
+input against autograd, word merging, cost estimates and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from workbench.analysis import (attribution_html, explain, explainer_costs, gradient_x_input, integrated_gradients,
+                                log_odds, random_attributions, shap_attributions)
+from workbench.analysis.attribution import token_vectors_layer
+from workbench.errors import WorkbenchError
+
+LONG = ("the performances are uniformly excellent , but the script is a tired retread of better films "
+        "and the ending is simply unbelievable .")
+SHORT = "a wonderfully moving film ."
+
+
+def model_log_odds(model, ids: list[int], target: int) -> float:
+    """The explained score computed here, independently of the explainers."""
+    with torch.inference_mode():
+        logits = model(input_ids=torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long)).logits
+    return float(log_odds(logits.float(), target)[0])
+
+
+@pytest.mark.parametrize("text, max_evals", [(LONG, 100), (SHORT, 500)])
+def test_shap_attributions_sum_to_the_score_difference(sst2_model, text, max_evals):
+    model, tokenizer, max_length = sst2_model
+    a = shap_attributions(model, tokenizer, text, max_evals=max_evals, max_length=max_length, precision="fp32")
+    ids = tokenizer(text)["input_ids"]
+    assert a.tokens == tokenizer.convert_ids_to_tokens(ids)
+    # Both ends from the model directly: the sentence, and the "absent" sentence [CLS] [MASK] [SEP].
+    assert a.score_input == pytest.approx(model_log_odds(model, ids, a.target), abs=1e-4)
+    absent = [tokenizer.cls_token_id, tokenizer.mask_token_id, tokenizer.sep_token_id]
+    assert a.score_baseline == pytest.approx(model_log_odds(model, absent, a.target), abs=1e-4)
+    assert a.total == pytest.approx(a.score_input - a.score_baseline, abs=1e-4)  # additivity (efficiency)
+    assert abs(a.score_input - a.score_baseline) > 0.5, "a real difference to explain"
+    assert (a.scores[a.special] == 0).all() and np.count_nonzero(a.scores) >= len(a.tokens) - 2 - 1
+    if max_evals == 100:
+        assert a.evaluations == 100  # the budget bounds the work (this sentence's tree needs more)
+    # At the default precision (bfloat16 where the CPU has it) too, up to bfloat16's resolution of
+    # the logits (8 bits of mantissa: steps of 1/256 around 1).
+    fast = shap_attributions(model, tokenizer, text, max_evals=max_evals, max_length=max_length)
+    assert fast.total == pytest.approx(fast.score_input - fast.score_baseline, abs=1e-2)
+
+
+def test_shap_for_the_other_class_mirrors_it(sst2_model):
+    # With two classes the log-odds of one class is minus the other's, and SHAP is linear in the
+    # explained function: explaining "negative" must give exactly the negated values.
+    model, tokenizer, max_length = sst2_model
+    pos = shap_attributions(model, tokenizer, SHORT, target="positive", max_evals=500, precision="fp32")
+    neg = shap_attributions(model, tokenizer, SHORT, target="negative", max_evals=500, precision="fp32")
+    by_id = shap_attributions(model, tokenizer, SHORT, target=0, max_evals=500, precision="fp32")
+    assert (pos.target_name, neg.target_name, by_id.target_name) == ("positive", "negative", "negative")
+    np.testing.assert_allclose(neg.scores, -pos.scores, atol=1e-4)
+    np.testing.assert_allclose(by_id.scores, neg.scores, atol=1e-5)
+    predicted = shap_attributions(model, tokenizer, SHORT, max_evals=500, precision="fp32")
+    assert predicted.target_name == "positive", "the model reads this as praise"
+    top_word = predicted.words[int(np.argmax(predicted.word_scores))]
+    assert top_word in {"wonderfully", "moving"}, predicted.words
+
+
+@pytest.mark.parametrize("text", [LONG, SHORT])
+def test_integrated_gradients_is_complete(sst2_model, text):
+    model, tokenizer, max_length = sst2_model
+    a = integrated_gradients(model, tokenizer, text, max_length=max_length, precision="fp32")
+    ids = tokenizer(text)["input_ids"]
+    baseline = [i if i in (tokenizer.cls_token_id, tokenizer.sep_token_id) else tokenizer.mask_token_id for i in ids]
+    assert a.score_input == pytest.approx(model_log_odds(model, ids, a.target), abs=1e-4)
+    assert a.score_baseline == pytest.approx(model_log_odds(model, baseline, a.target), abs=1e-4)
+    difference = a.score_input - a.score_baseline
+    assert abs(difference) > 0.5
+    # Completeness: the attributions add up to the score difference up to a small convergence delta ...
+    assert abs(a.delta) < 0.02 * abs(difference) + 0.01
+    # ... and the delta reported is the real one. The special tokens' own attributions are dropped
+    # from the scores shown (their embedding is the same at both ends, so theirs is ~0).
+    assert a.total - difference == pytest.approx(a.delta, abs=2e-3)
+    coarse = integrated_gradients(model, tokenizer, text, n_steps=2, max_length=max_length, precision="fp32")
+    assert abs(coarse.delta) > abs(a.delta), "fewer steps, a worse integral: the delta measures something"
+    fast = integrated_gradients(model, tokenizer, text, max_length=max_length)  # default precision
+    assert abs(fast.delta) < 0.05 * abs(fast.score_input - fast.score_baseline) + 0.02
+
+
+def test_gradient_x_input_equals_autograd(sst2_model):
+    model, tokenizer, max_length = sst2_model
+    a = gradient_x_input(model, tokenizer, LONG, max_length=max_length, precision="fp32")
+    captured = {}
+
+    def keep(module, inputs, output):
+        output.retain_grad()
+        captured["vectors"] = output
+
+    handle = token_vectors_layer(model).register_forward_hook(keep)
+    try:
+        enc = tokenizer(LONG, return_tensors="pt")
+        with torch.enable_grad():
+            logits = model(**enc).logits.float()
+            log_odds(logits, a.target).sum().backward()
+    finally:
+        handle.remove()
+        model.zero_grad(set_to_none=True)
+    vectors = captured["vectors"]
+    expected = (vectors.grad * vectors).sum(-1)[0].detach().double().numpy()
+    expected[a.special] = 0
+    np.testing.assert_allclose(a.scores, expected, rtol=1e-4, atol=1e-5)
+    assert a.evaluations == 1 and a.score_baseline is None and a.delta is None
+    assert all(p.requires_grad for p in model.parameters()), "the weights' grad flags are restored"
+
+
+def test_word_pieces_merge_into_words(sst2_model):
+    model, tokenizer, max_length = sst2_model
+    text = "an unbelievably overwrought melodrama"
+    a = integrated_gradients(model, tokenizer, text, max_length=max_length)
+    assert len(a.tokens) > len(text.split()) + 2  # some words are several word pieces
+    assert a.words == text.split()
+    for word_score, pieces in zip(a.word_scores, a.word_pieces):
+        assert word_score == pytest.approx(a.scores[pieces].sum())
+    assert a.word_scores.sum() == pytest.approx(a.total)
+
+
+def test_long_text_is_cut_where_the_model_stops_reading(sst2_model):
+    model, tokenizer, _ = sst2_model
+    text = " ".join([LONG] * 4)
+    for method in ("shap", "integrated_gradients", "gradient_x_input"):
+        a = explain(method, model, tokenizer, text, max_length=24, **({"max_evals": 60} if method == "shap" else {}))
+        assert len(a.tokens) == 24 and a.tokens[-1] == "[SEP]"
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, t: shap_attributions(m, t, ""),
+    lambda m, t: integrated_gradients(m, t, "   "),
+    lambda m, t: gradient_x_input(m, t, "\n"),
+    lambda m, t: explainer_costs(m, t, ""),
+])
+def test_empty_text_is_an_error(sst2_model, call):
+    model, tokenizer, _ = sst2_model
+    with pytest.raises(WorkbenchError, match="Enter a text to explain"):
+        call(model, tokenizer)
+
+
+def test_unknown_class_or_explainer_is_an_error(sst2_model):
+    model, tokenizer, _ = sst2_model
+    with pytest.raises(WorkbenchError, match=r"unknown class 'neutral'; the model's classes are \['negative', 'positive'\]"):
+        shap_attributions(model, tokenizer, SHORT, target="neutral")
+    with pytest.raises(WorkbenchError, match="class id 2 is out of range 0-1"):
+        integrated_gradients(model, tokenizer, SHORT, target=2)
+    with pytest.raises(WorkbenchError, match="unknown explainer 'lime'"):
+        explain("lime", model, tokenizer, SHORT)
+
+
+def test_costs_are_known_before_running(sst2_model):
+    model, tokenizer, max_length = sst2_model
+    costs = {c.method: c for c in explainer_costs(model, tokenizer, LONG, max_length, shap_max_evals=200, ig_steps=16)}
+    assert set(costs) == {"shap", "integrated_gradients", "gradient_x_input"}
+    shap = shap_attributions(model, tokenizer, LONG, max_evals=200, max_length=max_length)
+    assert costs["shap"].evaluations == shap.evaluations == 200
+    assert costs["integrated_gradients"].evaluations == 18 and costs["gradient_x_input"].evaluations == 1
+    assert all(c.seconds > 0 and c.how for c in costs.values())
+    assert costs["shap"].seconds > costs["integrated_gradients"].seconds > costs["gradient_x_input"].seconds
+    small = {c.method: c for c in explainer_costs(model, tokenizer, SHORT, max_length, shap_max_evals=1000)}
+    assert small["shap"].evaluations < 1000  # a short sentence's tree needs fewer than the budget
+
+
+def test_coloured_tokens(sst2_model):
+    model, tokenizer, max_length = sst2_model
+    a = integrated_gradients(model, tokenizer, SHORT, max_length=max_length)
+    page = attribution_html(a)
+    for word in SHORT.split():
+        assert f">{word}</span>" in page
+    assert "rgba(230,60,60" in page  # red: pushes towards the class
+    assert f"convergence delta {a.delta:+.4f}" in page and "explains <b>positive</b>" in page
+    pieces = attribution_html(a, show_pieces=True)
+    assert pieces.count("<span title=") == len(a.tokens) - 2
+    noise = random_attributions(model, tokenizer, SHORT)
+    assert noise.method == "random" and len(noise.scores) == len(a.tokens) and (noise.scores[noise.special] == 0).all()

@@ -1,0 +1,206 @@
+"""The Analyze tab in a real browser, on a real finished run (MiniLM fine-tuned on SST-2).
+
+Each view is opened like a user would and must show real content read from the run: numbers
+that match the run's predictions, heatmaps with the model's attention, coloured tokens, charts
+with data. One screenshot per view goes to artifacts/screenshots/analyze_<view>.png.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+import time
+import urllib.request
+
+import pytest
+from conftest import screenshot
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+
+# The traces of the plotly chart inside a gradio Plot, read from the live page. plotly.py sends
+# numpy arrays base64-encoded; the decoded arrays are in the chart's _fullData.
+PLOT_JS = """(id) => {
+  const plot = document.querySelector(`#${id} .js-plotly-plot`);
+  if (!plot || !plot._fullData) return null;
+  const list = v => (v == null ? null : Array.from(v));
+  return plot._fullData.map(t => ({type: t.type, name: t.name || '',
+                                   n: t.z ? t.z.length : (t.x ? t.x.length : 0),
+                                   z: t.z ? Array.from(t.z, list) : null}));
+}"""
+
+
+def traces(page: Page, elem_id: str) -> list[dict] | None:
+    return page.evaluate(PLOT_JS, elem_id)
+
+
+def wait_for_traces(page: Page, elem_id: str, minimum: int = 1, timeout: float = 60) -> list[dict]:
+    deadline = time.time() + timeout
+    found = None
+    while time.time() < deadline:
+        found = traces(page, elem_id)
+        if found and len(found) >= minimum and all(t["n"] > 0 for t in found[:minimum]):
+            return found
+        time.sleep(0.25)
+    raise AssertionError(f"#{elem_id} shows {found!r} after {timeout}s, expected {minimum} traces with data")
+
+
+def table_text(page: Page, elem_id: str) -> str:
+    return page.locator(f"#{elem_id}").inner_text()
+
+
+def open_view(page: Page, name: str) -> None:
+    page.locator("#analyze-views").get_by_role("tab", name=name, exact=True).click()
+
+
+@pytest.fixture
+def workspace(sst2_run, tmp_path):
+    """A workspace whose runs/ holds a copy of the finished SST-2 run (weights, predictions)."""
+    runs = tmp_path / "runs"
+    shutil.copytree(sst2_run.dir, runs / sst2_run.id, ignore=shutil.ignore_patterns("checkpoints"))
+    return tmp_path
+
+
+def test_every_view_of_a_finished_run(app_server, page, workspace, sst2_run):
+    predictions = [json.loads(line) for line in sst2_run.predictions_path.read_text().splitlines()]
+    accuracy = sum(p["gold_id"] == p["predicted_id"] for p in predictions) / len(predictions)
+    neg_as_pos = [p for p in predictions if p["gold"] == "negative" and p["predicted"] == "positive"]
+    errors = [p for p in predictions if p["gold_id"] != p["predicted_id"]]
+    server = app_server(workspace)
+    page.goto(server.url)
+    page.get_by_role("tab", name="Analyze").click()
+
+    # ---- choose the run ------------------------------------------------------------------------
+    page.locator("#analyze-run input").click()
+    page.get_by_role("option", name=re.compile(re.escape(sst2_run.id))).click()
+    expect(page.locator("#analyze-run-message")).to_contain_text(f"{len(predictions)} eval predictions", timeout=60_000)
+
+    # ---- metrics ---------------------------------------------------------------------------------
+    expect(page.locator("#analyze-metrics-message")).to_contain_text(f"Accuracy {accuracy:.4f}")
+    expect(page.locator("#analyze-metrics-message")).to_contain_text("ECE 0.")
+    summary = table_text(page, "analyze-metrics-summary")
+    assert all(word in summary for word in ("macro", "micro", "weighted"))
+    per_class = table_text(page, "analyze-per-class")
+    assert "negative" in per_class and "positive" in per_class
+    assert str(sum(p["gold"] == "negative" for p in predictions)) in per_class  # the support
+    reliability = wait_for_traces(page, "analyze-reliability", 3)
+    assert reliability[0]["n"] >= 2  # accuracy bars in at least two confidence bins
+    bars = wait_for_traces(page, "analyze-per-class-plot", 3)
+    assert [t["name"] for t in bars] == ["precision", "recall", "f1"]
+    screenshot(page, "analyze_metrics")
+
+    # ---- confusion matrix: heatmap, then a cell's examples -----------------------------------------
+    open_view(page, "Confusion matrix")
+    heatmap = wait_for_traces(page, "analyze-cm-plot")[0]
+    assert heatmap["type"] == "heatmap" and heatmap["z"][0][1] == len(neg_as_pos)
+    assert sum(map(sum, heatmap["z"])) == len(predictions)
+    cells = page.locator("#analyze-cm-table").get_by_role("gridcell")  # gold name, then a count per class
+    expect(cells).to_have_count(6)
+    expect(cells.nth(2)).to_have_text(str(len(neg_as_pos)))  # row negative, column → positive
+    cells.nth(2).click()
+    expect(page.locator("#analyze-cell-title")).to_contain_text(
+        f"gold negative → predicted positive: {len(neg_as_pos)} examples (errors)", timeout=30_000)
+    most_confident = max(neg_as_pos, key=lambda p: p["confidence"])
+    examples = page.locator("#analyze-cell-examples")
+    expect(examples).to_contain_text(most_confident["text"].strip()[:40])
+    expect(examples).to_contain_text(f"{most_confident['confidence']:.4f}".rstrip("0"))
+    screenshot(page, "analyze_confusion")
+    page.locator("#analyze-cm-normalize").get_by_text("row-normalised rates").click()
+    expect(page.locator("#analyze-cm-plot")).to_contain_text("row-normalised", timeout=30_000)
+
+    # ---- attention: grid of every layer and head, one head, rollout ---------------------------------
+    open_view(page, "Attention")
+    text_box = page.locator("#analyze-att-text textarea")
+    expect(text_box).not_to_have_value("")  # a confident mistake is offered as the first example
+    text_box.fill("a gorgeous , witty , seductive movie .")
+    page.locator("#analyze-att-button").click()
+    grid = wait_for_traces(page, "analyze-att-grid", 72)
+    assert len(grid) == 6 * 12 and all(t["type"] == "heatmap" for t in grid)
+    n_tokens = len(grid[0]["z"])
+    assert n_tokens == 10  # [CLS] + 8 word pieces + [SEP]
+    assert any(abs(a - b) > 0.05 for r1, r2 in zip(grid[0]["z"], grid[1]["z"]) for a, b in zip(r1, r2))
+    head = wait_for_traces(page, "analyze-att-head")[0]
+    rollout = wait_for_traces(page, "analyze-att-rollout")[0]
+    assert len(head["z"]) == len(rollout["z"]) == n_tokens
+    assert all(abs(sum(row) - 1) < 1e-3 for row in rollout["z"])
+    expect(page.locator("#analyze-att-info")).to_contain_text("Predicted positive")
+    expect(page.locator("#analyze-att-info")).to_contain_text("6 layers x 12 heads")
+    wait_for_traces(page, "analyze-att-pooled")
+    screenshot(page, "analyze_attention")
+
+    # ---- token attributions: the cost first, then coloured tokens ------------------------------------
+    open_view(page, "Token attributions")
+    attr_text = page.locator("#analyze-attr-text textarea")
+    attr_text.fill("the acting is superb , but the plot is a tired mess .")
+    attr_text.evaluate("element => element.blur()")  # commit the text: its change event asks for the costs
+    cost = page.locator("#analyze-attr-cost")
+    expect(cost).to_contain_text("estimated seconds", timeout=60_000)
+    for name in ("SHAP", "Integrated Gradients", "Gradient x input"):
+        expect(cost).to_contain_text(name)
+    expect(cost).to_contain_text("32 interpolation steps of 15 word pieces")
+    expect(page.locator("#analyze-attr-html")).not_to_contain_text("log-odds")  # nothing has run yet
+    screenshot(page, "analyze_attribution_cost")
+    page.locator("#analyze-attr-button").click()
+    html = page.locator("#analyze-attr-html")
+    expect(html).to_contain_text("convergence delta", timeout=180_000)
+    for title in ("SHAP (Partition, text masker)", "Integrated Gradients (Captum)", "Gradient x input (Captum)"):
+        expect(html).to_contain_text(title)
+    coloured = html.locator("span[title]")
+    assert coloured.count() == 3 * 13  # three explainers x the 13 words
+    styles = [coloured.nth(i).get_attribute("style") for i in range(coloured.count())]
+    assert any("rgba(230,60,60" in s for s in styles) and any("rgba(40,110,230" in s for s in styles)
+    delta = float(re.search(r"convergence delta ([+-][\d.]+)", html.inner_text()).group(1))
+    assert abs(delta) < 0.05
+    screenshot(page, "analyze_attributions")
+
+    # ---- faithfulness ------------------------------------------------------------------------------
+    open_view(page, "Faithfulness")
+    expect(page.locator("#analyze-faith-cost")).to_contain_text("Estimated cost", timeout=60_000)
+    n_box = page.locator("#analyze-faith-n input[type=number]")
+    n_box.fill("5")
+    n_box.press("Enter")
+    expect(page.locator("#analyze-faith-cost")).to_contain_text("for 5 examples", timeout=60_000)
+    page.locator("#analyze-faith-button").click()
+    faith_table = page.locator("#analyze-faith-table")
+    expect(faith_table).to_contain_text("random", timeout=300_000)
+    for name in ("shap", "integrated_gradients", "gradient_x_input"):
+        expect(faith_table).to_contain_text(name)
+    curves = wait_for_traces(page, "analyze-faith-plot", 8)
+    assert all(t["n"] == 5 for t in curves)  # five shares of word pieces per curve
+    screenshot(page, "analyze_faithfulness")
+
+    # ---- error clusters: scatter, table, CSV ---------------------------------------------------------
+    open_view(page, "Error clusters")
+    page.locator("#analyze-cluster-button").click()
+    scatter = wait_for_traces(page, "analyze-cluster-plot", 1, timeout=120)
+    assert sum(t["n"] for t in scatter) == len(errors) and len(scatter) >= 2
+    cluster_table = page.locator("#analyze-cluster-table")
+    expect(cluster_table).to_contain_text("gold → predicted")
+    expect(cluster_table).to_contain_text("negative → positive")
+    link = page.locator("#analyze-cluster-csv a[download]").first
+    expect(link).to_have_attribute("download", f"{sst2_run.id}-error-clusters.csv", timeout=30_000)
+    href = link.get_attribute("href")
+    url = href if href.startswith("http") else server.url.rstrip("/") + "/" + href.lstrip("/")
+    rows = list(csv.DictReader(urllib.request.urlopen(url, timeout=30).read().decode().splitlines()))
+    assert len(rows) == len(errors)
+    assert {"text", "gold", "predicted", "cluster", "x", "y", "cluster_confusion", "cluster_terms"} <= set(rows[0])
+    screenshot(page, "analyze_clusters")
+
+
+def test_a_run_that_is_not_finished_says_so(app_server, page, workspace, sst2_run):
+    status_path = workspace / "runs" / sst2_run.id / "status.json"
+    status = json.loads(status_path.read_text())
+    status_path.write_text(json.dumps({**status, "status": "failed", "error": "CUDA out of memory"}))
+    server = app_server(workspace)
+    page.goto(server.url)
+    page.get_by_role("tab", name="Analyze").click()
+    page.locator("#analyze-run input").click()
+    page.get_by_role("option", name=re.compile(re.escape(sst2_run.id))).click()
+    expect(page.locator("#analyze-run-message")).to_contain_text(
+        "is failed: CUDA out of memory. Only finished runs can be analysed.", timeout=60_000)
+    open_view(page, "Attention")
+    page.locator("#analyze-att-button").click()
+    expect(page.locator("#analyze-views")).to_contain_text("Only finished runs can be analysed")
+    screenshot(page, "analyze_not_finished")

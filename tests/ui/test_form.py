@@ -30,7 +30,7 @@ def custom_config() -> RunConfig:
                   "batch_size": 8, "eval_batch_size": 32, "gradient_accumulation_steps": 2, "weight_decay": 0.0,
                   "warmup": 10, "scheduler": "cosine", "max_grad_norm": 0.5, "logging_steps": 1,
                   "eval_steps": 25, "save_steps": "auto", "save_total_limit": 1, "seed": 7, "precision": "fp32",
-                  "group_by_length": False, "dataloader_workers": 1},
+                  "group_by_length": True, "dataloader_workers": 1},
         "devices": "0,1",
         "name": "tickets lora",
         "runs_dir": "/ws/runs",

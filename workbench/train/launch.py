@@ -31,6 +31,8 @@ def training_command(run: Run, resume: bool = False) -> list[str]:
 def launch(run: Run, resume: bool = False) -> int:
     """Start training in the background; returns the pid. Status goes to the run folder."""
     env = dict(os.environ, TOKENIZERS_PARALLELISM="false", PYTHONUNBUFFERED="1")
+    if env.pop("WORKBENCH_APP_OMP_PASSIVE", None):  # set by the app for itself only
+        env.pop("OMP_WAIT_POLICY", None)
     gpus = gpu_indices(run.config().devices)
     if gpus:
         env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)

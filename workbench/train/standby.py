@@ -58,6 +58,8 @@ def visible_devices(devices: str) -> str | None:
 
 def standby_env(cuda_visible: str | None) -> dict[str, str]:
     env = dict(os.environ, TOKENIZERS_PARALLELISM="false", PYTHONUNBUFFERED="1")
+    if env.pop("WORKBENCH_APP_OMP_PASSIVE", None):  # set by the app for itself only
+        env.pop("OMP_WAIT_POLICY", None)
     if cuda_visible is None:
         env.pop("CUDA_VISIBLE_DEVICES", None)
     else:

@@ -28,6 +28,13 @@ from urllib.parse import urlparse
 # Offline-first: no usage analytics or version checks from the gradio server.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The Analyze tab's explainers run in this process, often beside a training process on the same
+# cores: spinning OpenMP threads then fight it, and SHAP, attention and clustering ran 2.5-10x
+# slower (bench/bench_analysis.py). Passive threads sleep instead. Training processes get the
+# user's own setting back (launch.py, standby.py), since their speed was measured without it.
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    os.environ["WORKBENCH_APP_OMP_PASSIVE"] = "1"
 
 
 def hub_reachable(timeout: float = 1.5) -> bool:

@@ -71,7 +71,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "save_total_limit": ("Checkpoints kept", ""),
     "seed": ("Seed", ""),
     "precision": ("Precision", "auto = fp32 on the CPU, bf16 on GPUs that have it"),
-    "group_by_length": ("Group batches by length", "less padding, faster"),
+    "group_by_length": ("Group batches by length", "less padding, faster; can cost accuracy"),
     "dataloader_workers": ("Data loader workers", ""),
     "devices": ("Devices", "one run per device; ticking several GPUs launches a multi-GPU run"),
     "name": ("Run name", "optional label shown in the runs table"),

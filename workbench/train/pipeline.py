@@ -124,10 +124,11 @@ def train_run(run: Run, resume: bool = False) -> dict:
         log.info("aborted at step %d; checkpoint saved", trainer.state.global_step)
         return {"status": "aborted", "step": trainer.state.global_step}
 
-    metrics = {k.removeprefix("eval_"): v for k, v in trainer.evaluate().items()}
-    recorder.on_log(args, trainer.state, None, logs={f"eval_{k}": v for k, v in metrics.items()})
+    # The final model first: if evaluation then fails, the trained weights are already safe.
     save_model(trainer, cfg, resolved.path, data.id2label, run)
-    predictions = trainer.predict(tokenized["validation"])
+    predictions = trainer.predict(tokenized["validation"], metric_key_prefix="eval")
+    metrics = {k.removeprefix("eval_"): v for k, v in predictions.metrics.items()}
+    recorder.on_log(args, trainer.state, None, logs=predictions.metrics)
     classify.write_predictions(run.predictions_path, data.splits["validation"], predictions.predictions,
                                data.label_names)
     result = {"status": "finished", "metrics": metrics, "step": trainer.state.global_step,

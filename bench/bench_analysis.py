@@ -42,9 +42,11 @@ SST2 = ROOT.parent / "shared" / "datasets" / "sst2"
 TARGETS = {"shap": 2.0, "integrated_gradients": 1.0, "attention": 0.3, "clustering_1000_errors": 5.0}
 UNBOUNDED = 1_000_000  # more than any partition tree of a 64-piece sentence needs
 # OpenMP's wait policy, read when torch loads: with the default (threads spin at every barrier), a
-# 2-core machine that also runs other work made these small forward passes up to 10x slower here;
-# OMP_WAIT_POLICY=PASSIVE python bench/bench_analysis.py shows the figures without that effect.
-WAIT_POLICY = os.environ.get("OMP_WAIT_POLICY", "default")
+# 2-core machine that also runs other work made these small forward passes up to 10x slower here.
+# The app runs its analysis with PASSIVE (workbench/ui/app.py), so the bench measures that;
+# OMP_WAIT_POLICY=ACTIVE python bench/bench_analysis.py shows the spinning policy's figures.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+WAIT_POLICY = os.environ["OMP_WAIT_POLICY"]
 
 
 def train_run(samples: int) -> Path:

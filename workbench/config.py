@@ -79,6 +79,9 @@ class DataConfig:
     max_train_samples: int | None = None
     max_eval_samples: int | None = None
     min_rows_per_class: int = 2
+    # Seed of the train sample and of a carved validation split; empty: train.seed. Fix it to
+    # compare training seeds on the same rows.
+    seed: int | None = None
 
 
 @dataclass
@@ -119,6 +122,11 @@ class RunConfig:
     name: str | None = None  # a label for the run; the id is always generated
 
     # ---- YAML -------------------------------------------------------------------------------
+    @property
+    def data_seed(self) -> int:
+        """The seed that picks the train sample and carves validation: data.seed, else train.seed."""
+        return self.train.seed if self.data.seed is None else self.data.seed
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RunConfig":
         problems: list[tuple[str, str]] = []

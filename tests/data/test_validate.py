@@ -90,3 +90,22 @@ def test_prepare_samples_and_carves_validation_reproducibly(datasets_dir):
     # stratified: every class is in the carved validation split
     assert set(first.splits["validation"]["label"]) == {0, 1, 2, 3}
     assert first.label_names == ["World", "Sports", "Business", "Sci/Tech"]
+
+
+def test_a_fixed_data_seed_keeps_the_rows_while_the_training_seed_changes(datasets_dir):
+    from workbench.config import RunConfig
+
+    def prepared(train_seed, data_seed):
+        cfg = RunConfig.from_dict({
+            "model": {"name": "minilm-l6"},
+            "data": {"path": str(datasets_dir / "sst2"), "max_train_samples": 16, "max_eval_samples": 8,
+                     "seed": data_seed},
+            "train": {"seed": train_seed},
+        })
+        return prepare_data(cfg.data, cfg.data_seed)
+
+    a, b = prepared(1, 7), prepared(2, 7)
+    assert a.splits["train"]["text"] == b.splits["train"]["text"]
+    assert a.splits["validation"]["text"] == b.splits["validation"]["text"]
+    # Without a data seed, the training seed picks the rows.
+    assert prepared(1, None).splits["train"]["text"] != prepared(2, None).splits["train"]["text"]

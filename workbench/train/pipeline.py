@@ -84,7 +84,7 @@ def train_run(run: Run, resume: bool = False) -> dict:
     set_seed(cfg.train.seed)
     resolved = resolve_model(cfg.model.name, cfg.runs_dir)
     log.info("model %s (%s)", resolved.path, resolved.source)
-    data = prepare_data(cfg.data, cfg.train.seed)
+    data = prepare_data(cfg.data, cfg.data_seed)
     log.info("data %s: %s", cfg.data.path, {k: len(v) for k, v in data.splits.items()})
     for problem in data.report.problems:
         log.warning("%s", problem)

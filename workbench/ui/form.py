@@ -70,6 +70,7 @@ FIELDS: tuple[Field, ...] = (
     Field("save_steps", "train.save_steps", "auto_int", "advanced"),
     Field("save_total_limit", "train.save_total_limit", "int", "advanced"),
     Field("seed", "train.seed", "int", "advanced"),
+    Field("data_seed", "data.seed", "optional_int", "advanced"),
     Field("precision", "train.precision", "choice", "advanced"),
     Field("group_by_length", "train.group_by_length", "bool", "advanced"),
     Field("dataloader_workers", "train.dataloader_workers", "int", "advanced"),

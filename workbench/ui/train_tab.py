@@ -70,6 +70,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "save_steps": ("Checkpoint every N steps", "auto = at each evaluation"),
     "save_total_limit": ("Checkpoints kept", ""),
     "seed": ("Seed", ""),
+    "data_seed": ("Data seed", "rows sampled and held out; empty = the seed above"),
     "precision": ("Precision", "auto = fp32 on the CPU, bf16 on GPUs that have it"),
     "group_by_length": ("Group batches by length", "less padding, faster; can cost accuracy"),
     "dataloader_workers": ("Data loader workers", ""),

@@ -37,6 +37,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--lora-r", type=int, default=8)
     parser.add_argument("--lora-targets", default="query,value")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--data-seed", type=int, help="seed of the row sample (default: --seed)")
     parser.add_argument("--output", default="/tmp/plain_trainer")
     args = parser.parse_args(argv)
 
@@ -46,7 +47,8 @@ def main(argv=None) -> dict:
         delimiter="\t",
     )
     # The same seeded sample as a workbench run with data.max_train_samples.
-    train = data["train"].shuffle(seed=args.seed).select(range(args.max_train_samples))
+    data_seed = args.seed if args.data_seed is None else args.data_seed
+    train = data["train"].shuffle(seed=data_seed).select(range(args.max_train_samples))
     path = bundled_model_path("minilm-l6")
     tokenizer = AutoTokenizer.from_pretrained(path)
 

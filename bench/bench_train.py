@@ -8,7 +8,7 @@
 Reports, for the bundled MiniLM on the first 4,000 SST-2 training sentences after a seeded
 shuffle, one epoch:
   * dev accuracy: workbench defaults (full, LoRA) vs the plain script's best published settings;
-  * speed: training samples/s of both on the *same* config (batch 16, lr 1e-4, same rows), and
+  * speed: training samples/s of both on the *same* config (batch 16, lr 1e-4, no weight decay, same rows), and
     the ratio workbench / plain (>= 1.0 means no overhead).
 Each run is its own process so none inherits another's warm caches or threads.
 """
@@ -103,12 +103,13 @@ def main() -> None:
     for _ in range(args.repeat):
         plains.append(plain(n, "--method", "full", "--lr", "1e-4", "--batch-size", "16"))
         benches.append(workbench(n, runs_dir, "--method", "full", "--lr", "1e-4", "--batch-size", "16",
-                                 "--set", "train.head_learning_rate=1e-4", "--set", "train.warmup=0"))
+                                 "--set", "train.head_learning_rate=1e-4", "--set", "train.warmup=0",
+                                 "--set", "train.weight_decay=0"))
     same_plain = _median_speed(plains)
     same_bench = _median_speed(benches)
     grouped = workbench(n, runs_dir, "--method", "full", "--lr", "1e-4", "--batch-size", "16",
                         "--set", "train.head_learning_rate=1e-4", "--set", "train.warmup=0",
-                        "--set", "train.group_by_length=true")
+                        "--set", "train.weight_decay=0", "--set", "train.group_by_length=true")
     print(f"\nSST-2 dev accuracy, MiniLM-L6, {n} training sentences, 1 epoch, CPU")
     print(f"{'setting':58} {'accuracy':>8} {'target':>7} {'samples/s':>10}  per seed {seeds}")
     for name, result, target in rows:
@@ -117,7 +118,8 @@ def main() -> None:
               + (f"  (mean, std {result['std']:.4f})" if len(seeds) > 1 else ""))
     ratio = same_bench["samples_per_second"] / same_plain["samples_per_second"]
     pair_ratios = ", ".join(f"{b['samples_per_second'] / p['samples_per_second']:.2f}" for p, b in zip(plains, benches))
-    print(f"\nSpeed on the same config (full, batch 16, lr 1e-4, constant head lr, no warmup):")
+    print(f"\nSpeed on the same config (full, batch 16, lr 1e-4, head lr 1e-4, no warmup, no weight decay"
+          f" as the plain Trainer's defaults):")
     print(f"  plain Trainer {same_plain['samples_per_second']:.1f} samples/s, "
           f"workbench {same_bench['samples_per_second']:.1f} samples/s, ratio {ratio:.2f} (target >= 1.0)"
           + ("" if args.repeat == 1 else f"; medians of {args.repeat} alternating pairs, ratio per pair {pair_ratios}"))

@@ -117,7 +117,8 @@ def main() -> None:
               f"{result['samples_per_second']:10.1f}  {' '.join(f'{a:.4f}' for a in result['accuracies'])}"
               + (f"  (mean, std {result['std']:.4f})" if len(seeds) > 1 else ""))
     ratio = same_bench["samples_per_second"] / same_plain["samples_per_second"]
-    pair_ratios = ", ".join(f"{b['samples_per_second'] / p['samples_per_second']:.2f}" for p, b in zip(plains, benches))
+    per_pair = [b["samples_per_second"] / p["samples_per_second"] for p, b in zip(plains, benches)]
+    pair_ratios = ", ".join(f"{r:.2f}" for r in per_pair) + f" (median {statistics.median(per_pair):.2f})"
     print(f"\nSpeed on the same config (full, batch 16, lr 1e-4, head lr 1e-4, no warmup, no weight decay"
           f" as the plain Trainer's defaults):")
     print(f"  plain Trainer {same_plain['samples_per_second']:.1f} samples/s, "

@@ -54,6 +54,14 @@ def workbench(samples: int, runs_dir: str, *args: str) -> dict:
             "seconds": status["train_seconds"]}
 
 
+# The speed pair: the plain script's settings, and the workbench told to use the same ones (the
+# plain Trainer has one learning rate, no warmup and no weight decay by default).
+PLAIN_SAME_CONFIG = ("--method", "full", "--lr", "1e-4", "--batch-size", "16")
+WORKBENCH_SAME_CONFIG = ("--method", "full", "--lr", "1e-4", "--batch-size", "16",
+                         "--set", "train.head_learning_rate=1e-4", "--set", "train.warmup=0",
+                         "--set", "train.weight_decay=0")
+
+
 def _median_speed(results: list[dict]) -> dict:
     ordered = sorted(results, key=lambda r: r["samples_per_second"])
     return ordered[len(ordered) // 2]
@@ -73,43 +81,37 @@ def main() -> None:
     # sample). A single run of this size moves by about +-0.01 with the training seed.
     seeds = [int(x) for x in args.seeds.split(",")]
 
-    def over_seeds(run, *run_args):
-        results = [run(*run_args, seed) for seed in seeds]
+    def over_seeds(run_at_seed) -> dict:
+        results = [run_at_seed(seed) for seed in seeds]
         accuracies = [r["accuracy"] for r in results]
         return {"accuracy": statistics.mean(accuracies), "accuracies": accuracies,
                 "std": statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0,
                 "samples_per_second": statistics.mean(r["samples_per_second"] for r in results)}
 
-    def plain_seed(*a):
-        *rest, seed = a
-        return plain(n, *rest, "--seed", str(seed), "--data-seed", "42")
+    def plain_over_seeds(*flags: str) -> dict:
+        return over_seeds(lambda seed: plain(n, *flags, "--seed", str(seed), "--data-seed", "42"))
 
-    def bench_seed(*a):
-        *rest, seed = a
-        return workbench(n, runs_dir, *rest, "--seed", str(seed), "--set", "data.seed=42")
+    def workbench_over_seeds(*flags: str) -> dict:
+        return over_seeds(lambda seed: workbench(n, runs_dir, *flags, "--seed", str(seed), "--set", "data.seed=42"))
 
     rows = [] if args.speed_only else [
         ("plain Trainer, full, lr 1e-4, batch 32 (best plain)",
-         over_seeds(plain_seed, "--method", "full", "--lr", "1e-4", "--batch-size", "32"), 0.86),
+         plain_over_seeds("--method", "full", "--lr", "1e-4", "--batch-size", "32"), 0.86),
         ("plain Trainer, LoRA r16 all-linear, lr 2e-3, batch 32",
-         over_seeds(plain_seed, "--method", "lora", "--lr", "2e-3", "--batch-size", "32", "--lora-r", "16",
-                    "--lora-targets", "query,key,value,dense"), 0.84),
-        ("workbench defaults, full", over_seeds(bench_seed, "--method", "full"), 0.86),
-        ("workbench defaults, LoRA", over_seeds(bench_seed, "--method", "lora"), 0.84),
+         plain_over_seeds("--method", "lora", "--lr", "2e-3", "--batch-size", "32", "--lora-r", "16",
+                          "--lora-targets", "query,key,value,dense"), 0.84),
+        ("workbench defaults, full", workbench_over_seeds("--method", "full"), 0.86),
+        ("workbench defaults, LoRA", workbench_over_seeds("--method", "lora"), 0.84),
     ]
     # The speed pair alternates plain / workbench `--repeat` times and keeps the median of each:
     # other work on a shared 2-core machine moves single timings by 10-20 %.
     plains, benches = [], []
     for _ in range(args.repeat):
-        plains.append(plain(n, "--method", "full", "--lr", "1e-4", "--batch-size", "16"))
-        benches.append(workbench(n, runs_dir, "--method", "full", "--lr", "1e-4", "--batch-size", "16",
-                                 "--set", "train.head_learning_rate=1e-4", "--set", "train.warmup=0",
-                                 "--set", "train.weight_decay=0"))
+        plains.append(plain(n, *PLAIN_SAME_CONFIG))
+        benches.append(workbench(n, runs_dir, *WORKBENCH_SAME_CONFIG))
     same_plain = _median_speed(plains)
     same_bench = _median_speed(benches)
-    grouped = workbench(n, runs_dir, "--method", "full", "--lr", "1e-4", "--batch-size", "16",
-                        "--set", "train.head_learning_rate=1e-4", "--set", "train.warmup=0",
-                        "--set", "train.weight_decay=0", "--set", "train.group_by_length=true")
+    grouped = workbench(n, runs_dir, *WORKBENCH_SAME_CONFIG, "--set", "train.group_by_length=true")
     print(f"\nSST-2 dev accuracy, MiniLM-L6, {n} training sentences, 1 epoch, CPU")
     print(f"{'setting':58} {'accuracy':>8} {'target':>7} {'samples/s':>10}  per seed {seeds}")
     for name, result, target in rows:

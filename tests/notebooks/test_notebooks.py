@@ -7,7 +7,6 @@ runs written to a temporary folder instead of <repo>/runs.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import nbformat
@@ -30,7 +29,6 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()  # raises CellExecutionError naming the cell and its error
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
-    assert not [o for o in outputs if o.get("output_type") == "error"]
     # The notebook drew its figures (plotly outputs), not only text.
     assert any("application/vnd.plotly.v1+json" in o.get("data", {}) or "text/html" in o.get("data", {})
                for o in outputs if o.get("output_type") in ("display_data", "execute_result"))

@@ -28,11 +28,18 @@ def training_command(run: Run, resume: bool = False) -> list[str]:
     return [sys.executable] + module
 
 
+def training_env() -> dict[str, str]:
+    """The environment of a training process: this one's, with unbuffered output, and without the
+    passive OpenMP policy the app sets for itself only (training speed is measured without it)."""
+    env = dict(os.environ, TOKENIZERS_PARALLELISM="false", PYTHONUNBUFFERED="1")
+    if env.pop("WORKBENCH_APP_OMP_PASSIVE", None):
+        env.pop("OMP_WAIT_POLICY", None)
+    return env
+
+
 def launch(run: Run, resume: bool = False) -> int:
     """Start training in the background; returns the pid. Status goes to the run folder."""
-    env = dict(os.environ, TOKENIZERS_PARALLELISM="false", PYTHONUNBUFFERED="1")
-    if env.pop("WORKBENCH_APP_OMP_PASSIVE", None):  # set by the app for itself only
-        env.pop("OMP_WAIT_POLICY", None)
+    env = training_env()
     gpus = gpu_indices(run.config().devices)
     if gpus:
         env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)

@@ -35,6 +35,7 @@ from pathlib import Path
 import psutil
 
 from workbench.runs.store import Run, process_identity
+from workbench.train.launch import training_env
 
 log = logging.getLogger("workbench.standby")
 POLL_S = 0.05  # how often an idle standby looks for a job (one stat() call)
@@ -57,9 +58,7 @@ def visible_devices(devices: str) -> str | None:
 
 
 def standby_env(cuda_visible: str | None) -> dict[str, str]:
-    env = dict(os.environ, TOKENIZERS_PARALLELISM="false", PYTHONUNBUFFERED="1")
-    if env.pop("WORKBENCH_APP_OMP_PASSIVE", None):  # set by the app for itself only
-        env.pop("OMP_WAIT_POLICY", None)
+    env = training_env()
     if cuda_visible is None:
         env.pop("CUDA_VISIBLE_DEVICES", None)
     else:

@@ -158,13 +158,18 @@ class Standby:
 
 # ---- the standby's side ------------------------------------------------------------------------------
 
-def _leave_with_the_app(app_pid: int, job: Path, taken: threading.Event) -> None:
-    """Until a job is taken (imports included): exit as soon as the app is gone, since nobody
-    would hand this standby a run any more. A training run never stops this way."""
+def _leave_with_the_app(app_pid: int, importing: threading.Lock, imported: threading.Event) -> None:
+    """While the imports run: exit as soon as the app is gone, since nobody would hand this
+    standby a run any more. Once they are done the waiting loop watches the app itself (and
+    removes its ready file on the way out). The lock makes "the app is gone, exit" and "write
+    the ready file" exclusive, so no ready file outlives its standby."""
     def watch():
-        while not taken.is_set():
-            if not psutil.pid_exists(app_pid) and not job.exists() and not taken.is_set():
-                os._exit(0)
+        while True:
+            with importing:
+                if imported.is_set():
+                    return
+                if not psutil.pid_exists(app_pid):
+                    os._exit(0)
             time.sleep(0.2)
 
     threading.Thread(target=watch, daemon=True, name="app-watch").start()
@@ -173,19 +178,20 @@ def _leave_with_the_app(app_pid: int, job: Path, taken: threading.Event) -> None
 def _wait_for_job(folder: Path, app_pid: int) -> dict | None:
     me = os.getpid()
     ready, job = folder / f"{me}.ready", folder / f"{me}.job"
-    taken = threading.Event()
-    _leave_with_the_app(app_pid, job, taken)
+    importing, imported = threading.Lock(), threading.Event()
+    _leave_with_the_app(app_pid, importing, imported)
     try:
         # The imports are the point of a standby; the training process makes the same ones.
         import workbench.train.pipeline  # noqa: F401
         from workbench.train import main  # noqa: F401
 
-        ready.write_text(str(me))
+        with importing:
+            imported.set()
+            ready.write_text(str(me))
         while not job.exists():
             if not psutil.pid_exists(app_pid):
                 return None
             time.sleep(POLL_S)
-        taken.set()
         return json.loads(job.read_text())
     finally:
         ready.unlink(missing_ok=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -68,9 +69,28 @@ class AppServer:
                 self.process.kill()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test reports what its apps were doing: their threads' stacks and the
+    tail of their log (a slow or hung handler shows where it waits)."""
+    outcome = yield
+    report = outcome.get_result()
+    servers = getattr(item, "app_servers", [])
+    if report.when != "call" or not report.failed or not servers:
+        return
+    for server in servers:
+        if server.process and server.process.poll() is None:
+            server.process.send_signal(signal.SIGUSR1)
+    time.sleep(1.0)
+    for i, server in enumerate(servers):
+        text = server.log.read_text(errors="replace") if server.log.exists() else "(no log)"
+        report.sections.append((f"app {i} log (port {server.port})", text[-20_000:]))
+
+
 @pytest.fixture
-def app_server(tmp_path):
+def app_server(tmp_path, request):
     servers = []
+    request.node.app_servers = servers
 
     def start(workspace: Path | None = None) -> AppServer:
         server = AppServer(workspace or tmp_path).start()

@@ -3,11 +3,11 @@
     python app.py [--host 127.0.0.1] [--port 7860] [--auth user:password] [--workspace DIR]
 
 The app never trains. Start writes a run folder and launches a detached training process (or
-queues it behind the run that holds its device); every view reads run folders. Two background
-threads run beside the server: the queue dispatcher (starts waiting runs when their device
+queues it behind the run that holds its device); every view reads run folders. A background
+thread runs beside the server: the queue dispatcher (starts waiting runs when their device
 frees, also after an app restart, and keeps a standby training process imported and ready, so
-a run's first step comes seconds sooner) and a warm-up that imports torch so the first parameter
-count in the form is quick.
+a run's first step comes seconds sooner). Before serving, the app imports torch and inspects the
+default model, so the form's first parameter count is quick.
 
 When the Hugging Face Hub does not answer at start, the app (and the trainings it launches) run
 in Hugging Face offline mode, so a Hub id that is not cached fails at once instead of after ~25 s
@@ -17,8 +17,10 @@ of retries.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
@@ -170,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
+    # `kill -USR1 <app pid>` writes every thread's stack to the app's stderr: for an app that
+    # hangs, what it is waiting on (the browser tests ask for it when a test fails).
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     if WENT_OFFLINE:
         log.info("the Hugging Face Hub does not answer: offline mode (bundled, local and cached models "
                  "and datasets only; restart the app once online to use others)")
@@ -184,10 +189,12 @@ def main(argv: list[str] | None = None) -> int:
     dispatcher = threading.Thread(target=_dispatch_forever, args=(ws.runs_dir, stop, standby), daemon=True,
                                   name="queue")
     dispatcher.start()
+    # torch, transformers and peft are imported here, before the server takes requests, not in a
+    # thread beside it: first imports racing in several threads are a known source of deadlocks,
+    # and while they ran the page's first events waited behind them (pending 1 s instead of 0.3 s).
     from workbench.ui.model_info import warm_up
 
-    threading.Thread(target=warm_up, args=(str(ws.runs_dir),), daemon=True, name="warm-up").start()
-
+    warm_up(str(ws.runs_dir))
     demo = build_app(ws)
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
     print(f"Workbench: http://{args.host}:{args.port}  (workspace {ws.root})", flush=True)

@@ -122,7 +122,8 @@ def test_restart_app_mid_run_reattaches(app_server, page, tmp_path):
     table.get_by_test_id("cell-0-0").click()  # the first row: the only run
     expect(page.locator("#runs-selected")).to_contain_text(run_id)
     wait_for_points(page, len(later), timeout=10, elem_id="runs-loss")
-    page.get_by_role("button", name="Config").click()
+    # The config opens with the selection, no extra click.
+    expect(page.locator("#runs-config")).to_be_visible()
     expect(page.locator("#runs-config")).to_contain_text("max_steps: 400")
     choose(page, "runs-compare", run_id)
     assert len(wait_for_points(page, 1, timeout=10, elem_id="runs-compare-plot", trace=run_id)) >= len(later)

@@ -73,7 +73,7 @@ def build_runs_tab(ws: Workspace) -> RunsTab:
     with gr.Row():
         loss_plot = gr.Plot(label="Loss", show_label=False, elem_id="runs-loss")
         metrics_plot = gr.Plot(label="Evaluation metrics", show_label=False, elem_id="runs-metrics")
-    with gr.Accordion("Config", open=False):
+    with gr.Accordion("Config", open=False) as config_box:  # opens when a run is selected
         config_code = gr.Code(language="yaml", label="config.yaml", elem_id="runs-config")
 
     gr.Markdown("### Compare runs")
@@ -110,9 +110,10 @@ def build_runs_tab(ws: Workspace) -> RunsTab:
     def on_select(frame: pd.DataFrame, evt: gr.SelectData):
         row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         run_id = str(frame.iloc[row]["run"]) if frame is not None and row < len(frame) else ""
-        return (run_id, *show(run_id), gr.Group(visible=False))
+        return (run_id, *show(run_id), gr.Group(visible=False), gr.Accordion(open=bool(run_id)))
 
-    table.select(on_select, table, [selected, selected_md, loss_plot, metrics_plot, config_code, confirm_box])
+    table.select(on_select, table,
+                 [selected, selected_md, loss_plot, metrics_plot, config_code, confirm_box, config_box])
 
     def ask_delete(run_id):
         if not run_id:

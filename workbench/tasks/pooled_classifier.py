@@ -4,7 +4,8 @@
 "pooler". Sentence-transformers checkpoints (all-MiniLM-L6-v2, the bundled encoder) were trained
 to produce sentence meaning as the *mean* of the token vectors; their [CLS] vector and pooler
 never were. Classifying from the representation the checkpoint actually learned lets a small
-budget go much further (README: +3 points dev accuracy on SST-2 with 4k examples).
+budget go further: on SST-2 with 4,000 sentences and one epoch, mean pooling gives 0.850 dev
+accuracy where the [CLS] pooler head gives 0.828 (same seed and settings otherwise).
 
 The saved folder is a normal Hugging Face folder (config.json with `workbench_pooling`, id2label,
 model.safetensors with `<encoder prefix>.*` and `classifier.*`); `load` reads it back.

@@ -118,6 +118,13 @@ def main() -> None:
         print(f"{name:58} {result['accuracy']:8.4f} {'>=' + str(target) if 'workbench' in name else '':>7} "
               f"{result['samples_per_second']:10.1f}  {' '.join(f'{a:.4f}' for a in result['accuracies'])}"
               + (f"  (mean, std {result['std']:.4f})" if len(seeds) > 1 else ""))
+    if rows:
+        # How much of a gap the dev set can resolve: one accuracy p on n sentences has a binomial
+        # standard error sqrt(p(1-p)/n), before any training-seed spread is added.
+        dev_size = sum(1 for _ in open(SST2 / "dev.tsv", encoding="utf-8")) - 1
+        p = rows[-2][1]["accuracy"]
+        print(f"  (dev set: {dev_size} sentences; one accuracy near {p:.2f} has a standard error of "
+              f"{(p * (1 - p) / dev_size) ** 0.5:.3f} from the sentences alone)")
     ratio = same_bench["samples_per_second"] / same_plain["samples_per_second"]
     per_pair = [b["samples_per_second"] / p["samples_per_second"] for p, b in zip(plains, benches)]
     pair_ratios = ", ".join(f"{r:.2f}" for r in per_pair) + f" (median {statistics.median(per_pair):.2f})"

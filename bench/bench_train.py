@@ -121,8 +121,9 @@ def main() -> None:
     if rows:
         # How much of a gap the dev set can resolve: one accuracy p on n sentences has a binomial
         # standard error sqrt(p(1-p)/n), before any training-seed spread is added.
-        dev_size = sum(1 for _ in open(SST2 / "dev.tsv", encoding="utf-8")) - 1
-        p = rows[-2][1]["accuracy"]
+        with open(SST2 / "dev.tsv", encoding="utf-8") as dev:
+            dev_size = sum(1 for _ in dev) - 1  # less the header
+        p = next(result["accuracy"] for name, result, _ in rows if name == "workbench defaults, full")
         print(f"  (dev set: {dev_size} sentences; one accuracy near {p:.2f} has a standard error of "
               f"{(p * (1 - p) / dev_size) ** 0.5:.3f} from the sentences alone)")
     ratio = same_bench["samples_per_second"] / same_plain["samples_per_second"]

@@ -89,3 +89,17 @@ def test_train_runs_eval_and_resume_refusal(runs_dir, capsys, datasets_dir):
     assert code == 2 and "already finished" in refused["error"]
     code, refused, _ = run_cli(capsys, "abort", record["run_id"], "--runs-dir", str(runs_dir))
     assert code == 2 and "nothing to abort" in refused["error"]
+
+
+def test_train_help_names_the_choices(capsys):
+    # The flags' help is built from the config's own lists, so it cannot drift from what validates.
+    from workbench.catalog import BUNDLED
+    from workbench.config import METHODS, TASKS
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--help"])
+    assert exit_.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for choice in (*BUNDLED, *METHODS, *TASKS):
+        assert choice in text
+    assert "lora 0.001" in text  # the method-aware default learning rate

@@ -14,7 +14,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from workbench.config import RunConfig
+from workbench.catalog import BUNDLED
+from workbench.config import DEFAULT_LEARNING_RATE, METHODS, TASKS, RunConfig
 from workbench.errors import ConfigError, WorkbenchError
 
 # Flags for the common settings: flag -> dotted config field.
@@ -179,20 +180,29 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def config_flags(p):
-        p.add_argument("config", nargs="?", help="a RunConfig YAML file")
-        p.add_argument("--model"), p.add_argument("--task"), p.add_argument("--method")
+        # Flags left unset keep the YAML's value, or the default that suits model, task and method.
+        p.add_argument("config", nargs="?", help="a RunConfig YAML file (flags below override it)")
+        p.add_argument("--model", help=f"bundled ({', '.join(BUNDLED)}), run:<id>, a local folder or a Hub id")
+        p.add_argument("--task", help=f"one of {', '.join(TASKS)}")
+        p.add_argument("--method", help=f"one of {', '.join(METHODS)}")
         p.add_argument("--data", help="file, folder of split files, or hub:<id>")
-        p.add_argument("--epochs", type=float), p.add_argument("--max-steps", type=int)
-        p.add_argument("--lr", type=float), p.add_argument("--batch-size", type=int)
-        p.add_argument("--max-train-samples", type=int), p.add_argument("--max-eval-samples", type=int)
-        p.add_argument("--seed", type=int), p.add_argument("--devices"), p.add_argument("--name")
-        p.add_argument("--runs-dir")
+        p.add_argument("--epochs", type=float, help="passes over the training data (fractions allowed)")
+        p.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
+        p.add_argument("--lr", type=float, help="body learning rate (default by method: "
+                       + ", ".join(f"{m} {lr:g}" for m, lr in DEFAULT_LEARNING_RATE.items()) + ")")
+        p.add_argument("--batch-size", type=int, help="training examples per step")
+        p.add_argument("--max-train-samples", type=int, help="train on this many rows, a seeded sample")
+        p.add_argument("--max-eval-samples", type=int, help="evaluate on this many rows")
+        p.add_argument("--seed", type=int, help="training seed")
+        p.add_argument("--devices", help="auto, cpu, or GPU indices like 0,1")
+        p.add_argument("--name", help="a label shown with the run (its id is generated)")
+        p.add_argument("--runs-dir", help="where run folders go (default: runs)")
         p.add_argument("--set", action="append", metavar="KEY=VALUE",
                        help="override any config field, e.g. --set method.lora.r=8")
 
     train = sub.add_parser("train", help="train a model (waits; --detach to run in the background)")
     config_flags(train)
-    train.add_argument("--detach", action="store_true")
+    train.add_argument("--detach", action="store_true", help="start the run and return at once")
     train.set_defaults(func=cmd_train)
 
     check = sub.add_parser("check", help="pre-flight check of a dataset against a config")
@@ -200,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check)
 
     runs = sub.add_parser("runs", help="list runs")
-    runs.add_argument("--json", action="store_true")
+    runs.add_argument("--json", action="store_true", help="one JSON line listing every run, for scripts")
     runs.add_argument("--runs-dir", default="runs")
     runs.set_defaults(func=cmd_runs)
 
@@ -213,12 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     ab = sub.add_parser("abort", help="stop a run after its current step, with a checkpoint")
     ab.add_argument("run"), ab.add_argument("--runs-dir", default="runs")
-    ab.add_argument("--wait", action="store_true")
+    ab.add_argument("--wait", action="store_true", help="return once the run has stopped")
     ab.set_defaults(func=cmd_abort)
 
     re_ = sub.add_parser("resume", help="continue an aborted or failed run from its last checkpoint")
     re_.add_argument("run"), re_.add_argument("--runs-dir", default="runs")
-    re_.add_argument("--detach", action="store_true")
+    re_.add_argument("--detach", action="store_true", help="start the run and return at once")
     re_.set_defaults(func=cmd_resume)
 
     app = sub.add_parser("app", help="open the workbench in the browser")

@@ -56,6 +56,19 @@ def test_empty_dataset(tmp_path, runs_dir, capsys):
     assert_no_run(runs_dir)
 
 
+def test_gpu_the_machine_does_not_have(runs_dir, capsys, datasets_dir):
+    # Always a missing index, on a CPU machine or a GPU one; it used to train on the CPU quietly.
+    from workbench.train.launch import available_gpus
+
+    missing = str(len(available_gpus()) + 7)
+    code, record, _ = run_cli(capsys, "train", "--data", str(datasets_dir / "sst2"), "--devices", missing,
+                              "--max-steps", "1", "--runs-dir", str(runs_dir))
+    assert code == 2
+    assert record["problems"][0][0] == "devices"
+    assert f"GPU {missing} asked for, but this machine has" in record["error"]
+    assert_no_run(runs_dir)
+
+
 def test_negative_learning_rate(runs_dir, capsys, datasets_dir):
     code, record, _ = run_cli(capsys, "train", "--data", str(datasets_dir / "sst2"), "--lr", "-0.001",
                               "--runs-dir", str(runs_dir))

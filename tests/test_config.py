@@ -25,6 +25,15 @@ def test_numbers_written_as_yaml_strings_are_read_as_numbers():
     assert cfg.train.learning_rate == pytest.approx(1e-4)
 
 
+def test_bare_numbers_in_text_fields_are_read_as_text():
+    # `--devices 0` and `devices: 0` mean the first GPU; YAML hands over the integer 0.
+    cfg = RunConfig().override(["devices=0", "name=2024"])
+    assert (cfg.devices, cfg.name) == ("0", "2024")
+    assert RunConfig.from_dict({"devices": 1}).devices == "1"
+    with pytest.raises(ConfigError, match="is not text"):
+        RunConfig.from_dict({"devices": True})
+
+
 def test_unknown_field_suggests_the_right_one():
     with pytest.raises(ConfigError) as err:
         RunConfig.from_dict({"train": {"learning_rat": 1e-4}})

@@ -49,8 +49,13 @@ def preflight(cfg: RunConfig):
     """Everything that can be checked before a run exists: config, model, data."""
     from workbench.catalog import resolve_model
     from workbench.data.validate import check_data, require_ok
+    from workbench.train.launch import available_gpus, gpu_indices, missing_gpu_problem
 
     cfg.validate()
+    if gpu_indices(cfg.devices):
+        problem = missing_gpu_problem(cfg.devices, available_gpus())
+        if problem:
+            raise ConfigError([("devices", problem)])
     resolve_model(cfg.model.name, cfg.runs_dir)
     report = check_data(cfg.data)
     require_ok(report)

@@ -314,6 +314,10 @@ def _coerce(value: Any, kind) -> tuple[bool, Any]:
             return True, value
         if get_origin(option) is list and isinstance(value, list) and all(isinstance(v, str) for v in value):
             return True, list(value)
+    # A text field given a bare number (`devices: 0`, `--devices 0`, `name: 2024`): YAML read it
+    # as a number, but the user meant its text.
+    if str in options and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return True, str(value)
     return False, None
 
 

@@ -7,6 +7,7 @@ and writes to the run's log file, never to a pipe nobody reads. Several GPUs mea
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -17,6 +18,31 @@ def gpu_indices(devices: str) -> list[str]:
     if devices in ("auto", "cpu"):
         return []
     return [d.strip() for d in devices.split(",") if d.strip()]
+
+
+def available_gpus() -> list[str]:
+    """Indices of this machine's NVIDIA GPUs: nvidia-smi's list, or torch's count where a
+    container has the driver but not nvidia-smi."""
+    from workbench.runs.queue import list_gpus
+
+    listed = [gpu.index for gpu in list_gpus()]
+    if listed or shutil.which("nvidia-smi"):
+        return listed
+    import torch
+
+    return [str(i) for i in range(torch.cuda.device_count())]
+
+
+def missing_gpu_problem(devices: str, available: list[str]) -> str | None:
+    """Why `devices` cannot run here, or None. Without this, a run asked for GPU 0 on a machine
+    without one would quietly train on the CPU."""
+    missing = [g for g in gpu_indices(devices) if g not in available]
+    if not missing:
+        return None
+    have = f"GPUs {', '.join(available)}" if available else "no NVIDIA GPU"
+    fix = f"GPU indices among {', '.join(available)}, auto or cpu" if available else \
+        "auto (every GPU, else the CPU) or cpu"
+    return f"GPU {', '.join(missing)} asked for, but this machine has {have}; use {fix}"
 
 
 def training_command(run: Run, resume: bool = False) -> list[str]:

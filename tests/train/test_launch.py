@@ -1,0 +1,40 @@
+"""How a run's devices become a training process: which command, which GPUs, and a clear refusal
+for GPUs the machine does not have."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from workbench.config import RunConfig
+from workbench.runs.store import create_run
+from workbench.train.launch import gpu_indices, missing_gpu_problem, training_command
+
+
+@pytest.mark.parametrize("devices, gpus", [("auto", []), ("cpu", []), ("0", ["0"]), ("0, 2", ["0", "2"])])
+def test_gpu_indices(devices, gpus):
+    assert gpu_indices(devices) == gpus
+
+
+@pytest.mark.parametrize("devices, available, expected", [
+    ("auto", [], None),
+    ("cpu", ["0"], None),
+    ("1", ["0", "1"], None),
+    ("0", [], "GPU 0 asked for, but this machine has no NVIDIA GPU; use auto (every GPU, else the CPU) or cpu"),
+    ("0,3", ["0", "1"], "GPU 3 asked for, but this machine has GPUs 0, 1; use GPU indices among 0, 1, auto or cpu"),
+])
+def test_missing_gpu_problem(devices, available, expected):
+    assert missing_gpu_problem(devices, available) == expected
+
+
+@pytest.mark.parametrize("devices, torchrun", [("cpu", False), ("0", False), ("0,1", True)])
+def test_several_gpus_train_under_torchrun(tmp_path, devices, torchrun):
+    run = create_run(RunConfig.from_dict({"data": {"path": "x.csv"}, "devices": devices,
+                                          "runs_dir": str(tmp_path)}))
+    command = training_command(run, resume=True)
+    assert command[0] == sys.executable
+    assert command[-3:] == ["workbench.train.main", str(run.dir), "--resume"]
+    assert ("torch.distributed.run" in command) is torchrun
+    if torchrun:
+        assert "--nproc_per_node=2" in command

@@ -97,6 +97,12 @@ def test_train_runs_eval_and_resume_refusal(runs_dir, capsys, datasets_dir):
     code, evaluated, _ = run_cli(capsys, "eval", record["run_id"], "--data", str(datasets_dir / "sst2"),
                                  "--split", "validation", "--runs-dir", str(runs_dir))
     assert code == 0 and evaluated["metrics"]["rows"] == 872 and 0 <= evaluated["metrics"]["accuracy"] <= 1
+    # MRPC's sentence pairs to a single-sentence model: refused, not scored as garbage.
+    code, refused, _ = run_cli(capsys, "eval", record["run_id"], "--data", str(datasets_dir / "mrpc"),
+                               "--runs-dir", str(runs_dir))
+    assert code == 2
+    assert "was trained on single texts ('sentence')" in refused["error"]
+    assert "pairs 'sentence1' with 'sentence2'" in refused["error"]
 
     code, refused, _ = run_cli(capsys, "resume", record["run_id"], "--runs-dir", str(runs_dir))
     assert code == 2 and "already finished" in refused["error"]

@@ -34,6 +34,20 @@ def predict_logits(model, tokenizer, texts: list[str], pairs: list[str] | None =
     return out
 
 
+def _require_same_input_shape(run: Run, trained: dict | None, columns, data_path: str) -> None:
+    """A model trained on single texts given pairs (or the reverse) would score silently wrong.
+    Runs from before the columns were recorded have no `trained` and are not checked."""
+    if trained is None or bool(trained.get("text_pair")) == bool(columns.text_pair):
+        return
+    if trained.get("text_pair"):
+        raise WorkbenchError(
+            f"run {run.id} was trained on text pairs ('{trained['text']}' + '{trained['text_pair']}'), but "
+            f"'{data_path}' has one text column ('{columns.text}'); evaluate on data with both texts")
+    raise WorkbenchError(
+        f"run {run.id} was trained on single texts ('{trained['text']}'), but '{data_path}' pairs "
+        f"'{columns.text}' with '{columns.text_pair}'; evaluate on single-text data")
+
+
 def evaluate_run(run: Run, data_path: str, split: str | None = None, output: str | None = None) -> dict:
     status = run.status()
     if not run.model_dir.is_dir():
@@ -57,6 +71,7 @@ def evaluate_run(run: Run, data_path: str, split: str | None = None, output: str
                              f"labels {label_names}; evaluate on data with the same labels")
     frame = raw.splits[split].frame
     columns = report.columns
+    _require_same_input_shape(run, status.get("columns"), columns, data_path)
     texts = frame[columns.text].astype(str).tolist()
     pairs = frame[columns.text_pair].astype(str).tolist() if columns.text_pair else None
     # The report's names are in the same order as its values, so map value -> name -> model id.

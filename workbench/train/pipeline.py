@@ -95,7 +95,8 @@ def train_run(run: Run, resume: bool = False) -> dict:
     trainable, total = trainable_parameters(model)
     log.info("trainable parameters: %s of %s (%.2f%%)", f"{trainable:,}", f"{total:,}", 100 * trainable / total)
     run.update_status(trainable_parameters=trainable, total_parameters=total,
-                      label_names=data.label_names, rows={k: len(v) for k, v in data.splits.items()})
+                      label_names=data.label_names, rows={k: len(v) for k, v in data.splits.items()},
+                      columns=vars(data.report.columns))
 
     tokenized = classify.tokenize(data.splits, tokenizer, cfg.task.max_length)
     args = training_arguments(cfg, run, len(tokenized["train"]))

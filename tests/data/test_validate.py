@@ -73,6 +73,24 @@ def test_no_label_column_found(tmp_path):
     assert "no label column found" in report.summary()
 
 
+@pytest.mark.parametrize("as_parquet", [False, True])
+def test_token_level_data_is_named_as_such(datasets_dir, tmp_path, as_parquet):
+    # CoNLL-2003 given to text classification: one message saying what the data is, not two
+    # "no text column" / "no label column" guesses. Parquet hands the lists over as numpy arrays.
+    path = datasets_dir / "conll2003" / "train.jsonl"
+    if as_parquet:
+        import pandas as pd
+
+        path_parquet = tmp_path / "train.parquet"
+        pd.read_json(path, lines=True).head(200).to_parquet(path_parquet)
+        path = path_parquet
+    report = check_data(DataConfig(path=str(path)))
+    assert not report.ok and len(report.problems) == 1
+    assert ("looks like token-level data (a list of tokens per row in 'tokens', "
+            "a tag per token in 'pos_tags', 'ner_tags')") in report.summary()
+    assert "no text column" not in report.summary()
+
+
 def test_single_class_and_empty_file(tmp_path):
     path = tmp_path / "one.csv"
     path.write_text("text,label\na,1\nb,1\nc,1\n")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from workbench.config import DataConfig
@@ -126,6 +127,15 @@ def _resolve_columns(cfg: DataConfig, frame: pd.DataFrame, problems: list[Proble
                 "error", f"data.{role}_column '{configured}' is not a column; the file has "
                 f"{', '.join(map(str, frame.columns))}: set data.{role}_column to one of them"))
         chosen[role] = value
+    token_level = token_level_columns(frame)
+    if (chosen["text"] is None or chosen["label"] is None) and token_level and \
+            not any(p.severity == "error" for p in problems):
+        tokens, tags = token_level
+        problems.append(Problem(
+            "error", f"this looks like token-level data (a list of tokens per row in '{tokens}', "
+            f"a tag per token in {', '.join(repr(t) for t in tags)}); text classification needs one "
+            "text and one label per row: join the tokens into a text column and add a label column "
+            "(token classification / NER is not available yet)"))
     if not any(p.severity == "error" for p in problems):
         for role in ("text", "label"):
             if chosen[role] is None:
@@ -139,6 +149,25 @@ def _resolve_columns(cfg: DataConfig, frame: pd.DataFrame, problems: list[Proble
                                 "set data.text_column and data.label_column to different columns"))
         return None
     return ColumnMapping(text=chosen["text"], label=chosen["label"], text_pair=chosen["text_pair"])
+
+
+def token_level_columns(frame: pd.DataFrame) -> tuple[str, list[str]] | None:
+    """('tokens', ['ner_tags', ...]) when rows hold a list of word tokens with per-token tag lists
+    of the same length (CoNLL-style NER/POS data), else None. Looks at the first rows only."""
+    head = frame.head(50)
+
+    def lists(column) -> bool:  # JSON gives lists, Parquet numpy arrays
+        return len(head) > 0 and all(isinstance(v, (list, tuple, np.ndarray)) for v in head[column])
+
+    list_columns = [c for c in head.columns if lists(c)]
+    for tokens in list_columns:
+        if not all(all(isinstance(t, str) for t in list(v)) for v in head[tokens]):
+            continue
+        lengths = [len(v) for v in head[tokens]]
+        tags = [c for c in list_columns if c != tokens and [len(v) for v in head[c]] == lengths]
+        if tags:
+            return str(tokens), [str(t) for t in tags]
+    return None
 
 
 def _rows_problem(part: SplitFrame, split: str, mask: pd.Series, message: str,

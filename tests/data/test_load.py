@@ -65,8 +65,22 @@ def test_empty_file_missing_path_unknown_extension_and_non_utf8(tmp_path):
     with pytest.raises(DataError, match="unknown extension"):
         load_raw(str(tmp_path / "data.xlsx"))
     (tmp_path / "latin.csv").write_bytes("text,label\ncaf\xe9,1\n".encode("latin-1"))
-    with pytest.raises(DataError, match="not UTF-8"):
+    with pytest.raises(DataError, match=r"not UTF-8 text \(line 2 has byte 0xe9, perhaps Latin-1"):
         load_raw(str(tmp_path / "latin.csv"))
+
+
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_csv_with_semicolons_or_tabs(datasets_dir, tmp_path, separator):
+    # Spreadsheets in many locales export ';'-separated .csv files; the commas inside the
+    # sentences must stay text, not become columns.
+    import pandas as pd
+
+    dev = pd.read_csv(datasets_dir / "sst2" / "dev.tsv", sep="\t")
+    path = tmp_path / "export.csv"
+    dev.to_csv(path, sep=separator, index=False)
+    frame = load_raw(str(path)).splits["train"].frame
+    assert list(frame.columns) == ["sentence", "label"] and len(frame) == 872
+    assert frame["sentence"].tolist() == dev["sentence"].tolist()
 
 
 def test_folder_without_train_file(tmp_path):

@@ -61,6 +61,30 @@ def load_raw(path: str) -> RawData:
                     "file, a folder of split files (train/dev/test), or hub:<dataset id>")
 
 
+def _csv_separator(path: Path) -> str:
+    """',' unless the header line has none and splits on ';' or a tab: spreadsheet programs in
+    many locales export CSV with semicolons, and some tools write tabs into .csv files. The header
+    decides because it is the one line whose cells hold no free text."""
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        header = handle.readline()
+    if "," not in header:
+        for separator in (";", "\t"):
+            if separator in header:
+                return separator
+    return ","
+
+
+def _first_non_utf8(path: Path) -> str:
+    """Where the first byte that is not UTF-8 sits, as a line number a user can open."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+        return "a byte that is not UTF-8"
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        return f"line {line} has byte 0x{data[err.start]:02x}, perhaps Latin-1 or Windows-1252"
+
+
 def read_file(path: Path) -> SplitFrame:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
@@ -70,7 +94,7 @@ def read_file(path: Path) -> SplitFrame:
         raise DataError(f"'{path}' is empty; it needs a header line and at least one row")
     try:
         if fmt in ("csv", "tsv"):
-            frame = pd.read_csv(path, sep="\t" if fmt == "tsv" else ",", dtype=str,
+            frame = pd.read_csv(path, sep="\t" if fmt == "tsv" else _csv_separator(path), dtype=str,
                                 keep_default_na=False, na_values=[""], skip_blank_lines=False,
                                 quoting=csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL)
             return SplitFrame(frame, str(path), line_offset=2)  # line 1 is the header
@@ -87,8 +111,8 @@ def read_file(path: Path) -> SplitFrame:
         sep = "tab" if fmt == "tsv" else "comma"
         raise DataError(f"'{path.name}' is not a well-formed {fmt.upper()} file: {detail}. "
                         f"Quote fields that contain a {sep} (\"like, this\") or fix that line") from None
-    except UnicodeDecodeError as err:
-        raise DataError(f"'{path.name}' is not UTF-8 text (byte {err.start}); "
+    except UnicodeDecodeError:
+        raise DataError(f"'{path.name}' is not UTF-8 text ({_first_non_utf8(path)}); "
                         "save it as UTF-8 and try again") from None
     except (ValueError, OSError) as err:
         raise DataError(f"'{path.name}' could not be read as {fmt.upper()}: "

@@ -27,6 +27,17 @@ def tiny_config(datasets_dir, runs_dir, method: str, **train) -> RunConfig:
     }).resolve()
 
 
+def assert_model_predicts_what_its_run_did(model_dir, predictions_path) -> None:
+    predictions = [json.loads(line) for line in predictions_path.read_text().splitlines()][:4]
+    model, tokenizer = load_trained(model_dir)
+    batch = tokenizer([p["text"] for p in predictions], padding=True, truncation=True,
+                      max_length=32, return_tensors="pt")
+    with torch.inference_mode():
+        probs = model(**batch).logits.softmax(-1)
+    saved = torch.tensor([[p["probabilities"][n] for n in ("0", "1")] for p in predictions])
+    assert torch.allclose(probs, saved, atol=1e-4)
+
+
 @pytest.mark.parametrize("method", ["full", "freeze", "lora"])
 def test_tiny_run_writes_the_whole_run_folder(method, datasets_dir, tmp_path):
     run = create_run(tiny_config(datasets_dir, tmp_path, method))
@@ -41,20 +52,33 @@ def test_tiny_run_writes_the_whole_run_folder(method, datasets_dir, tmp_path):
     assert len(predictions) == 24
     assert set(predictions[0]) >= {"text", "gold", "predicted", "confidence", "probabilities"}
     assert abs(sum(predictions[0]["probabilities"].values()) - 1) < 1e-4
-    # The saved model predicts what the run predicted.
-    model, tokenizer = load_trained(run.model_dir)
-    batch = tokenizer([p["text"] for p in predictions[:4]], padding=True, truncation=True,
-                      max_length=32, return_tensors="pt")
-    with torch.inference_mode():
-        probs = model(**batch).logits.softmax(-1)
-    saved = torch.tensor([[p["probabilities"][n] for n in ("0", "1")] for p in predictions[:4]])
-    assert torch.allclose(probs, saved, atol=1e-4)
+    assert_model_predicts_what_its_run_did(run.model_dir, run.predictions_path)
     if method == "lora":
         assert (run.model_dir / "adapter_model.safetensors").is_file()
     if method in ("lora", "freeze"):
         assert status["trainable_parameters"] < 0.3 * status["total_parameters"]
     log = run.log_path.read_text()
     assert "trainable parameters" in log and "step 3/3" in log
+
+
+def test_a_run_is_the_base_of_the_next_and_loads_after_the_runs_folder_moves(datasets_dir, tmp_path):
+    # LoRA on the bundled model (with [CLS] pooling) -> LoRA on that run -> full on that one ->
+    # LoRA on the full one: every pair of methods that differ in what their model folder holds.
+    runs = tmp_path / "runs"
+    first = create_run(tiny_config(datasets_dir, runs, "lora").override(["task.pooling=cls"]))
+    assert execute(first)["status"] == "finished"
+    second = create_run(tiny_config(datasets_dir, runs, "lora").override([f"model.name=run:{first.id}"]))
+    assert execute(second)["status"] == "finished", second.status().get("error")
+    third = create_run(tiny_config(datasets_dir, runs, "full").override([f"model.name=run:{second.id}"]))
+    assert execute(third)["status"] == "finished", third.status().get("error")
+    fourth = create_run(tiny_config(datasets_dir, runs, "lora").override([f"model.name=run:{third.id}"]))
+    assert execute(fourth)["status"] == "finished", fourth.status().get("error")
+    for run in (second, third, fourth):  # the pooling the chain started with is kept, not reset to mean
+        assert json.loads((run.model_dir / "config.json").read_text())["workbench_pooling"] == "cls"
+
+    moved = runs.rename(tmp_path / "moved")
+    for run in (first, second, third, fourth):
+        assert_model_predicts_what_its_run_did(moved / run.id / "model", moved / run.id / "predictions.jsonl")
 
 
 def test_freeze_trains_only_the_top_layers(datasets_dir, tmp_path):

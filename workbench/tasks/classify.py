@@ -30,9 +30,9 @@ def build_model(resolved: ResolvedModel, id2label: dict[int, str], cfg: RunConfi
                 attn_implementation: str | None = None) -> PooledClassifier:
     path = resolved.path
     if is_pooled_classifier(path):  # a classifier trained here: reuse its encoder, new head
-        pooling = cfg.task.pooling if cfg.task.pooling != "auto" else \
-            json.loads((Path(path) / "config.json").read_text()).get("workbench_pooling", "mean")
-        old = PooledClassifier.load(path, attn_implementation)
+        # load_trained merges a LoRA run's adapter into its base, so LoRA runs chain like full ones.
+        old, _ = load_trained(path, attn_implementation)
+        pooling = cfg.task.pooling if cfg.task.pooling != "auto" else old.pooling
         return PooledClassifier.from_encoder_module(old.encoder, id2label, pooling)
     return PooledClassifier.from_encoder(
         path, id2label, choose_pooling(cfg, path), attn_implementation,
@@ -98,19 +98,28 @@ def load_trained(model_dir: str | Path, attn_implementation: str | None = None):
         from peft import PeftModel
 
         info = json.loads((model_dir / "workbench_model.json").read_text())
-        base = PooledClassifier.from_encoder(
-            _base_path(info), {int(k): v for k, v in info["id2label"].items()}, info["pooling"],
-            attn_implementation)
+        base_path = _base_path(info, model_dir)
+        id2label = {int(k): v for k, v in info["id2label"].items()}
+        if is_pooled_classifier(base_path):  # trained on an earlier run's model: rebuild that first
+            previous, _ = load_trained(base_path, attn_implementation)
+            base = PooledClassifier.from_encoder_module(previous.encoder, id2label, info["pooling"])
+        else:
+            base = PooledClassifier.from_encoder(base_path, id2label, info["pooling"], attn_implementation)
         model = PeftModel.from_pretrained(base, model_dir).merge_and_unload()
     else:
         model = PooledClassifier.load(model_dir, attn_implementation)
     return model.eval(), tokenizer
 
 
-def _base_path(info: dict) -> str:
-    """The adapter's base model: by catalog name where possible, so a copied run still loads."""
+def _base_path(info: dict, model_dir: Path) -> str:
+    """The adapter's base model: by catalog name where possible, so a copied run still loads.
+    An earlier run as the base is looked for beside this run first (a runs folder moved whole)."""
     from workbench.catalog import BUNDLED, resolve_model
 
-    if info.get("base_model_name") in BUNDLED:
-        return resolve_model(info["base_model_name"]).path
+    name = info.get("base_model_name") or ""
+    if name in BUNDLED:
+        return resolve_model(name).path
+    beside = model_dir.parent.parent / name.removeprefix("run:") / "model"
+    if name and (beside / "workbench_model.json").is_file():
+        return str(beside)
     return info["base_model"]

@@ -14,6 +14,7 @@ model.safetensors with `<encoder prefix>.*` and `classifier.*`); `load` reads it
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import torch
@@ -125,5 +126,7 @@ class PooledClassifier(PreTrainedModel):
 
 
 def is_pooled_classifier(path: str | Path) -> bool:
+    """A folder written by a workbench classification run, full weights or LoRA. The pooling key
+    rather than `architectures`: save_pretrained writes the class name there, not ARCHITECTURE."""
     config = Path(path) / "config.json"
-    return config.is_file() and ARCHITECTURE in config.read_text()
+    return config.is_file() and "workbench_pooling" in json.loads(config.read_text())

@@ -10,6 +10,7 @@ import json
 import logging
 import math
 import shutil
+from pathlib import Path
 
 import torch
 from transformers import AutoTokenizer, TrainingArguments, set_seed
@@ -160,6 +161,8 @@ def save_model(trainer, cfg: RunConfig, base_path: str, id2label: dict, run: Run
     trainer.processing_class.save_pretrained(tmp)
     base = getattr(model, "base_model", None)
     inner = base.model if cfg.method.type == "lora" else model
+    if Path(base_path).exists():  # a folder, not a Hub id: absolute, so it loads from anywhere
+        base_path = str(Path(base_path).resolve())
     info = {"task": cfg.task.type, "method": cfg.method.type, "base_model": base_path,
             "base_model_name": cfg.model.name,
             "pooling": inner.pooling, "id2label": {str(k): v for k, v in id2label.items()},

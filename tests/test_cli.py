@@ -104,6 +104,16 @@ def test_train_runs_eval_and_resume_refusal(runs_dir, capsys, datasets_dir):
     assert "was trained on single texts ('sentence')" in refused["error"]
     assert "pairs 'sentence1' with 'sentence2'" in refused["error"]
 
+    # A damaged model file: one message naming the run and the file's problem, no traceback.
+    weights = runs_dir / record["run_id"] / "model" / "adapter_model.safetensors"  # a LoRA run
+    intact = weights.read_bytes()
+    weights.write_bytes(intact[:1000])
+    code, refused, _ = run_cli(capsys, "eval", record["run_id"], "--data", str(datasets_dir / "sst2"),
+                               "--runs-dir", str(runs_dir))
+    assert code == 2 and f"the model of run {record['run_id']}" in refused["error"]
+    assert "could not be loaded: SafetensorError" in refused["error"]
+    weights.write_bytes(intact)
+
     code, refused, _ = run_cli(capsys, "resume", record["run_id"], "--runs-dir", str(runs_dir))
     assert code == 2 and "already finished" in refused["error"]
     code, refused, _ = run_cli(capsys, "abort", record["run_id"], "--runs-dir", str(runs_dir))

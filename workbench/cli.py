@@ -253,6 +253,12 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(err))
     except KeyboardInterrupt:
         return _fail("interrupted", code=130)
+    except Exception as err:  # a bug, not bad input: still one line and the JSON line scripts read
+        if os.environ.get("WORKBENCH_DEBUG"):
+            raise
+        first = (str(err).strip().splitlines() or [""])[0]
+        return _fail(f"{type(err).__name__}: {first} (unexpected; WORKBENCH_DEBUG=1 shows the "
+                     "traceback)", code=1)
 
 
 if __name__ == "__main__":

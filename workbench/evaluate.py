@@ -78,7 +78,13 @@ def evaluate_run(run: Run, data_path: str, split: str | None = None, output: str
     value_to_name = dict(zip(label_values(frame[columns.label]), report.label_names))
     gold = np.array([label_names.index(value_to_name[label_key(v)]) for v in frame[columns.label]])
 
-    model, tokenizer = classify.load_trained(run.model_dir)
+    try:
+        model, tokenizer = classify.load_trained(run.model_dir)
+    except Exception as err:  # a damaged or half-copied model folder (safetensors, peft, config errors)
+        first = (str(err).strip().splitlines() or [""])[0][:300]
+        raise WorkbenchError(f"the model of run {run.id} ({run.model_dir}) could not be loaded: "
+                             f"{type(err).__name__}: {first}; if its files were damaged, train the run "
+                             "again") from None
     logits = predict_logits(model, tokenizer, texts, pairs, cfg.task.max_length)
     predicted = logits.argmax(-1)
     from sklearn.metrics import f1_score

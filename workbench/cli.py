@@ -49,13 +49,10 @@ def preflight(cfg: RunConfig):
     """Everything that can be checked before a run exists: config, model, data."""
     from workbench.catalog import resolve_model
     from workbench.data.validate import check_data, require_ok
-    from workbench.train.launch import available_gpus, gpu_indices, missing_gpu_problem
+    from workbench.train.launch import require_available_devices
 
     cfg.validate()
-    if gpu_indices(cfg.devices):
-        problem = missing_gpu_problem(cfg.devices, available_gpus())
-        if problem:
-            raise ConfigError([("devices", problem)])
+    require_available_devices(cfg.devices)
     resolve_model(cfg.model.name, cfg.runs_dir)
     report = check_data(cfg.data)
     require_ok(report)

@@ -45,6 +45,16 @@ def missing_gpu_problem(devices: str, available: list[str]) -> str | None:
     return f"GPU {', '.join(missing)} asked for, but this machine has {have}; use {fix}"
 
 
+def require_available_devices(devices: str) -> None:
+    """Raise a ConfigError naming `devices` when it asks for GPUs this machine does not have."""
+    from workbench.errors import ConfigError
+
+    if gpu_indices(devices):
+        problem = missing_gpu_problem(devices, available_gpus())
+        if problem:
+            raise ConfigError([("devices", problem)])
+
+
 def training_command(run: Run, resume: bool = False) -> list[str]:
     gpus = gpu_indices(run.config().devices)
     module = ["-m", "workbench.train.main", str(run.dir)] + (["--resume"] if resume else [])

@@ -22,6 +22,7 @@ from workbench.data.validate import require_ok
 from workbench.errors import ConfigError, DataError, WorkbenchError
 from workbench.runs import queue
 from workbench.runs.store import create_run, get_run, list_runs
+from workbench.train.launch import require_available_devices
 from workbench.ui import charts
 from workbench.ui.data_panel import DataView, inspect_data
 from workbench.ui.form import BY_KEY, FIELDS, FORM_KEYS, NO_COLUMN, cli_command, config_to_form, form_to_config
@@ -437,6 +438,7 @@ def build_train_tab(ws: Workspace) -> TrainTab:
         try:
             cfg = read_form(values_in)
             cfg.validate()
+            require_available_devices(cfg.devices)
             resolve_model(cfg.model.name, cfg.runs_dir)
             view = inspect_data(cfg.data)
             if view.report is None:

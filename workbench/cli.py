@@ -119,12 +119,13 @@ def cmd_runs(args) -> int:
     if not rows:
         print(f"no runs in {args.runs_dir}")
         return 0
-    print(f"{'id':44} {'status':9} {'method':6} {'step':>9} {'accuracy':>8}  started")
+    width = max(len(r["id"]) for r in rows)
+    print(f"{'id':{width}} {'status':9} {'method':6} {'step':>9} {'accuracy':>8}  started")
     for r in rows:
         step = f"{r['step'] or 0}/{r['max_steps'] or '?'}"
         acc = f"{r['accuracy']:.4f}" if isinstance(r["accuracy"], float) else "-"
         started = datetime.fromtimestamp(r["created"]).strftime("%Y-%m-%d %H:%M") if r["created"] else ""
-        print(f"{r['id']:44} {r['status']:9} {r['method'] or '':6} {step:>9} {acc:>8}  {started}")
+        print(f"{r['id']:{width}} {r['status']:9} {r['method'] or '':6} {step:>9} {acc:>8}  {started}")
     return 0
 
 

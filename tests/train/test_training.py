@@ -61,6 +61,18 @@ def test_tiny_run_writes_the_whole_run_folder(method, datasets_dir, tmp_path):
     assert "trainable parameters" in log and "step 3/3" in log
 
 
+def test_how_often_a_run_evaluates_does_not_change_the_model_it_trains(datasets_dir, tmp_path):
+    # Each evaluation used to draw from the global RNG (its DataLoader's base seed), shifting every
+    # later dropout mask: the same seed trained a different model when eval_steps changed.
+    predictions = []
+    for eval_steps in (1, 100):
+        run = create_run(tiny_config(datasets_dir, tmp_path, "full", eval_steps=eval_steps))
+        assert execute(run)["status"] == "finished"
+        assert sum("eval_accuracy" in m for m in run.metrics()) == (3 if eval_steps == 1 else 1)
+        predictions.append([json.loads(line)["probabilities"] for line in run.predictions_path.open()])
+    assert predictions[0] == predictions[1]
+
+
 def test_a_run_is_the_base_of_the_next_and_loads_after_the_runs_folder_moves(datasets_dir, tmp_path):
     # LoRA on the bundled model (with [CLS] pooling) -> LoRA on that run -> full on that one ->
     # LoRA on the full one: every pair of methods that differ in what their model folder holds.

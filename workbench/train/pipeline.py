@@ -64,8 +64,8 @@ def training_arguments(cfg: RunConfig, run: Run, train_rows: int) -> TrainingArg
         save_total_limit=t.save_total_limit,
         seed=t.seed,
         data_seed=t.seed,
-        train_sampling_strategy="group_by_length" if t.group_by_length else "random",
-        length_column_name="length",
+        # Length grouping is WorkbenchTrainer's own (train/sampler.py), not transformers' sampler.
+        train_sampling_strategy="random",
         remove_unused_columns=False,  # keep "length" for the sampler; forward ignores it
         dataloader_num_workers=t.dataloader_workers,
         use_cpu=cfg.devices == "cpu" or not torch.cuda.is_available(),
@@ -112,6 +112,7 @@ def train_run(run: Run, resume: bool = False) -> dict:
         data_collator=classify.collator(tokenizer, on_gpu=not args.use_cpu),
         compute_metrics=classify.compute_metrics,
         callbacks=[recorder],
+        group_by_length=cfg.train.group_by_length,
         head_learning_rate=cfg.train.head_learning_rate,
     )
     for noisy in (PrinterCallback, ProgressCallback):  # the recorder logs instead

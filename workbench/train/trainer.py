@@ -1,10 +1,13 @@
-"""The transformers Trainer, with the three changes the workbench needs and nothing else.
+"""The transformers Trainer, with the changes the workbench needs and nothing else.
 
 1. Two learning rates: the freshly initialised head learns at `head_learning_rate`, the
    pretrained body at `learning_rate` (a random head needs big steps; the body small ones).
 2. Evaluation runs under `torch.inference_mode()` (cheaper than no_grad: no version counters).
 3. Evaluation batches come in dataset order, so predictions line up with rows even when
    training batches are grouped by length.
+4. Evaluation leaves the random number generators as it found them, so how often a run evaluates
+   does not change the model it trains.
+5. Length-grouped batches come from small windows (train/sampler.py), not transformers' sampler.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from __future__ import annotations
 import torch
 from torch.utils.data import SequentialSampler
 from transformers import Trainer
+
+from workbench.train.sampler import LengthWindowSampler
 
 HEAD_MODULES = ("classifier",)
 NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
@@ -22,9 +27,27 @@ def is_head_parameter(name: str) -> bool:
 
 
 class WorkbenchTrainer(Trainer):
-    def __init__(self, *args, head_learning_rate: float | None = None, **kwargs):
+    def __init__(self, *args, head_learning_rate: float | None = None, group_by_length: bool = False,
+                 **kwargs):
         self.head_learning_rate = head_learning_rate
+        self.group_by_length = group_by_length
         super().__init__(*args, **kwargs)
+
+    def _get_train_sampler(self, train_dataset=None):
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        if self.group_by_length and "length" in getattr(dataset, "column_names", ()):
+            return LengthWindowSampler(dataset["length"], self.args.per_device_train_batch_size,
+                                       seed=self.args.data_seed or self.args.seed)
+        return super()._get_train_sampler(train_dataset)
+
+    def evaluate(self, *args, **kwargs):
+        # Each new DataLoader iterator draws its base seed from the global torch RNG, so a
+        # mid-run evaluation shifted every later dropout mask: with eval_steps 62 instead of
+        # "never", seed 42 ended at 0.837 dev accuracy instead of 0.849. Forking the RNG keeps the
+        # training stream the same whatever the evaluation schedule.
+        devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+        with torch.random.fork_rng(devices=devices):
+            return super().evaluate(*args, **kwargs)
 
     def create_optimizer(self, model=None):
         if self.optimizer is not None:

@@ -37,7 +37,11 @@ def sst2_run(tmp_path_factory, datasets_dir):
         "task": {"max_length": 64},
         "data": {"path": str(datasets_dir / "sst2"), "max_train_samples": 1000, "max_eval_samples": 200,
                  "label_names": ["negative", "positive"]},
-        "train": {"epochs": 1, "batch_size": 16, "eval_steps": 1000, "save_steps": 1000, "logging_steps": 10},
+        # Random batches pinned: the analysis tests need a model that learned something, not the
+        # training defaults of the day (at 1,000 sentences length-grouped batches gave seed 42
+        # 0.771 dev accuracy, random ones 0.796).
+        "train": {"epochs": 1, "batch_size": 16, "eval_steps": 1000, "save_steps": 1000, "logging_steps": 10,
+                  "group_by_length": False},
         "runs_dir": str(runs_dir),
     }).resolve()
     run = create_run(cfg)

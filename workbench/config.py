@@ -103,10 +103,10 @@ class TrainConfig:
     save_total_limit: int = 2
     seed: int = 42
     precision: str = "auto"  # fp32 on CPU, bf16 on a GPU that has it
-    # Off by default: on SST-2 (4k sentences, 1 epoch) length-grouped batches cost 3 points of dev
-    # accuracy (0.818 vs 0.849, bench/bench_train.py); same-length batches of SST-2 phrases make
-    # biased steps (our guess). On, they pad less: ~2x samples/s here. Measure before switching on.
-    group_by_length: bool = False
+    # Batches sorted by length within random windows of 8 batches (train/sampler.py): on SST-2
+    # they pad 26 % instead of 164 % and train ~1.5x faster, at equal or better dev accuracy
+    # (5 seeds: 0.854 vs 0.846). transformers' own grouping (windows of 50) cost 2 points there.
+    group_by_length: bool = True
     dataloader_workers: int = 0
 
 

@@ -211,12 +211,13 @@ def build_train_tab(ws: Workspace) -> TrainTab:
     # allow_custom_value: an event can carry a column picked for the previous file before this
     # session's choices are updated, and Gradio would reject it with an error in the page ("Value:
     # text is not in the list of choices: []", seen in CI). The pre-flight check names a wrong column.
-    columns = {"allow_custom_value": True}
     with gr.Row():
-        c["text_column"] = gr.Dropdown(label="Text column", elem_id="train-text_column", **columns)
+        c["text_column"] = gr.Dropdown(label="Text column", elem_id="train-text_column",
+                                       allow_custom_value=True)
         c["text_pair_column"] = gr.Dropdown(label="Second text column", info=LABELS["text_pair_column"][1],
-                                            elem_id="train-text_pair_column", **columns)
-        c["label_column"] = gr.Dropdown(label="Label column", elem_id="train-label_column", **columns)
+                                            elem_id="train-text_pair_column", allow_custom_value=True)
+        c["label_column"] = gr.Dropdown(label="Label column", elem_id="train-label_column",
+                                        allow_custom_value=True)
         widget("label_names")
     preflight_md = gr.Markdown(elem_id="train-preflight")
     with gr.Row():

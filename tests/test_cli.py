@@ -132,3 +132,27 @@ def test_train_help_names_the_choices(capsys):
     for choice in (*BUNDLED, *METHODS, *TASKS):
         assert choice in text
     assert "lora 0.001" in text  # the method-aware default learning rate
+
+
+def test_runs_table_shows_names_and_why_a_run_failed(runs_dir, capsys):
+    import subprocess
+    import sys
+
+    from workbench.config import RunConfig
+    from workbench.runs.store import create_run, process_identity
+
+    named = create_run(RunConfig(name="baseline-lr1e-4", runs_dir=str(runs_dir)))
+    killed = create_run(RunConfig(runs_dir=str(runs_dir)))
+    # A training process that died without reporting: a real process, started and gone.
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    identity = process_identity(gone.pid)
+    gone.wait()
+    killed.update_status(status="running", **identity)
+
+    code = main(["runs", "--runs-dir", str(runs_dir)])
+    table = capsys.readouterr().out.splitlines()
+    assert code == 0 and table[0].split()[:3] == ["id", "name", "status"]
+    row = next(i for i, line in enumerate(table) if line.startswith(killed.id))
+    assert table[row].split()[1] == "failed"
+    assert table[row + 1].strip().startswith("error: the training process ended without reporting")
+    assert any(line.startswith(named.id) and "baseline-lr1e-4" in line for line in table)

@@ -109,24 +109,35 @@ def cmd_runs(args) -> int:
     for run in list_runs(args.runs_dir):
         s = run.status()
         metrics = s.get("metrics") or {}
-        rows.append({"id": run.id, "status": s["status"], "model": s.get("model"), "task": s.get("task"),
-                     "method": s.get("method"), "accuracy": metrics.get("accuracy"),
+        rows.append({"id": run.id, "name": s.get("name"), "status": s["status"], "model": s.get("model"),
+                     "task": s.get("task"), "method": s.get("method"), "accuracy": metrics.get("accuracy"),
                      "step": s.get("step"), "max_steps": s.get("max_steps"),
                      "created": s.get("created"), "error": s.get("error")})
     if args.json:
         _emit({"runs": rows})
         return 0
-    if not rows:
-        print(f"no runs in {args.runs_dir}")
-        return 0
+    print(format_runs_table(rows) if rows else f"no runs in {args.runs_dir}")
+    return 0
+
+
+def format_runs_table(rows: list[dict]) -> str:
+    """One line per run, newest first; the name column only when some run has a name, and a failed
+    run's error on the line below it, so the table alone says what went wrong."""
     width = max(len(r["id"]) for r in rows)
-    print(f"{'id':{width}} {'status':9} {'method':6} {'step':>9} {'accuracy':>8}  started")
+    names = max((len(r["name"] or "") for r in rows), default=0)
+    name_head = f" {'name':{max(names, 4)}}" if names else ""
+    lines = [f"{'id':{width}}{name_head} {'status':9} {'method':6} {'step':>9} {'accuracy':>8}  started"]
     for r in rows:
         step = f"{r['step'] or 0}/{r['max_steps'] or '?'}"
         acc = f"{r['accuracy']:.4f}" if isinstance(r["accuracy"], float) else "-"
         started = datetime.fromtimestamp(r["created"]).strftime("%Y-%m-%d %H:%M") if r["created"] else ""
-        print(f"{r['id']:{width}} {r['status']:9} {r['method'] or '':6} {step:>9} {acc:>8}  {started}")
-    return 0
+        name = f" {r['name'] or '':{max(names, 4)}}" if names else ""
+        lines.append(f"{r['id']:{width}}{name} {r['status']:9} {r['method'] or '':6} {step:>9} {acc:>8}  "
+                     f"{started}")
+        if r["error"] and r["status"] == "failed":
+            first = str(r["error"]).strip().splitlines()[0] if str(r["error"]).strip() else ""
+            lines.append(f"{'':{width}}  error: {first[:160]}")
+    return "\n".join(lines)
 
 
 def cmd_eval(args) -> int:

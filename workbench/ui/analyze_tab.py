@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 PREDICTED = "predicted class"
 CELL_COLUMNS = ("index", "gold", "predicted", "confidence", "text")
 CELL_LIMIT = 200
+COST_COLUMNS = ("explainer", "model evaluations", "estimated seconds", "what runs")
+CLUSTER_COLUMNS = {"cluster": "cluster", "size": "size", "confusion": "gold → predicted", "confusion_share": "share",
+                   "mean_confidence": "confidence", "terms": "distinguishing terms", "examples": "typical examples"}
 METHODS = {"SHAP": "shap", "Integrated Gradients": "integrated_gradients", "Gradient x input": "gradient_x_input"}
 
 
@@ -43,6 +46,16 @@ def run_choices(runs_dir: str) -> list[tuple[str, str]]:
         else:
             others.append((f"{name} · {state}", run.id))
     return finished + others
+
+
+def newest_finished(runs_dir: str) -> str | None:
+    """The run a user opening the tab most likely wants: the newest one that finished."""
+    return next((run.id for run in list_runs(runs_dir) if run.raw_status().get("status") == "finished"), None)
+
+
+def _empty(*columns: str) -> pd.DataFrame:
+    # An empty table still shows what it will hold (gradio heads a column-less one "1 2 3").
+    return pd.DataFrame(columns=list(columns))
 
 
 def _message(text: str, kind: str = "error") -> str:
@@ -103,8 +116,9 @@ def _example_text(predictions: pd.DataFrame) -> str:
 
 
 # ---- the tab ---------------------------------------------------------------------------------------
-def build_analyze_tab(runs_dir: str) -> None:
-    """Create the Analyze tab's components inside the caller's `gr.Tab` and wire its events."""
+def build_analyze_tab(runs_dir: str, tab: gr.Tab | None = None) -> None:
+    """Create the Analyze tab's components inside the caller's `gr.Tab` and wire its events.
+    Opening `tab` refreshes the run list and, when no run is chosen, picks the newest finished one."""
     runs_dir = str(runs_dir)
     gr.Markdown("Look inside a finished classifier: metrics, confusions, attention, token attributions, "
                 "how faithful each explanation is, and what the errors have in common.")
@@ -118,8 +132,10 @@ def build_analyze_tab(runs_dir: str) -> None:
         # -- metrics
         with gr.Tab("Metrics", elem_id="analyze-metrics-tab"):
             metrics_msg = gr.HTML(elem_id="analyze-metrics-message")
-            metrics_summary = gr.Dataframe(label="Averages", interactive=False, elem_id="analyze-metrics-summary")
-            per_class = gr.Dataframe(label="Per class", interactive=False, elem_id="analyze-per-class")
+            metrics_summary = gr.Dataframe(_empty("average", "precision", "recall", "f1"), label="Averages",
+                                           interactive=False, elem_id="analyze-metrics-summary")
+            per_class = gr.Dataframe(_empty("label", "precision", "recall", "f1", "support"), label="Per class",
+                                     interactive=False, elem_id="analyze-per-class")
             with gr.Row():
                 reliability_plot = gr.Plot(label="Reliability diagram", elem_id="analyze-reliability")
                 per_class_plot = gr.Plot(label="Per-class scores", elem_id="analyze-per-class-plot")
@@ -169,7 +185,8 @@ def build_analyze_tab(runs_dir: str) -> None:
                                        label="SHAP max_evals (more: slower, closer to exact)")
                 ig_steps = gr.Slider(4, 256, value=A.attribution.DEFAULT_IG_STEPS, step=4,
                                      label="Integrated Gradients steps")
-            cost_table = gr.Dataframe(label="Cost before running (measured forward pass on this machine)",
+            cost_table = gr.Dataframe(_empty(*COST_COLUMNS),
+                                      label="Cost before running (measured forward pass on this machine)",
                                       interactive=False, elem_id="analyze-attr-cost")
             explain_button = gr.Button("Explain", variant="primary", elem_id="analyze-attr-button")
             attr_html = gr.HTML(elem_id="analyze-attr-html")
@@ -187,7 +204,8 @@ def build_analyze_tab(runs_dir: str) -> None:
                                              label="SHAP max_evals")
             faith_cost = gr.Markdown(elem_id="analyze-faith-cost")
             faith_button = gr.Button("Measure faithfulness", variant="primary", elem_id="analyze-faith-button")
-            faith_table = gr.Dataframe(interactive=False, label="Average over the examples (AOPC)",
+            faith_table = gr.Dataframe(_empty("explainer", "comprehensiveness", "sufficiency"), interactive=False,
+                                       label="Average over the examples (AOPC)",
                                        elem_id="analyze-faith-table")
             faith_plot = gr.Plot(label="By share of word pieces", elem_id="analyze-faith-plot")
 
@@ -197,7 +215,8 @@ def build_analyze_tab(runs_dir: str) -> None:
             cluster_button = gr.Button("Cluster the misclassified examples", variant="primary",
                                        elem_id="analyze-cluster-button")
             cluster_plot = gr.Plot(label="Errors by the model's own representation", elem_id="analyze-cluster-plot")
-            cluster_table = gr.Dataframe(interactive=False, wrap=True, label="Clusters",
+            cluster_table = gr.Dataframe(_empty(*CLUSTER_COLUMNS.values()), interactive=False, wrap=True,
+                                         label="Clusters",
                                          elem_id="analyze-cluster-table",
                                          column_widths=["7%", "6%", "14%", "8%", "9%", "18%", "38%"])
             cluster_file = gr.File(label="Clusters as CSV", elem_id="analyze-cluster-csv")
@@ -207,6 +226,12 @@ def build_analyze_tab(runs_dir: str) -> None:
         choices = run_choices(runs_dir)
         value = current if current in [v for _, v in choices] else None
         return gr.update(choices=choices, value=value)
+
+    def open_tab(current):
+        # The value is sent only to fill an empty picker: a run the user picks while this is on
+        # its way must not be overwritten.
+        newest = None if current else newest_finished(runs_dir)
+        return gr.update(choices=run_choices(runs_dir), **({"value": newest} if newest else {}))
 
     @_guarded(14)
     def select_run(run_id):
@@ -277,8 +302,7 @@ def build_analyze_tab(runs_dir: str) -> None:
         model, tokenizer, max_length = _model(runs_dir, run_id)
         costs = A.explainer_costs(model, tokenizer, text, max_length, int(evals), int(steps))
         names = {v: k for k, v in METHODS.items()}
-        return pd.DataFrame([{"explainer": names[c.method], "model evaluations": c.evaluations,
-                              "estimated seconds": round(c.seconds, 2), "what runs": c.how}
+        return pd.DataFrame([dict(zip(COST_COLUMNS, (names[c.method], c.evaluations, round(c.seconds, 2), c.how)))
                              for c in costs]), ""
 
     @_guarded(2)
@@ -329,13 +353,13 @@ def build_analyze_tab(runs_dir: str) -> None:
         result = A.error_clusters(model, tokenizer, predictions, max_length)
         out = Path(tempfile.mkdtemp(prefix="workbench-clusters-")) / f"{run_id}-error-clusters.csv"
         A.clusters_csv(result, out)
-        summary = result.summary.rename(columns={"confusion": "gold → predicted", "confusion_share": "share",
-                                                 "mean_confidence": "confidence", "terms": "distinguishing terms",
-                                                 "examples": "typical examples"})
+        summary = result.summary.rename(columns=CLUSTER_COLUMNS)
         return A.cluster_figure(result), summary, str(out), ""
 
     # ---- wiring -------------------------------------------------------------------------------------
     refresh.click(refresh_runs, run_dd, run_dd)
+    if tab is not None:
+        tab.select(open_tab, run_dd, run_dd, show_progress="hidden")
     # The run's own message box is last: a run that cannot be analysed says why right under the picker.
     run_dd.change(select_run, run_dd,
                   [metrics_msg, metrics_summary, per_class, reliability_plot, per_class_plot,

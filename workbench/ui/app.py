@@ -107,7 +107,7 @@ def build_app(ws: Workspace) -> gr.Blocks:
             with gr.Tab("Runs", id="runs", elem_id="tab-runs", render_children=True) as runs_tab:
                 runs = build_runs_tab(ws)
             with gr.Tab("Analyze", id="analyze", elem_id="tab-analyze") as analyze_tab:
-                _build_analyze(ws)
+                _build_analyze(ws, analyze_tab)
 
         # Start -> show the new run in the Monitor tab (and start its polling: selecting a tab
         # from code fires no select event).
@@ -122,13 +122,13 @@ def build_app(ws: Workspace) -> gr.Blocks:
     return demo
 
 
-def _build_analyze(ws: Workspace) -> None:
+def _build_analyze(ws: Workspace, tab: gr.Tab) -> None:
     # A broken analysis view must not take training and monitoring down with it: the tab says
     # what went wrong and the app log keeps the traceback.
     try:
         from workbench.ui.analyze_tab import build_analyze_tab
 
-        build_analyze_tab(str(ws.runs_dir))
+        build_analyze_tab(str(ws.runs_dir), tab)
     except Exception as err:
         log.exception("the Analyze tab could not be built")
         gr.Markdown(f"The Analyze tab could not be loaded: `{type(err).__name__}: {err}` (details in the app log).")

@@ -90,7 +90,7 @@ def test_resolve_fills_method_specific_learning_rates():
     ({"train": {"warmup": -1}}, "train.warmup", "fraction of the steps"),
     ({"train": {"scheduler": "step"}}, "train.scheduler", "choose one of linear"),
     ({"train": {"precision": "int8"}}, "train.precision", "choose one of auto"),
-    ({"train": {"max_grad_norm": 0}}, "train.max_grad_norm", "positive"),
+    ({"train": {"max_grad_norm": -1}}, "train.max_grad_norm", "0 turns clipping off"),
     ({"devices": "gpu0"}, "devices", "GPU indices like 0,1"),
 ])
 def test_each_validation_message_names_field_and_fix(changes, field, words):
@@ -107,6 +107,8 @@ def test_each_validation_message_names_field_and_fix(changes, field, words):
 
 def test_default_config_with_data_is_valid():
     RunConfig.from_dict({"data": {"path": "train.csv"}}).validate()
+    # 0 turns gradient clipping off, as it does in transformers' TrainingArguments.
+    RunConfig.from_dict({"data": {"path": "train.csv"}, "train": {"max_grad_norm": 0}}).validate()
 
 
 def test_load_reports_bad_yaml_and_missing_file(tmp_path):

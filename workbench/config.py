@@ -96,7 +96,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     warmup: float = 0.1  # fraction of the steps (< 1) or a number of steps (>= 1)
     scheduler: str = "linear"
-    max_grad_norm: float = 1.0
+    max_grad_norm: float = 1.0  # 0 turns clipping off (as in transformers)
     logging_steps: int = 10
     eval_steps: int | str = "auto"  # "auto": about 4 evaluations a run
     save_steps: int | str = "auto"
@@ -258,8 +258,9 @@ def validation_problems(cfg: RunConfig) -> list[tuple[str, str]]:
         p.append(("train.scheduler", f"'{t.scheduler}' is not a schedule; choose one of {', '.join(SCHEDULERS)}"))
     if t.precision not in PRECISIONS:
         p.append(("train.precision", f"'{t.precision}' is not a precision; choose one of {', '.join(PRECISIONS)}"))
-    if t.max_grad_norm <= 0:
-        p.append(("train.max_grad_norm", f"{t.max_grad_norm} must be positive, e.g. 1.0"))
+    if t.max_grad_norm < 0:
+        p.append(("train.max_grad_norm", f"{t.max_grad_norm} cannot be negative: 1.0 clips the gradient "
+                                         "norm at 1, 0 turns clipping off"))
     if cfg.devices not in ("auto", "cpu") and not all(d.strip().isdigit() for d in cfg.devices.split(",")):
         p.append(("devices", f"'{cfg.devices}' is not auto, cpu or GPU indices like 0,1"))
     return p

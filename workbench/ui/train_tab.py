@@ -65,7 +65,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "weight_decay": ("Weight decay", ""),
     "warmup": ("Warmup", "a fraction of the steps (< 1) or a number of steps"),
     "scheduler": ("LR schedule", ""),
-    "max_grad_norm": ("Max grad norm", "gradient clipping"),
+    "max_grad_norm": ("Max grad norm", "gradient clipping; 0 turns it off"),
     "logging_steps": ("Log every N steps", "each log is a point on the charts"),
     "eval_steps": ("Evaluate every N steps", "auto = about 4 evaluations a run"),
     "save_steps": ("Checkpoint every N steps", "auto = at each evaluation"),

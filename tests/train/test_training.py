@@ -125,7 +125,13 @@ def test_abort_leaves_a_checkpoint_and_resume_finishes(datasets_dir, tmp_path):
     stopped_at = int(checkpoint.name.split("-")[1])
     assert 3 <= stopped_at < 40
 
-    resumed = execute(run, resume=True)
+    launch(run, resume=True)  # detached, as the app's Resume does
+    # From the moment it is launched the run reads as starting, not as the aborted run it was.
+    assert run.status()["status"] == "queued" and run.status().get("ended") is None
+    deadline = time.time() + 180
+    while time.time() < deadline and run.status()["status"] in ("queued", "running"):
+        time.sleep(0.2)
+    resumed = run.status()
     assert resumed["status"] == "finished", resumed.get("error")
     assert resumed["step"] == 40
     steps = [m["step"] for m in run.metrics() if "loss" in m]

@@ -82,6 +82,10 @@ def launch(run: Run, resume: bool = False) -> int:
     elif run.config().devices == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""
     run.abort_path.unlink(missing_ok=True)
+    if resume:
+        # Until the new process reports, the run reads as starting, not as the aborted or failed
+        # run it was: a caller that waits for the run to end would otherwise return at once.
+        run.update_status(status="queued", error=None, ended=None)
     with open(run.log_path, "ab") as log:
         process = subprocess.Popen(training_command(run, resume), stdout=log, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, env=env, start_new_session=True,

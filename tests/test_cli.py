@@ -97,6 +97,13 @@ def test_train_runs_eval_and_resume_refusal(runs_dir, capsys, datasets_dir):
     code, evaluated, _ = run_cli(capsys, "eval", record["run_id"], "--data", str(datasets_dir / "sst2"),
                                  "--split", "validation", "--runs-dir", str(runs_dir))
     assert code == 0 and evaluated["metrics"]["rows"] == 872 and 0 <= evaluated["metrics"]["accuracy"] <= 1
+    # Data to score can hold one class only (training data could not): every positive dev sentence.
+    dev = (datasets_dir / "sst2" / "dev.tsv").read_text().splitlines()
+    positives = runs_dir.parent / "positives.tsv"
+    positives.write_text("\n".join([dev[0]] + [line for line in dev[1:] if line.endswith("\t1")]) + "\n")
+    code, evaluated, _ = run_cli(capsys, "eval", record["run_id"], "--data", str(positives),
+                                 "--runs-dir", str(runs_dir))
+    assert code == 0 and evaluated["metrics"]["rows"] == 444, evaluated
     # MRPC's sentence pairs to a single-sentence model: refused, not scored as garbage.
     code, refused, _ = run_cli(capsys, "eval", record["run_id"], "--data", str(datasets_dir / "mrpc"),
                                "--runs-dir", str(runs_dir))

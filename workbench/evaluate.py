@@ -61,9 +61,12 @@ def evaluate_run(run: Run, data_path: str, split: str | None = None, output: str
     if split not in raw.splits:
         raise WorkbenchError(f"'{data_path}' has no {split} split (it has {', '.join(raw.splits)})")
     data_cfg = DataConfig(**{**cfg.data.__dict__, "path": data_path})
-    # Check the chosen split as if it were the training split, with the run's column mapping.
+    # Check the chosen split as if it were the training split, with the run's column mapping,
+    # and name the split it really is in the messages.
     report = check_data(data_cfg, RawData({"train": raw.splits[split]}, raw.source, raw.label_names_file,
-                                          raw.hub_label_names))
+                                          raw.hub_label_names), for_training=False)
+    for problem in report.problems:
+        problem.split = split
     require_ok(report)
     unknown = set(report.label_names) - set(label_names)
     if unknown:

@@ -62,8 +62,10 @@ class PreflightReport:
         return head + ":\n" + "\n".join(f"- {p}" for p in self.problems)
 
 
-def check_data(cfg: DataConfig, raw: RawData | None = None) -> PreflightReport:
-    """Check a dataset against a DataConfig. Unreadable files raise DataError (nothing to check)."""
+def check_data(cfg: DataConfig, raw: RawData | None = None, for_training: bool = True) -> PreflightReport:
+    """Check a dataset against a DataConfig. Unreadable files raise DataError (nothing to check).
+    `for_training=False` checks data to score a trained model on: one class, or a few rows of a
+    class, is fine there."""
     raw = raw or load_raw(cfg.path)
     train = raw.splits["train"].frame
     available = [str(c) for c in train.columns]
@@ -112,7 +114,8 @@ def check_data(cfg: DataConfig, raw: RawData | None = None) -> PreflightReport:
                     part, split, unknown, f"label {', '.join(map(repr, seen))} never occurs in train, so "
                     "the model cannot learn it; fix these rows or add examples to train"))
 
-    _check_classes(report, cfg, problems)
+    if for_training:
+        _check_classes(report, cfg, problems)
     return report
 
 

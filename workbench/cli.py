@@ -163,16 +163,12 @@ def cmd_abort(args) -> int:
 
 
 def cmd_resume(args) -> int:
-    from workbench.runs.store import get_run
+    from workbench.runs.store import get_run, require_resumable
     from workbench.train.launch import launch
     from workbench.train.main import execute
 
     run = get_run(args.runs_dir, args.run)
-    status = run.status()["status"]
-    if status in ("running", "queued"):
-        raise WorkbenchError(f"run {run.id} is {status}; wait for it or abort it first")
-    if status == "finished":
-        raise WorkbenchError(f"run {run.id} already finished; start a new run to train more")
+    require_resumable(run)
     if args.detach:
         launch(run, resume=True)
         _emit(_run_record(run, run.status()))

@@ -85,6 +85,18 @@ def test_configure_start_watch_and_abort(app_server, page, tmp_path):
     assert 0 < status["step"] < TINY_RUN["max_steps"]
     screenshot(page, "03_monitor_aborted")
 
+    # Resume goes on from the checkpoint the abort left, to the end, in the same run.
+    checkpoints = (tmp_path / "runs" / run_id / "checkpoints").glob("checkpoint-*")
+    stopped_at = max(int(path.name.split("-")[1]) for path in checkpoints)
+    page.locator("#monitor-resume").click()
+    wait_for_status(page, "Finished", timeout=120)
+    status = run_status(tmp_path, run_id)
+    assert status["status"] == "finished" and status["step"] == TINY_RUN["max_steps"]
+    metrics = (tmp_path / "runs" / run_id / "metrics.jsonl").read_text().splitlines()
+    steps = [json.loads(line)["step"] for line in metrics if '"loss"' in line]
+    assert steps[steps.index(stopped_at) + 1] == stopped_at + 1, "continued, did not restart from step 1"
+    screenshot(page, "04_monitor_resumed")
+
 
 def test_restart_app_mid_run_reattaches(app_server, page, tmp_path):
     server = app_server(tmp_path)

@@ -57,7 +57,7 @@ def test_finished_shows_the_final_metrics():
 
 def test_aborted_says_where_it_stopped():
     progress = describe({"status": "aborted", "step": 12, "max_steps": 40, "started": NOW - 20, "ended": NOW}, NOW)
-    assert progress.headline == "■ **Aborted** at step 12; its last checkpoint is kept"
+    assert progress.headline == "■ **Aborted** at step 12; its last checkpoint is kept: **Resume** goes on from it"
     assert progress.fraction == pytest.approx(0.3)
 
 

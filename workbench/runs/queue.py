@@ -126,14 +126,17 @@ def _queue_lock(runs_dir: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def submit(run: Run, gpu_count: int | None = None) -> str:
-    """Queue a freshly created run; it starts at once when its devices are free.
+def submit(run: Run, gpu_count: int | None = None, resume: bool = False) -> str:
+    """Queue a freshly created run, or an aborted or failed one to resume from its last
+    checkpoint; it starts at once when its devices are free.
 
     Returns "started" or "waiting".
     """
     gpu_count = len(list_gpus()) if gpu_count is None else gpu_count
     slots = slots_for(run.config().devices, gpu_count)
-    run.update_status(queue=WAITING, slots=slots, submitted=time.time())
+    # A resumed run forgets its old process and error: it is waiting again, like a new one.
+    run.update_status(status="queued", queue=WAITING, slots=slots, submitted=time.time(), resume=resume,
+                      error=None, ended=None, pid=None, pid_created=None)
     started = dispatch(run.dir.parent, gpu_count)
     return "started" if run.id in started else WAITING
 
@@ -159,16 +162,16 @@ def dispatch(runs_dir: str | Path, gpu_count: int | None = None) -> list[str]:
                 taken |= slots
                 continue
             taken |= slots
-            _start(run)
+            _start(run, bool(status.get("resume")))
             started.append(run.id)
         return started
 
 
-def _start(run: Run) -> None:
+def _start(run: Run, resume: bool = False) -> None:
     run.update_status(queue=LAUNCHED, launched=time.time())
     try:
-        if _standby is None or _standby.take(run) is None:
-            launch(run)
+        if _standby is None or _standby.take(run, resume) is None:
+            launch(run, resume)
     except OSError as err:
         run.update_status(status="failed", ended=time.time(),
                           error=f"the training process could not be started: {err}")

@@ -93,7 +93,8 @@ class Run:
         if status.get("status") in ACTIVE and status.get("pid") and not _alive(status):
             status = {**status, "status": "failed",
                       "error": "the training process ended without reporting (killed or crashed); "
-                               f"checkpoints are kept: `workbench resume {self.id}` continues"}
+                               "checkpoints are kept: Resume in the Monitor tab, or "
+                               f"`workbench resume {self.id}`, continues"}
             # Persist it so every reader agrees; harmless if two readers race.
             write_json_atomic(self.status_path, status)
         return status
@@ -213,6 +214,15 @@ def get_run(runs_dir: str | Path, run_id: str) -> Run:
     if not run.status_path.is_file():
         raise WorkbenchError(f"there is no run '{run_id}' in {runs_dir}; `workbench runs` lists them")
     return run
+
+
+def require_resumable(run: Run) -> None:
+    """Only a run that stopped before the end (aborted, or failed: killed, crashed) resumes."""
+    status = run.status()["status"]
+    if status in ACTIVE:
+        raise WorkbenchError(f"run {run.id} is {status}; wait for it or abort it first")
+    if status == "finished":
+        raise WorkbenchError(f"run {run.id} already finished; start a new run to train more")
 
 
 def delete_run(run: Run) -> None:

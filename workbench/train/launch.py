@@ -85,7 +85,7 @@ def launch(run: Run, resume: bool = False) -> int:
     if resume:
         # Until the new process reports, the run reads as starting, not as the aborted or failed
         # run it was: a caller that waits for the run to end would otherwise return at once.
-        run.update_status(status="queued", error=None, ended=None)
+        run.update_status(status="queued", error=None, ended=None, pid=None, pid_created=None)
     with open(run.log_path, "ab") as log:
         process = subprocess.Popen(training_command(run, resume), stdout=log, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, env=env, start_new_session=True,

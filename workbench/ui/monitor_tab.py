@@ -20,7 +20,8 @@ import gradio as gr
 
 from workbench.errors import WorkbenchError
 from workbench.runs import queue
-from workbench.runs.store import ACTIVE, Run, get_run, list_runs
+from workbench.runs.store import ACTIVE, Run, get_run, list_runs, require_resumable
+from workbench.train.launch import require_available_devices
 from workbench.ui import charts
 from workbench.ui.run_watch import file_size, metrics_tail
 from workbench.ui.workspace import Workspace
@@ -87,7 +88,7 @@ def describe(status: dict, now: float, waiting_behind: list[str] | None = None) 
                           if isinstance(metrics.get(k), (int, float)))
         return Progress(f"✔ **Finished**{' — ' + shown if shown else ''}", 1.0, " · ".join(parts))
     if state == "aborted":
-        note = f" ({status['error']})" if status.get("error") else "; its last checkpoint is kept"
+        note = f" ({status['error']})" if status.get("error") else "; its last checkpoint is kept: **Resume** goes on from it"
         return Progress(f"■ **Aborted** at step {step}{note}", fraction, " · ".join(parts))
     if state == "failed":
         error = (status.get("error") or "no reason recorded; see the log below").strip()
@@ -134,6 +135,7 @@ def build_monitor_tab(ws: Workspace) -> MonitorTab:
     with gr.Row():
         run_select = gr.Dropdown(choices=run_choices(ws.runs_dir), label="Run", elem_id="monitor-run", scale=4)
         refresh_btn = gr.Button("↻ Runs", elem_id="monitor-refresh", scale=0, min_width=120)
+        resume_btn = gr.Button("Resume", elem_id="monitor-resume", scale=0, min_width=120)
         abort_btn = gr.Button("Abort", variant="stop", elem_id="monitor-abort", scale=0, min_width=120)
     headline = gr.Markdown("No run selected.", elem_id="monitor-status")
     progress = gr.HTML(progress_html(Progress("", 0.0, "")), elem_id="monitor-progress")
@@ -228,6 +230,27 @@ def build_monitor_tab(ws: Workspace) -> MonitorTab:
             gr.Warning(str(err))
 
     abort_btn.click(abort, run_select, None)
+
+    def resume(run_id):
+        """An aborted or failed run goes on from its last checkpoint, through the device queue like a
+        new run (it waits if its device is busy), in a new detached process."""
+        if not run_id:
+            gr.Warning("Pick a run first.")
+            return
+        try:
+            run = get_run(ws.runs_dir, run_id)
+            require_resumable(run)
+            require_available_devices(run.config().devices)
+            checkpoint = run.last_checkpoint()
+            state = queue.submit(run, len(queue.list_gpus()), resume=True)
+        except WorkbenchError as err:
+            gr.Warning(str(err))
+            return
+        where = f"from {checkpoint.name}" if checkpoint else "from step 0: it had saved no checkpoint"
+        waits = "" if state == "started" else "; it waits for its device"
+        gr.Info(f"Resuming {run_id} {where}{waits}.")
+
+    resume_btn.click(resume, run_select, None)
 
     def show_run(run_id):
         if not run_id:

@@ -131,6 +131,25 @@ def test_run_waits_for_its_busy_gpu_and_starts_when_it_frees(tmp_path, launched)
     assert holder.status()["status"] == "failed"  # a dead process behind "running" is a failure
 
 
+def test_a_failed_run_resubmitted_to_resume_starts_with_the_resume_flag(tmp_path, monkeypatch):
+    calls = []
+
+    def launch(run: Run, resume: bool = False) -> int:
+        calls.append((run.id, resume))
+        return sleeping_launcher(run, resume)
+
+    monkeypatch.setattr(queue, "launch", launch)
+    killed, process = occupy(tmp_path, "cpu", "killed")
+    finish(process)
+    assert killed.status()["status"] == "failed"
+    # Its old pid must not count as a process still starting on the CPU, or it would wait for itself.
+    assert queue.submit(killed, gpu_count=0, resume=True) == "started"
+    assert calls == [(killed.id, True)]
+    status = killed.status()
+    assert status["status"] == "queued" and status["queue"] == queue.LAUNCHED and status["error"] is None
+    assert psutil.pid_exists(status["pid"]) and status["pid"] != process.pid
+
+
 def test_waiting_runs_start_first_come_first_served(tmp_path, launched):
     holder, process = occupy(tmp_path, "cpu")
     first, second = make_run(tmp_path, "cpu", "first"), make_run(tmp_path, "cpu", "second")

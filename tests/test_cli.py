@@ -104,6 +104,7 @@ def test_train_runs_eval_and_resume_refusal(runs_dir, capsys, datasets_dir):
     code, evaluated, _ = run_cli(capsys, "eval", record["run_id"], "--data", str(positives),
                                  "--runs-dir", str(runs_dir))
     assert code == 0 and evaluated["metrics"]["rows"] == 444, evaluated
+    assert evaluated["split"] == "all rows"  # one file: not a "train" split
     # MRPC's sentence pairs to a single-sentence model: refused, not scored as garbage.
     code, refused, _ = run_cli(capsys, "eval", record["run_id"], "--data", str(datasets_dir / "mrpc"),
                                "--runs-dir", str(runs_dir))

@@ -65,8 +65,10 @@ def evaluate_run(run: Run, data_path: str, split: str | None = None, output: str
     # and name the split it really is in the messages.
     report = check_data(data_cfg, RawData({"train": raw.splits[split]}, raw.source, raw.label_names_file,
                                           raw.hub_label_names), for_training=False)
+    # A single file is loaded as a "train" split; its rows are not training rows, so say so.
+    shown_split = split if len(raw.splits) > 1 else "all rows"
     for problem in report.problems:
-        problem.split = split
+        problem.split = shown_split
     require_ok(report)
     unknown = set(report.label_names) - set(label_names)
     if unknown:
@@ -101,4 +103,4 @@ def evaluate_run(run: Run, data_path: str, split: str | None = None, output: str
         rows = datasets.Dataset.from_dict({"text": texts, "label": gold.tolist(),
                                            **({"text_pair": pairs} if pairs else {})})
         classify.write_predictions(Path(output), rows, logits, label_names)
-    return {"data": data_path, "split": split, "metrics": metrics}
+    return {"data": data_path, "split": shown_split, "metrics": metrics}

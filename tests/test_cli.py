@@ -164,3 +164,25 @@ def test_runs_table_shows_names_and_why_a_run_failed(runs_dir, capsys):
     assert table[row].split()[1] == "failed"
     assert table[row + 1].strip().startswith("error: the training process ended without reporting")
     assert any(line.startswith(named.id) and "baseline-lr1e-4" in line for line in table)
+
+
+def test_a_config_reads_relative_paths_beside_itself_when_missing_here(tmp_path, capsys, monkeypatch):
+    import shutil
+
+    from workbench.ui.workspace import DEMO_DATA
+
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(DEMO_DATA, project / "tickets.csv")
+    (project / "run.yaml").write_text("data: {path: tickets.csv}\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    code, record, err = run_cli(capsys, "check", str(project / "run.yaml"))
+    assert code == 0 and record["rows"] == {"train": 180}
+    assert f"data.path 'tickets.csv' read relative to the config file: {project / 'tickets.csv'}" in err
+
+    # Missing everywhere: the message says where relative paths start from.
+    (project / "run.yaml").write_text("data: {path: missing.csv}\n")
+    code, record, _ = run_cli(capsys, "check", str(project / "run.yaml"))
+    assert code == 2 and f"does not exist (relative paths start from {elsewhere})" in record["error"]

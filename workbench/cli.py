@@ -38,8 +38,23 @@ def _fail(message: str, code: int = 2, **extra) -> int:
     return code
 
 
+def _beside_config(value: str, config_file: str) -> str | None:
+    """A relative path that is missing from here but exists beside the config file: the path the
+    config's author meant (a project folder with its config and data, run from elsewhere)."""
+    if not value or Path(value).is_absolute() or Path(value).exists() or value.startswith("hub:"):
+        return None
+    candidate = Path(config_file).resolve().parent / value
+    return str(candidate) if candidate.exists() else None
+
+
 def config_from_args(args) -> RunConfig:
     cfg = RunConfig.load(args.config) if args.config else RunConfig()
+    if args.config:
+        for field, value in (("data.path", cfg.data.path), ("model.name", cfg.model.name)):
+            found = _beside_config(value, args.config)
+            if found:
+                print(f"{field} '{value}' read relative to the config file: {found}", file=sys.stderr)
+                cfg = cfg.override([f"{field}={found}"])
     assignments = [f"{field}={getattr(args, flag)}" for flag, field in FLAGS.items()
                    if getattr(args, flag, None) is not None]
     return cfg.override(assignments + list(args.set or []))

@@ -57,7 +57,8 @@ def load_raw(path: str) -> RawData:
         return RawData({"train": read_file(p)}, str(p), _label_names_beside(p.parent))
     if re.fullmatch(r"[\w.-]+/[\w.-]+", path) and not path.startswith("."):
         return _load_hub(path)
-    raise DataError(f"data path '{path}' does not exist; give a CSV, TSV, JSON, JSONL or Parquet "
+    where = "" if p.is_absolute() else f" (relative paths start from {Path.cwd()})"
+    raise DataError(f"data path '{path}' does not exist{where}; give a CSV, TSV, JSON, JSONL or Parquet "
                     "file, a folder of split files (train/dev/test), or hub:<dataset id>")
 
 

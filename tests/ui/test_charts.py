@@ -209,6 +209,9 @@ def test_label_distribution_figure():
     assert list(train.y) == [50, 30, 0]
     assert list(validation.y) == [0, 4, 2]
     assert fig.layout.barmode == "group"
+    # Splits in the order a run uses them, whatever order the files came in (a folder lists test first).
+    fig = charts.label_distribution_figure({"test": {"a": 1}, "train": {"a": 5}, "validation": {"a": 2}})
+    assert [trace.name for trace in fig.data] == ["train", "validation", "test"]
 
 
 def test_figures_serialise_to_json(full):

@@ -220,10 +220,14 @@ def label_distribution_figure(label_counts: Mapping[str, Mapping[str, int]]) -> 
     labels: dict[str, None] = {}
     for counts in label_counts.values():
         labels.update(dict.fromkeys(sorted(counts)))
-    for i, (split, counts) in enumerate(label_counts.items()):
+    order = {"train": 0, "validation": 1, "test": 2}  # the order a run uses them, not the files'
+    splits = sorted(label_counts, key=lambda split: order.get(split, len(order)))
+    for i, split in enumerate(splits):
+        counts = label_counts[split]
         fig.add_trace(go.Bar(x=list(labels), y=[counts.get(label, 0) for label in labels], name=split,
                              marker_color=PALETTE[i % len(PALETTE)]))
-    fig.update_layout(barmode="group", xaxis={"title": "label", "type": "category"})
+    # No x-axis title: the chart's title names the labels, and the split legend sits below the axis.
+    fig.update_layout(barmode="group", xaxis={"title": {"text": ""}, "type": "category"})
     fig = _finish(fig, bool(fig.data), "no labels to count")
     fig.update_layout(showlegend=bool(fig.data))
     return fig

@@ -102,9 +102,33 @@ def inspect_data(cfg: DataConfig) -> DataView:
     train = raw.splits["train"].frame
     preview = train.head(PREVIEW_ROWS).copy()
     preview.columns = [str(c) for c in preview.columns]
-    # Long texts would stretch the table; the full row is in the file.
-    for column in preview.columns:
-        if preview[column].dtype == object:
-            preview[column] = preview[column].map(lambda v: v if not isinstance(v, str) or len(v) < 160
-                                                  else v[:157] + "...")
-    return DataView([str(c) for c in train.columns], detect_columns(train), preview, report)
+    return DataView([str(c) for c in train.columns], detect_columns(train), shorten_texts(preview), report)
+
+
+def _long_text_columns(preview: pd.DataFrame) -> list[str]:
+    # Any dtype: pandas 3 reads text as "str", not object.
+    return [c for c in preview.columns if preview[c].map(lambda v: isinstance(v, str) and len(v) > 60).any()]
+
+
+def preview_widths(preview: pd.DataFrame, short: int = 10) -> list[str]:
+    """Column widths that keep every column in view: the long text columns share what the short
+    ones (ids, labels) leave. Without them the table sizes columns by their content and a long text
+    pushes the label column out of sight."""
+    long_columns = set(_long_text_columns(preview))
+    if not long_columns:
+        return []
+    share = (100 - short * (len(preview.columns) - len(long_columns))) / len(long_columns)
+    return [f"{share:.0f}%" if c in long_columns else f"{short}%" for c in preview.columns]
+
+
+def shorten_texts(preview: pd.DataFrame, width: int = 160) -> pd.DataFrame:
+    """Long texts would push the other columns (the label) out of the table: the long text
+    columns share `width` characters a row, at least 60 each. The full rows are in the file."""
+    long_columns = _long_text_columns(preview)
+    limit = max(60, width // max(1, len(long_columns)))
+    shortened = preview.copy()
+    for column in long_columns:
+        shortened[column] = preview[column].map(
+            lambda v: v[:limit - 3] + "..." if isinstance(v, str) and len(v) > limit else v)
+    return shortened
+

@@ -1,0 +1,34 @@
+"""The Train tab's data section on real datasets: the preview keeps every column in view."""
+
+from __future__ import annotations
+
+from workbench.config import DataConfig
+from workbench.ui.data_panel import inspect_data
+
+
+def test_preview_of_sentence_pairs_shares_the_width_between_both_texts(datasets_dir):
+    view = inspect_data(DataConfig(path=str(datasets_dir / "mrpc")))
+    assert view.error is None and view.ok
+    lengths = view.preview[["sentence1", "sentence2"]].map(len)
+    assert lengths.max().max() <= 80  # two long columns: 160 characters a row between them
+    assert set(view.preview["label"]) <= {0, 1}  # short columns are left alone
+    assert any(text.endswith("...") for text in view.preview["sentence1"])
+
+
+def test_preview_of_single_texts_keeps_160_characters(tmp_path):
+    long = "a long support ticket that goes on " * 10
+    data = tmp_path / "tickets.csv"
+    data.write_text("text,label\n" + "\n".join(f"{long}{i},{'ab'[i % 2]}" for i in range(10)) + "\n")
+    view = inspect_data(DataConfig(path=str(data)))
+    assert view.preview["text"].map(len).max() == 160
+    assert view.preview["label"].tolist()[:2] == ["a", "b"]
+
+
+def test_preview_widths_keep_every_column_in_view(datasets_dir):
+    from workbench.ui.data_panel import preview_widths
+
+    view = inspect_data(DataConfig(path=str(datasets_dir / "mrpc")))
+    widths = dict(zip(view.preview.columns, preview_widths(view.preview)))
+    # idx, label, id1, id2 are short; the two sentences share the rest.
+    assert widths == {"idx": "10%", "sentence1": "30%", "sentence2": "30%", "label": "10%", "id1": "10%",
+                      "id2": "10%"}

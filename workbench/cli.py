@@ -140,17 +140,18 @@ def format_runs_table(rows: list[dict]) -> str:
     run's error on the line below it, so the table alone says what went wrong."""
     width = max(len(r["id"]) for r in rows)
     names = max((len(r["name"] or "") for r in rows), default=0)
-    name_head = f" {'name':{max(names, 4)}}" if names else ""
+    name_width = max(names, len("name"))
+    name_head = f" {'name':{name_width}}" if names else ""
     lines = [f"{'id':{width}}{name_head} {'status':9} {'method':6} {'step':>9} {'accuracy':>8}  started"]
     for r in rows:
         step = f"{r['step'] or 0}/{r['max_steps'] or '?'}"
         acc = f"{r['accuracy']:.4f}" if isinstance(r["accuracy"], float) else "-"
         started = datetime.fromtimestamp(r["created"]).strftime("%Y-%m-%d %H:%M") if r["created"] else ""
-        name = f" {r['name'] or '':{max(names, 4)}}" if names else ""
+        name = f" {r['name'] or '':{name_width}}" if names else ""
         lines.append(f"{r['id']:{width}}{name} {r['status']:9} {r['method'] or '':6} {step:>9} {acc:>8}  "
                      f"{started}")
         if r["error"] and r["status"] == "failed":
-            first = str(r["error"]).strip().splitlines()[0] if str(r["error"]).strip() else ""
+            first = (str(r["error"]).strip().splitlines() or [""])[0]
             lines.append(f"{'':{width}}  error: {first[:160]}")
     return "\n".join(lines)
 

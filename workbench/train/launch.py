@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 
+from workbench.errors import ConfigError
 from workbench.runs.store import Run
 
 
@@ -47,8 +48,6 @@ def missing_gpu_problem(devices: str, available: list[str]) -> str | None:
 
 def require_available_devices(devices: str) -> None:
     """Raise a ConfigError naming `devices` when it asks for GPUs this machine does not have."""
-    from workbench.errors import ConfigError
-
     if gpu_indices(devices):
         problem = missing_gpu_problem(devices, available_gpus())
         if problem:

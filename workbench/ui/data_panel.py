@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -32,6 +32,7 @@ class DataView:
     preview: pd.DataFrame
     report: PreflightReport | None  # None when the data could not be read at all
     error: str | None = None
+    column_widths: list[str] = field(default_factory=list)  # preview_widths of the full-length preview
 
     @property
     def ok(self) -> bool:
@@ -102,7 +103,9 @@ def inspect_data(cfg: DataConfig) -> DataView:
     train = raw.splits["train"].frame
     preview = train.head(PREVIEW_ROWS).copy()
     preview.columns = [str(c) for c in preview.columns]
-    return DataView([str(c) for c in train.columns], detect_columns(train), shorten_texts(preview), report)
+    # Widths from the texts as they are: shortened ones may no longer read as long.
+    return DataView([str(c) for c in train.columns], detect_columns(train), shorten_texts(preview), report,
+                    column_widths=preview_widths(preview))
 
 
 def _long_text_columns(preview: pd.DataFrame) -> list[str]:

@@ -88,7 +88,8 @@ def describe(status: dict, now: float, waiting_behind: list[str] | None = None) 
                           if isinstance(metrics.get(k), (int, float)))
         return Progress(f"✔ **Finished**{' — ' + shown if shown else ''}", 1.0, " · ".join(parts))
     if state == "aborted":
-        note = f" ({status['error']})" if status.get("error") else "; its last checkpoint is kept: **Resume** goes on from it"
+        note = (f" ({status['error']})" if status.get("error")
+                else "; its last checkpoint is kept: **Resume** goes on from it")
         return Progress(f"■ **Aborted** at step {step}{note}", fraction, " · ".join(parts))
     if state == "failed":
         error = (status.get("error") or "no reason recorded; see the log below").strip()

@@ -24,7 +24,7 @@ from workbench.runs import queue
 from workbench.runs.store import create_run, get_run, list_runs
 from workbench.train.launch import require_available_devices
 from workbench.ui import charts
-from workbench.ui.data_panel import DataView, inspect_data, preview_widths
+from workbench.ui.data_panel import DataView, inspect_data
 from workbench.ui.form import BY_KEY, FIELDS, FORM_KEYS, NO_COLUMN, cli_command, config_to_form, form_to_config
 from workbench.ui.model_info import model_info, parameter_count
 from workbench.ui.workspace import DEMO_DATA, Workspace
@@ -332,7 +332,7 @@ def build_train_tab(ws: Workspace) -> TrainTab:
         return [gr.Dropdown(choices=view.columns, value=mapping.get("text")),
                 gr.Dropdown(choices=pair_choices, value=mapping.get("text_pair") or NO_COLUMN),
                 gr.Dropdown(choices=view.columns, value=mapping.get("label")),
-                gr.Dataframe(value=view.preview, column_widths=preview_widths(view.preview)),
+                gr.Dataframe(value=view.preview, column_widths=view.column_widths),
                 figure, view.message(), view.num_labels or 2]
 
     def data_config(path, text, pair, label, label_names, validation_fraction, min_rows, auto_columns: bool):

@@ -176,6 +176,45 @@ def test_broken_dataset_shows_preflight_message(app_server, page, tmp_path):
     assert not list((tmp_path / "runs").glob("*/status.json")), "a run was created from bad data"
 
 
+def test_upload_a_compressed_file_and_a_spreadsheet(app_server, page, tmp_path, datasets_dir):
+    import gzip
+
+    import pandas as pd
+
+    dev = pd.read_csv(datasets_dir / "sst2" / "dev.tsv", sep="\t").head(300)
+    upload = tmp_path / "reviews.csv.gz"
+    upload.write_bytes(gzip.compress(dev.to_csv(index=False).encode()))
+    server = app_server(tmp_path)
+    open_app(page, server.url)
+    page.locator("#train-data-source").get_by_label("Upload").check()
+    page.locator("#train-upload input[type=file]").set_input_files(str(upload))
+    kept = tmp_path / "uploads" / "reviews.csv.gz"
+    expect(page.locator("#train-data_path").locator("input, textarea").first).to_have_value(str(kept),
+                                                                                            timeout=30_000)
+    preflight = page.locator("#train-preflight")
+    expect(preflight).to_contain_text("300", timeout=30_000)
+    expect(preflight).not_to_contain_text("failed")
+    expect(page.locator("#train-text_column input")).to_have_value("sentence")
+    expect(page.locator("#train-data-preview")).to_contain_text(dev["sentence"][0].strip()[:30])
+    screenshot(page, "08_uploaded_compressed_file")
+
+    # A spreadsheet is not a format we read: the page says what to do instead.
+    sheet = tmp_path / "reviews.xlsx"
+    sheet.write_bytes(b"PK\x03\x04 not really a workbook")
+    page.locator("#train-upload").get_by_role("button", name="Clear").click()
+    page.locator("#train-upload input[type=file]").set_input_files(str(sheet))
+    expect(page.locator("#train-data_path").locator("input, textarea").first).to_have_value(
+        str(tmp_path / "uploads" / "reviews.xlsx"), timeout=30_000)
+    expect(preflight).to_contain_text("save the sheet as CSV", timeout=30_000)
+    # No rows to show: the preview and the label chart leave the page rather than stay empty.
+    expect(page.locator("#train-data-preview")).to_be_hidden()
+    expect(page.locator("#train-label-plot")).to_be_hidden()
+    page.locator("#train-data-source").get_by_label("Demo").check()
+    expect(page.locator("#train-data-preview")).to_contain_text("Do you ship to post office boxes?", timeout=30_000)
+    expect(page.locator("#train-label-plot")).to_be_visible()
+    screenshot(page, "09_uploaded_spreadsheet")
+
+
 def test_a_run_waits_for_the_busy_cpu_and_a_killed_run_fails_in_words(app_server, page, tmp_path):
     server = app_server(tmp_path)
     open_app(page, server.url)

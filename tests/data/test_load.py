@@ -62,8 +62,11 @@ def test_empty_file_missing_path_unknown_extension_and_non_utf8(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         load_raw(str(tmp_path / "nope.csv"))
     (tmp_path / "data.xlsx").write_bytes(b"PK")
-    with pytest.raises(DataError, match="unknown extension"):
+    with pytest.raises(DataError, match="unknown extension '.xlsx'; save the sheet as CSV"):
         load_raw(str(tmp_path / "data.xlsx"))
+    (tmp_path / "data.parquet.gz").write_bytes(b"x")
+    with pytest.raises(DataError, match="unknown extension '.parquet.gz'"):
+        load_raw(str(tmp_path / "data.parquet.gz"))
     (tmp_path / "latin.csv").write_bytes("text,label\ncaf\xe9,1\n".encode("latin-1"))
     with pytest.raises(DataError, match=r"not UTF-8 text \(line 2 has byte 0xe9, perhaps Latin-1"):
         load_raw(str(tmp_path / "latin.csv"))
@@ -92,3 +95,43 @@ def test_folder_without_train_file(tmp_path):
 def test_offline_hub_dataset_says_so():
     with pytest.raises(DataError, match="could not be loaded.*offline"):
         load_raw("hub:some-user/some-dataset-that-is-not-cached")
+
+
+@pytest.mark.parametrize("name", ["dev.csv.gz", "dev.tsv.bz2", "dev.jsonl.xz", "dev.json.gz"])
+def test_compressed_files_read_like_plain_ones(datasets_dir, tmp_path, name):
+    # Many datasets ship as train.jsonl.gz; the rows must come out exactly as from the plain file.
+    import pandas as pd
+
+    dev = pd.read_csv(datasets_dir / "sst2" / "dev.tsv", sep="\t", dtype=str)
+    path = tmp_path / name
+    if ".csv" in name or ".tsv" in name:
+        dev.to_csv(path, sep="\t" if ".tsv" in name else ",", index=False)
+    else:
+        dev.to_json(path, orient="records", lines=".jsonl" in name)
+    frame = load_raw(str(path)).splits["train"].frame
+    assert len(frame) == 872 and frame["sentence"].tolist() == dev["sentence"].tolist()
+
+
+def test_compressed_split_files_in_a_folder(datasets_dir, tmp_path):
+    import pandas as pd
+
+    dev = pd.read_csv(datasets_dir / "sst2" / "dev.tsv", sep="\t")
+    dev.to_csv(tmp_path / "train.csv.gz", index=False)
+    dev.head(50).to_json(tmp_path / "validation.jsonl.bz2", orient="records", lines=True)
+    raw = load_raw(str(tmp_path))
+    assert {k: len(v.frame) for k, v in raw.splits.items()} == {"train": 872, "validation": 50}
+
+
+def test_compressed_file_damaged_or_with_a_broken_line(tmp_path):
+    import gzip
+
+    good = gzip.compress(b"text,label\ngood movie,1\n" * 200)
+    (tmp_path / "cut.csv.gz").write_bytes(good[: len(good) // 2])
+    with pytest.raises(DataError, match="could not be decompressed .* damaged or cut short"):
+        load_raw(str(tmp_path / "cut.csv.gz"))
+    (tmp_path / "broken.csv.gz").write_bytes(gzip.compress(b"text,label\ngood movie,1\nbad, really bad,0\n"))
+    with pytest.raises(DataError, match="line 3"):
+        load_raw(str(tmp_path / "broken.csv.gz"))
+    (tmp_path / "latin.jsonl.gz").write_bytes(gzip.compress('{"text": "caf\xe9", "label": 1}\n'.encode("latin-1")))
+    with pytest.raises(DataError, match="not UTF-8 text \\(line 1 has byte 0xe9"):
+        load_raw(str(tmp_path / "latin.jsonl.gz"))

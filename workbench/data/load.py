@@ -6,8 +6,11 @@ exact line of the file the user has to fix. Training converts the checked frames
 
 from __future__ import annotations
 
+import bz2
 import csv
+import gzip
 import json
+import lzma
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +21,14 @@ from workbench.errors import DataError
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json", ".jsonl": "jsonl",
            ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+# Text formats may come compressed (train.jsonl.gz is how many datasets ship): read as they are.
+COMPRESSED = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+# Files people try that we do not read, with what to do instead.
+ADVICE = {".xlsx": "save the sheet as CSV UTF-8 from the spreadsheet program (File > Save As)",
+          ".xls": "save the sheet as CSV UTF-8 from the spreadsheet program (File > Save As)",
+          ".ods": "save the sheet as CSV UTF-8 from the spreadsheet program (File > Save As)",
+          ".zip": "unzip it and give the file inside (or the folder of split files)",
+          ".txt": "rename it to .tsv if its columns are tab separated, or .csv if comma separated"}
 # File stems that name a split: train.csv, dev.tsv, validation.jsonl, test_2k.csv, ...
 SPLIT_NAMES = {"train": "train", "training": "train", "dev": "validation", "valid": "validation",
                "val": "validation", "validation": "validation", "eval": "validation", "test": "test"}
@@ -62,11 +73,48 @@ def load_raw(path: str) -> RawData:
                     "file, a folder of split files (train/dev/test), or hub:<dataset id>")
 
 
+def _split_suffix(path: Path) -> tuple[str, str]:
+    """('.csv', '') for train.csv, ('.csv', '.gz') for train.csv.gz."""
+    suffixes = [suffix.lower() for suffix in path.suffixes]
+    if len(suffixes) >= 2 and suffixes[-1] in COMPRESSED:
+        return suffixes[-2], suffixes[-1]
+    return (suffixes[-1] if suffixes else ""), ""
+
+
+def data_suffix(path: Path) -> str:
+    """The suffix that names a data file's format: '.csv', or '.csv.gz' for a compressed one."""
+    return "".join(_split_suffix(path))
+
+
+def data_format(path: Path) -> str | None:
+    """csv, tsv, json, jsonl or parquet; None for a file we do not read."""
+    suffix, compression = _split_suffix(path)
+    fmt = FORMATS.get(suffix)
+    if fmt == "parquet" and compression:
+        return None  # parquet compresses itself; pyarrow does not read a .parquet.gz
+    return fmt
+
+
+def _open_text(path: Path, encoding: str = "utf-8", errors: str = "strict"):
+    opener = COMPRESSED.get(path.suffix.lower())
+    if opener is not None:
+        return opener(path, "rt", encoding=encoding, errors=errors)
+    return path.open(encoding=encoding, errors=errors)
+
+
+def _read_bytes(path: Path) -> bytes:
+    opener = COMPRESSED.get(path.suffix.lower())
+    if opener is not None:
+        with opener(path, "rb") as handle:
+            return handle.read()
+    return path.read_bytes()
+
+
 def _csv_separator(path: Path) -> str:
     """',' unless the header line has none and splits on ';' or a tab: spreadsheet programs in
     many locales export CSV with semicolons, and some tools write tabs into .csv files. The header
     decides because it is the one line whose cells hold no free text."""
-    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+    with _open_text(path, encoding="utf-8-sig", errors="replace") as handle:
         header = handle.readline()
     if "," not in header:
         for separator in (";", "\t"):
@@ -77,7 +125,7 @@ def _csv_separator(path: Path) -> str:
 
 def _first_non_utf8(path: Path) -> str:
     """Where the first byte that is not UTF-8 sits, as a line number a user can open."""
-    data = path.read_bytes()
+    data = _read_bytes(path)
     try:
         data.decode("utf-8")
         return "a byte that is not UTF-8"
@@ -87,10 +135,11 @@ def _first_non_utf8(path: Path) -> str:
 
 
 def read_file(path: Path) -> SplitFrame:
-    fmt = FORMATS.get(path.suffix.lower())
+    fmt = data_format(path)
     if fmt is None:
-        raise DataError(f"'{path.name}' has an unknown extension '{path.suffix}'; "
-                        f"use one of {', '.join(sorted(FORMATS))}")
+        suffix = data_suffix(path)
+        fix = ADVICE.get(suffix) or f"use one of {', '.join(sorted(FORMATS))} (text formats may end in .gz, .bz2 or .xz)"
+        raise DataError(f"'{path.name}' has an unknown extension '{suffix}'; {fix}")
     if path.stat().st_size == 0:
         raise DataError(f"'{path}' is empty; it needs a header line and at least one row")
     try:
@@ -115,14 +164,17 @@ def read_file(path: Path) -> SplitFrame:
     except UnicodeDecodeError:
         raise DataError(f"'{path.name}' is not UTF-8 text ({_first_non_utf8(path)}); "
                         "save it as UTF-8 and try again") from None
-    except (ValueError, OSError) as err:
+    except (ValueError, OSError, EOFError, lzma.LZMAError) as err:  # EOFError: a truncated .gz
+        if _split_suffix(path)[1] and isinstance(err, (OSError, EOFError, lzma.LZMAError)):
+            raise DataError(f"'{path.name}' could not be decompressed ({str(err).splitlines()[0]}): it is "
+                            "damaged or cut short; compress it again, or give the uncompressed file") from None
         raise DataError(f"'{path.name}' could not be read as {fmt.upper()}: "
                         f"{str(err).splitlines()[0]}") from None
 
 
 def _read_jsonl(path: Path) -> pd.DataFrame:
     records = []
-    with path.open(encoding="utf-8") as fh:
+    with _open_text(path) as fh:
         for number, line in enumerate(fh, start=1):
             if not line.strip():
                 records.append({})  # keep line numbers aligned; reported as an empty row
@@ -141,7 +193,8 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
 
 def _read_json(path: Path) -> pd.DataFrame:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with _open_text(path) as handle:
+            data = json.loads(handle.read())
     except json.JSONDecodeError as err:
         if err.msg.startswith("Extra data"):  # JSON Lines saved as .json
             return _read_jsonl(path)
@@ -162,7 +215,7 @@ def _read_json(path: Path) -> pd.DataFrame:
 def _load_folder(folder: Path) -> RawData:
     splits: dict[str, SplitFrame] = {}
     for file in sorted(folder.iterdir()):
-        if file.suffix.lower() not in FORMATS or not file.is_file():
+        if data_format(file) is None or not file.is_file():
             continue
         stem = re.split(r"[._-]", file.stem.lower())[0]
         split = SPLIT_NAMES.get(stem)
@@ -173,7 +226,7 @@ def _load_folder(folder: Path) -> RawData:
                             f"and {file.name}); keep one")
         splits[split] = read_file(file)
     if "train" not in splits:
-        found = ", ".join(f.name for f in folder.iterdir() if f.suffix.lower() in FORMATS) or "none"
+        found = ", ".join(f.name for f in folder.iterdir() if data_format(f)) or "none"
         raise DataError(f"folder '{folder}' has no train file; name the files train.*, dev.* or "
                         f"validation.*, test.* (data files found: {found})")
     return RawData(splits, str(folder), _label_names_beside(folder))

@@ -46,7 +46,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "lora_dropout": ("LoRA dropout", ""),
     "lora_target_modules": ("Target modules", "linear layers found in the model's blocks; all ticked = auto"),
     "freeze_trainable_layers": ("Trainable top layers", "the rest stays frozen; 0 trains only the head"),
-    "data_path": ("Data path", "a CSV/TSV/JSON/JSONL/Parquet file, a folder of train/dev/test files, or hub:<id>"),
+    "data_path": ("Data path", "a CSV/TSV/JSON/JSONL/Parquet file (.gz/.bz2/.xz too), a folder of train/dev/test files, or hub:<id>"),
     "text_column": ("Text column", ""),
     "text_pair_column": ("Second text column", "for sentence pairs"),
     "label_column": ("Label column", ""),
@@ -206,8 +206,9 @@ def build_train_tab(ws: Workspace) -> TrainTab:
     with gr.Row():
         source = gr.Radio(DATA_SOURCES, value="Demo", label="Source", elem_id="train-data-source", scale=2)
         widget("data_path", scale=4)
-    upload = gr.File(label="Upload a data file", file_types=[".csv", ".tsv", ".json", ".jsonl", ".parquet"],
-                     visible=False, elem_id="train-upload")
+    # Any file is taken: one we cannot read (a spreadsheet, a zip) gets the pre-flight's message
+    # saying what to do, where a file_types filter would refuse it with no word in the page.
+    upload = gr.File(label="Upload a data file", visible=False, elem_id="train-upload")
     # allow_custom_value: an event can carry a column picked for the previous file before this
     # session's choices are updated, and Gradio would reject it with an error in the page ("Value:
     # text is not in the list of choices: []", seen in CI). The pre-flight check names a wrong column.
@@ -329,11 +330,12 @@ def build_train_tab(ws: Workspace) -> TrainTab:
         else:
             mapping = keep_mapping or view.detected
         figure = charts.label_distribution_figure(view.report.label_counts) if view.report else None
+        readable = view.report is not None  # else no rows to show: an empty table would be headed "1 2 3"
         return [gr.Dropdown(choices=view.columns, value=mapping.get("text")),
                 gr.Dropdown(choices=pair_choices, value=mapping.get("text_pair") or NO_COLUMN),
                 gr.Dropdown(choices=view.columns, value=mapping.get("label")),
-                gr.Dataframe(value=view.preview, column_widths=view.column_widths),
-                figure, view.message(), view.num_labels or 2]
+                gr.Dataframe(value=view.preview, column_widths=view.column_widths, visible=readable),
+                gr.Plot(value=figure, visible=readable), view.message(), view.num_labels or 2]
 
     def data_config(path, text, pair, label, label_names, validation_fraction, min_rows, auto_columns: bool):
         form = {"data_path": path, "label_names": label_names,

@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from workbench.data.load import data_suffix
+
 DEMO_DATA = Path(__file__).resolve().parents[1] / "data" / "demo" / "support_tickets.csv"
 
 
@@ -37,7 +39,10 @@ class Workspace:
         source = Path(temp_path)
         target = self.uploads_dir / safe_name(source.name)
         if target.exists() and target.read_bytes() != source.read_bytes():
-            target = target.with_name(f"{target.stem}-{time.strftime('%Y%m%d-%H%M%S')}{target.suffix}")
+            # The stamp goes before the whole data suffix: train.csv.gz -> train-<stamp>.csv.gz
+            suffix = data_suffix(target)
+            stem = target.name[: len(target.name) - len(suffix)]
+            target = target.with_name(f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}{suffix}")
         shutil.copyfile(source, target)
         return target
 

@@ -12,6 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
+from workbench.analysis.tokens import readable_tokens
 from workbench.errors import WorkbenchError
 
 
@@ -78,7 +79,7 @@ def attention_maps(model, tokenizer, text: str, text_pair: str | None = None,
     probs = torch.softmax(out.logits[0].float(), -1).numpy()
     names = [model.config.id2label[i] for i in range(len(probs))]
     return AttentionResult(
-        tokens=tokenizer.convert_ids_to_tokens(enc["input_ids"][0].tolist()), attentions=attentions,
+        tokens=readable_tokens(tokenizer, enc["input_ids"][0].tolist()), attentions=attentions,
         rollout=rollout, pooled_rollout=pooled, predicted=names[int(probs.argmax())],
         probabilities={n: float(p) for n, p in zip(names, probs)})
 

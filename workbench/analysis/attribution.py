@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from workbench.analysis.tokens import readable_tokens
 from workbench.errors import WorkbenchError
 
 DEFAULT_SHAP_MAX_EVALS = 300
@@ -142,7 +143,7 @@ def prepare(tokenizer, text: str, max_length: int = 128) -> Prepared:
         raise WorkbenchError("The text has no tokens to explain.")
     return Prepared(text=text, input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
                     token_type_ids=enc.get("token_type_ids"), special=special,
-                    tokens=tokenizer.convert_ids_to_tokens(enc["input_ids"][0].tolist()),
+                    tokens=readable_tokens(tokenizer, enc["input_ids"][0].tolist()),
                     word_ids=enc.word_ids(0), offsets=offsets)
 
 

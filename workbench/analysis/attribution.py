@@ -10,7 +10,8 @@ the difference to an "absent" text made of [MASK] tokens ([CLS]/[SEP] kept): IG 
 sentence with every word piece replaced by [MASK]; SHAP reads a run of masked word pieces as one
 [MASK] (see `collapse_masks`), so its baseline is "[CLS] [MASK] [SEP]". Each satisfies
 sum(attributions) = score(x) - score(its baseline) (IG up to its convergence delta), which the
-tests check.
+tests check. Models without a [MASK] token (decoders like SmolLM2) mask with their padding token
+(IG) or shap's "..." (SHAP); IG's delta can stay large there, and the result says so.
 
 SHAP speed: `shap.Explainer(transformers_pipeline)` takes ~17 s a sentence here, because the text
 masker turns every coalition back into a string, the pipeline re-tokenizes it, and the default batch
@@ -53,6 +54,7 @@ class Attribution:
     evaluations: int = 0              # model evaluations (forward, or forward+backward for gradients)
     tokens_read: int = 0              # word pieces the model read in those evaluations (the real cost)
     seconds: float = 0.0
+    precision: str = "fp32"           # what the explainer's evaluations ran at (see explainer_precision)
     words: list[str] = field(default_factory=list)        # word pieces merged back to words
     word_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
     word_pieces: list[list[int]] = field(default_factory=list)  # word -> its word-piece positions
@@ -60,6 +62,15 @@ class Attribution:
     @property
     def total(self) -> float:
         return float(self.scores.sum())
+
+    @property
+    def unconverged(self) -> bool:
+        """IG's sum misses the score change by more than a tenth of it: the path integral was not
+        approximated well (deep decoders with RMSNorm have sharp turns on the path to the baseline)."""
+        if self.delta is None or self.score_baseline is None:
+            return False
+        change = abs(self.score_input - self.score_baseline)
+        return abs(self.delta) > max(0.1 * change, 0.01)
 
 
 @dataclass
@@ -78,8 +89,9 @@ class Prepared:
 # ---- how the model is run -------------------------------------------------------------------------
 def fast_precision(model, precision: str = "auto"):
     """Autocast to bfloat16 where the hardware computes it natively (CPUs with AVX512-BF16 or AMX,
-    recent GPUs): the explainers' hundreds of evaluations run ~1.8x faster here and the logits move
-    by < 0.01. Elsewhere bf16 is emulated and slower, so "auto" stays in float32 there.
+    recent GPUs): the explainers' hundreds of evaluations run ~1.8x faster here, and on the MiniLM
+    the logits move by < 0.01 (explainer_precision checks that per input before an explainer uses
+    it). Elsewhere bf16 is emulated and slower, so "auto" stays in float32 there.
     The explainers' own checks (SHAP additivity, IG completeness) hold for the function evaluated."""
     device = next(model.parameters()).device
     if precision == "fp32":
@@ -224,6 +236,20 @@ def _target_and_input_score(model, prepared: Prepared, target, precision: str = 
     return t, float(_scores(model, prepared.input_ids, t, precision=precision)[0])
 
 
+BF16_TOLERANCE = 0.02  # largest move of the explained score that bfloat16 may cause, in log-odds
+
+
+def explainer_precision(model, prepared: Prepared, target: int, score_fp32: float, precision: str) -> str:
+    """The precision an explainer runs at. "auto" takes bfloat16 where the hardware computes it
+    natively *and* it moves the explained score at this input by less than BF16_TOLERANCE: the
+    6-layer MiniLM moves by < 0.01, but the 30-layer SmolLM2 moved by 0.07, and an explanation
+    of a different function than the one the user sees is no explanation of it."""
+    if precision != "auto" or not _native_bf16(_device(model)):
+        return precision
+    score_bf16 = float(_scores(model, prepared.input_ids, target, precision="bf16")[0])
+    return "bf16" if abs(score_bf16 - score_fp32) < BF16_TOLERANCE else "fp32"
+
+
 def _inputs(model, prepared: Prepared) -> dict:
     device = _device(model)
     inputs = {"input_ids": prepared.input_ids.to(device), "attention_mask": prepared.attention_mask.to(device)}
@@ -312,7 +338,8 @@ def shap_attributions(model, tokenizer, text: str, target: int | str | None = No
 
     start = time.perf_counter()
     prepared = prepare(tokenizer, text, max_length)
-    target, _ = _target_and_input_score(model, prepared, target)
+    target, score_fp32 = _target_and_input_score(model, prepared, target)
+    precision = explainer_precision(model, prepared, target, score_fp32, precision)
     evaluations = tokens = 0
     mask_id, pad_id = tokenizer.mask_token_id, tokenizer.pad_token_id or 0
 
@@ -340,7 +367,8 @@ def shap_attributions(model, tokenizer, text: str, target: int | str | None = No
     attr = Attribution(method="shap", tokens=prepared.tokens, scores=values, special=prepared.special,
                        target=target, target_name=_label(model, target), score_input=score_input,
                        score_baseline=float(np.asarray(explanation.base_values).reshape(-1)[0]),
-                       evaluations=evaluations - 1, tokens_read=tokens - len(prepared.tokens))
+                       evaluations=evaluations - 1, tokens_read=tokens - len(prepared.tokens),
+                       precision=precision)
     attr = _finish(attr, prepared)
     attr.seconds = time.perf_counter() - start
     return attr
@@ -370,7 +398,8 @@ def integrated_gradients(model, tokenizer, text: str, target: int | str | None =
 
     start = time.perf_counter()
     prepared = prepare(tokenizer, text, max_length)
-    target, _ = _target_and_input_score(model, prepared, target)
+    target, score_fp32 = _target_and_input_score(model, prepared, target)
+    precision = explainer_precision(model, prepared, target, score_fp32, precision)
     inputs = _inputs(model, prepared)
     baseline = baseline_ids(prepared, tokenizer).to(inputs["input_ids"].device)
     forward = _forward_for(model, target, precision)
@@ -388,7 +417,7 @@ def integrated_gradients(model, tokenizer, text: str, target: int | str | None =
                        special=prepared.special, target=target, target_name=_label(model, target),
                        score_input=float(ends[0]), score_baseline=float(ends[1]),
                        delta=float(delta.reshape(-1)[0]), evaluations=n_steps + 2,
-                       tokens_read=(n_steps + 2) * len(prepared.tokens))
+                       tokens_read=(n_steps + 2) * len(prepared.tokens), precision=precision)
     attr = _finish(attr, prepared)
     attr.seconds = time.perf_counter() - start
     return attr
@@ -423,6 +452,7 @@ def gradient_x_input(model, tokenizer, text: str, target: int | str | None = Non
     start = time.perf_counter()
     prepared = prepare(tokenizer, text, max_length)
     target, score_input = _target_and_input_score(model, prepared, target)
+    precision = explainer_precision(model, prepared, target, score_input, precision)
     inputs = _inputs(model, prepared)
     forward = _forward_for(model, target, precision)
     method = LayerGradientXActivation(forward, token_vectors_layer(model))
@@ -435,7 +465,7 @@ def gradient_x_input(model, tokenizer, text: str, target: int | str | None = Non
                        scores=attributions[0].float().sum(-1).detach().double().cpu().numpy(),
                        special=prepared.special, target=target, target_name=_label(model, target),
                        score_input=score_input, score_baseline=None, evaluations=1,
-                       tokens_read=len(prepared.tokens))
+                       tokens_read=len(prepared.tokens), precision=precision)
     attr = _finish(attr, prepared)
     attr.seconds = time.perf_counter() - start
     return attr
@@ -510,15 +540,22 @@ def attribution_html(attr: Attribution, show_pieces: bool = False) -> str:
     facts = [f"explains <b>{html.escape(attr.target_name)}</b>",
              f"log-odds at the input {attr.score_input:+.3f}"]
     if attr.score_baseline is not None:
-        facts.append(f"at the [MASK] baseline {attr.score_baseline:+.3f}")
+        facts.append(f"with every word masked {attr.score_baseline:+.3f}")
         facts.append(f"sum of attributions {attr.total:+.3f}")
     if attr.delta is not None:
         facts.append(f"convergence delta {attr.delta:+.4f}")
-    facts.append(f"{attr.evaluations} model evaluations, {attr.seconds:.2f} s")
+    in_bf16 = " in bfloat16" if attr.precision == "bf16" else ""
+    facts.append(f"{attr.evaluations} model evaluations{in_bf16}, {attr.seconds:.2f} s")
+    warning = ""
+    if attr.unconverged:
+        share = abs(attr.delta) / max(abs(attr.score_input - attr.score_baseline), 1e-9)
+        warning = (f'<div style="font-size:12px;color:#b00020;margin-top:2px">⚠ not converged: the scores '
+                   f'miss the change from baseline to input by {100 * share:.0f}% of it, so read them with care. '
+                   f'More steps may help; on deep decoders the path to the baseline can stay too sharp.</div>')
     return (f'<div style="font-family:sans-serif;margin:6px 0 14px 0">'
             f'<div style="font-weight:600;margin-bottom:4px">{html.escape(TITLES.get(attr.method, attr.method))}</div>'
             f'<div style="font-size:15px">{spans}</div>'
-            f'<div style="font-size:12px;color:#666;margin-top:4px">{" · ".join(facts)}</div></div>')
+            f'<div style="font-size:12px;color:#666;margin-top:4px">{" · ".join(facts)}</div>{warning}</div>')
 
 
 def legend_html() -> str:

@@ -162,3 +162,35 @@ def test_bad_data_fails_the_run_with_one_line(tmp_path):
     status = execute(run)
     assert status["status"] == "failed"
     assert "empty text" in status["error"] and "Traceback" not in status["error"]
+
+
+def test_a_run_out_of_memory_fails_with_the_fix(datasets_dir, tmp_path):
+    # A real allocation failure: the training process gets an address-space limit ~1.5 GB above
+    # what it uses after its imports, and a batch whose activations need several GB (256 AG News
+    # articles at 128 word pieces, eager attention). torch's allocator then fails as it does on a
+    # machine without the memory.
+    import subprocess
+    import sys
+
+    cfg = RunConfig.from_dict({
+        "model": {"name": "minilm-l6"}, "task": {"max_length": 128},
+        "data": {"path": str(datasets_dir / "ag_news"), "max_train_samples": 512, "max_eval_samples": 8},
+        "train": {"max_steps": 2, "batch_size": 256, "eval_steps": 100, "save_steps": 100},
+        "runs_dir": str(tmp_path),
+    }).resolve()
+    run = create_run(cfg)
+    script = (
+        "import resource, sys\n"
+        "import torch, transformers, datasets, peft\n"
+        "from workbench.runs.store import Run\n"
+        "from workbench.train.main import execute\n"
+        "import workbench.train.pipeline\n"
+        "used = int(open('/proc/self/statm').read().split()[0]) * resource.getpagesize()\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (used + 1_500_000_000, resource.RLIM_INFINITY))\n"
+        f"execute(Run(__import__('pathlib').Path({str(run.dir)!r})))\n")
+    subprocess.run([sys.executable, "-c", script], timeout=300, check=False)
+    status = run.status()
+    assert status["status"] == "failed"
+    assert status["error"].startswith("out of memory (allocating "), status["error"]
+    assert "lower train.batch_size" in status["error"] and "task.max_length" in status["error"]
+    assert "Traceback" not in status["error"]

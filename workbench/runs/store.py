@@ -92,7 +92,8 @@ class Run:
         status = self.raw_status()
         if status.get("status") in ACTIVE and status.get("pid") and not _alive(status):
             status = {**status, "status": "failed",
-                      "error": "the training process ended without reporting (killed or crashed); "
+                      "error": "the training process ended without reporting (killed or crashed; when the "
+                               "machine ran out of memory, lower train.batch_size or task.max_length); "
                                "checkpoints are kept: Resume in the Monitor tab, or "
                                f"`workbench resume {self.id}`, continues"}
             # Persist it so every reader agrees; harmless if two readers race.

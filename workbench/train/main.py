@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import signal
 import sys
 import time
@@ -54,6 +55,24 @@ def _abort_on_signal(run: Run) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
+OUT_OF_MEMORY_FIX = ("lower train.batch_size (raise train.gradient_accumulation_steps to keep the "
+                     "effective batch), lower task.max_length, or train with LoRA, and start it again")
+
+
+def failure_message(err: Exception) -> str:
+    """One line for an unexpected failure; running out of memory (the commonest) also names the fix."""
+    text = str(err).strip()
+    first_line = text.splitlines()[0] if text else ""
+    cpu_allocation = re.search(r"can't allocate memory: you tried to allocate (\d+) bytes", text)
+    if cpu_allocation:  # torch's CPU allocator: "[enforce fail at alloc_cpu.cpp:127] err == 0. ..."
+        size = int(cpu_allocation.group(1))
+        shown = f"{size / 2**30:,.1f} GiB" if size >= 2**30 else f"{size / 2**20:,.0f} MiB"
+        return f"out of memory (allocating {shown} more failed): {OUT_OF_MEMORY_FIX}"
+    if isinstance(err, MemoryError) or type(err).__name__ == "OutOfMemoryError":  # torch.OutOfMemoryError: CUDA
+        return f"out of memory ({first_line.rstrip('.')}): {OUT_OF_MEMORY_FIX}"
+    return f"{type(err).__name__}: {first_line}"
+
+
 def execute(run: Run, resume: bool = False, echo: bool = False) -> dict:
     """Run to completion; returns the final status dict. Never raises for a failed run."""
     _setup_logging(run, echo)
@@ -76,9 +95,8 @@ def execute(run: Run, resume: bool = False, echo: bool = False) -> dict:
                                  error="interrupted before a checkpoint could be saved")
     except Exception as err:  # a bug or an environment problem: keep the traceback in the log
         log.exception("training failed")
-        message = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
         return run.update_status(status="failed", ended=time.time(),
-                                 error=f"{message} (details in {run.log_path.name})")
+                                 error=f"{failure_message(err)} (details in {run.log_path.name})")
     return run.update_status(ended=time.time(), **result)
 
 

@@ -81,6 +81,9 @@ def test_check_command_reports_columns_and_labels(capsys, datasets_dir):
     code, record, _ = run_cli(capsys, "check", "--data", str(datasets_dir / "mrpc"))
     assert code == 0 and record["columns"]["text_pair"] == "sentence2"
     assert record["rows"] == {"test": 1725, "train": 3668, "validation": 408}
+    code, record, _ = run_cli(capsys, "check", "--data", str(datasets_dir / "mrpc"), "--text-column", "sentence2",
+                              "--text-pair-column", "sentence1", "--label-column", "label")
+    assert code == 0 and record["columns"] == {"text": "sentence2", "text_pair": "sentence1", "label": "label"}
 
 
 def test_train_runs_eval_and_resume_refusal(runs_dir, capsys, datasets_dir):
@@ -105,6 +108,19 @@ def test_train_runs_eval_and_resume_refusal(runs_dir, capsys, datasets_dir):
                                  "--runs-dir", str(runs_dir))
     assert code == 0 and evaluated["metrics"]["rows"] == 444, evaluated
     assert evaluated["split"] == "all rows"  # one file: not a "train" split
+    # Columns named otherwise, beside another text column: named on the command line.
+    import pandas as pd
+
+    renamed = runs_dir.parent / "renamed.csv"
+    frame = pd.read_csv(positives, sep="\t").rename(columns={"sentence": "review", "label": "stars"})
+    frame.insert(0, "headline", frame["review"].str.upper() + " -- from the archive of long headlines")
+    frame.to_csv(renamed, index=False)
+    code, evaluated, _ = run_cli(capsys, "eval", record["run_id"], "--data", str(renamed), "--text-column",
+                                 "review", "--label-column", "stars", "--runs-dir", str(runs_dir))
+    assert code == 0 and evaluated["metrics"]["rows"] == 444, evaluated
+    code, refused, _ = run_cli(capsys, "eval", record["run_id"], "--data", str(renamed), "--text-column",
+                               "reviews", "--runs-dir", str(runs_dir))
+    assert code == 2 and "'reviews' is not a column; the file has headline, review, stars" in refused["error"]
     # MRPC's sentence pairs to a single-sentence model: refused, not scored as garbage.
     code, refused, _ = run_cli(capsys, "eval", record["run_id"], "--data", str(datasets_dir / "mrpc"),
                                "--runs-dir", str(runs_dir))

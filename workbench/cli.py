@@ -24,7 +24,8 @@ FLAGS = {
     "epochs": "train.epochs", "max_steps": "train.max_steps", "lr": "train.learning_rate",
     "batch_size": "train.batch_size", "max_train_samples": "data.max_train_samples",
     "max_eval_samples": "data.max_eval_samples", "seed": "train.seed", "devices": "devices",
-    "runs_dir": "runs_dir", "name": "name",
+    "runs_dir": "runs_dir", "name": "name", "text_column": "data.text_column",
+    "text_pair_column": "data.text_pair_column", "label_column": "data.label_column",
 }
 
 
@@ -161,7 +162,9 @@ def cmd_eval(args) -> int:
     from workbench.runs.store import get_run
 
     run = get_run(args.runs_dir, args.run)
-    result = evaluate_run(run, args.data, split=args.split, output=args.output)
+    columns = {f"{role}_column": getattr(args, f"{role}_column") for role in ("text", "text_pair", "label")
+               if getattr(args, f"{role}_column") is not None}
+    result = evaluate_run(run, args.data, split=args.split, output=args.output, columns=columns)
     _emit({"run_id": run.id, "status": "finished", "output": str(run.dir), **result})
     return 0
 
@@ -217,6 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--lr", type=float, help="body learning rate (default by method: "
                        + ", ".join(f"{m} {lr:g}" for m, lr in DEFAULT_LEARNING_RATE.items()) + ")")
         p.add_argument("--batch-size", type=int, help="training examples per step")
+        p.add_argument("--text-column", help="the column holding the text (default: detected)")
+        p.add_argument("--text-pair-column", help="the second text of a sentence pair, if any")
+        p.add_argument("--label-column", help="the column holding the label (default: detected)")
         p.add_argument("--max-train-samples", type=int, help="train on this many rows, a seeded sample")
         p.add_argument("--max-eval-samples", type=int, help="evaluate on this many rows")
         p.add_argument("--seed", type=int, help="training seed")
@@ -244,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("run"), ev.add_argument("--data", required=True)
     ev.add_argument("--split", default=None, help="which split of a folder (default: test, else validation)")
     ev.add_argument("--output", default=None, help="write predictions JSONL here")
+    for role in ("text", "text-pair", "label"):
+        ev.add_argument(f"--{role}-column", help=f"the data's {role.replace('-', ' ')} column, when its "
+                        "name differs from the training data's and detection picks another")
     ev.add_argument("--runs-dir", default="runs")
     ev.set_defaults(func=cmd_eval)
 

@@ -48,7 +48,11 @@ def _require_same_input_shape(run: Run, trained: dict | None, columns, data_path
         f"'{columns.text}' with '{columns.text_pair}'; evaluate on single-text data")
 
 
-def evaluate_run(run: Run, data_path: str, split: str | None = None, output: str | None = None) -> dict:
+def evaluate_run(run: Run, data_path: str, split: str | None = None, output: str | None = None,
+                 columns: dict[str, str] | None = None) -> dict:
+    """Metrics (and optionally predictions) of a finished run on another dataset. `columns`
+    ({"text_column": ..., "label_column": ...}) names the new data's columns where they differ
+    from the run's own mapping; by default the run's mapping applies ("auto" detects)."""
     status = run.status()
     if not run.model_dir.is_dir():
         raise WorkbenchError(f"run {run.id} has no final model (status: {status['status']}); "
@@ -60,7 +64,7 @@ def evaluate_run(run: Run, data_path: str, split: str | None = None, output: str
         split = "test" if "test" in raw.splits else "validation" if "validation" in raw.splits else "train"
     if split not in raw.splits:
         raise WorkbenchError(f"'{data_path}' has no {split} split (it has {', '.join(raw.splits)})")
-    data_cfg = DataConfig(**{**cfg.data.__dict__, "path": data_path})
+    data_cfg = DataConfig(**{**cfg.data.__dict__, "path": data_path, **(columns or {})})
     # Check the chosen split as if it were the training split, with the run's column mapping,
     # and name the split it really is in the messages.
     report = check_data(data_cfg, RawData({"train": raw.splits[split]}, raw.source, raw.label_names_file,

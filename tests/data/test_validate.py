@@ -91,6 +91,21 @@ def test_token_level_data_is_named_as_such(datasets_dir, tmp_path, as_parquet):
     assert "no text column" not in report.summary()
 
 
+@pytest.mark.parametrize("dataset, what", [("alpaca", "instruction-tuning data (instruction, input, output)"),
+                                           ("preference/test.jsonl", "preference data (a chosen and a rejected")])
+def test_data_for_another_objective_is_named_as_such(datasets_dir, dataset, what):
+    # Alpaca has no label column; the preference pairs have a categorical 'subset' that detection
+    # would take for a label. Either way: say what the data is, not a guess at its columns.
+    report = check_data(DataConfig(path=str(datasets_dir / dataset)))
+    assert not report.ok and len(report.problems) == 1
+    assert f"this looks like {what}" in report.summary() and "is not available yet" in report.summary()
+    # Columns the user named stand: classifying the preference prompts by subset is a real task.
+    if dataset.startswith("preference"):
+        named = check_data(DataConfig(path=str(datasets_dir / dataset), text_column="prompt",
+                                      label_column="subset"))
+        assert named.ok and len(named.label_names) == 4
+
+
 def test_single_class_and_empty_file(tmp_path):
     path = tmp_path / "one.csv"
     path.write_text("text,label\na,1\nb,1\nc,1\n")

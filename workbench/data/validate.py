@@ -139,6 +139,13 @@ def _resolve_columns(cfg: DataConfig, frame: pd.DataFrame, problems: list[Proble
             f"a tag per token in {', '.join(repr(t) for t in tags)}); text classification needs one "
             "text and one label per row: join the tokens into a text column and add a label column "
             "(token classification / NER is not available yet)"))
+    other_task = generative_data_shape(frame)
+    guessed = cfg.text_column == "auto" and cfg.label_column == "auto"  # a column the user named stands
+    if other_task and (chosen["label"] is None or guessed) and not any(p.severity == "error" for p in problems):
+        what, task = other_task
+        problems.append(Problem(
+            "error", f"this looks like {what}; text classification needs one text and one label per "
+            f"row: pick a classification dataset, or set data.label_column ({task} is not available yet)"))
     if not any(p.severity == "error" for p in problems):
         for role in ("text", "label"):
             if chosen[role] is None:
@@ -152,6 +159,25 @@ def _resolve_columns(cfg: DataConfig, frame: pd.DataFrame, problems: list[Proble
                                 "set data.text_column and data.label_column to different columns"))
         return None
     return ColumnMapping(text=chosen["text"], label=chosen["label"], text_pair=chosen["text_pair"])
+
+
+# Column sets that mark data made for another objective, with what it is and the task it is for.
+GENERATIVE_SHAPES = [
+    ({"chosen", "rejected"}, "preference data (a chosen and a rejected answer per row)", "DPO / reward modelling"),
+    ({"instruction", "output"}, "instruction-tuning data (instruction, input, output)", "instruction SFT"),
+    ({"prompt", "completion"}, "prompt-completion data", "instruction SFT"),
+    ({"messages"}, "chat data (a list of messages per row)", "instruction SFT"),
+    ({"conversations"}, "chat data (a list of turns per row)", "instruction SFT"),
+]
+
+
+def generative_data_shape(frame: pd.DataFrame) -> tuple[str, str] | None:
+    """(what the data is, the task it is for) when its columns are those of SFT or preference data."""
+    columns = {str(c).lower() for c in frame.columns}
+    for needed, what, task in GENERATIVE_SHAPES:
+        if needed <= columns:
+            return what, task
+    return None
 
 
 def token_level_columns(frame: pd.DataFrame) -> tuple[str, list[str]] | None:

@@ -95,6 +95,10 @@ def test_configure_start_watch_and_abort(app_server, page, tmp_path):
     metrics = (tmp_path / "runs" / run_id / "metrics.jsonl").read_text().splitlines()
     steps = [json.loads(line)["step"] for line in metrics if '"loss"' in line]
     assert steps[steps.index(stopped_at) + 1] == stopped_at + 1, "continued, did not restart from step 1"
+    # The log (longer than its box by now) shows its newest lines, not its oldest.
+    page.wait_for_function("""() => { const t = document.querySelector('#monitor-log textarea');
+        return t && t.value.includes('finished') && t.scrollHeight > t.clientHeight
+            && t.scrollTop + t.clientHeight >= t.scrollHeight - 2; }""", timeout=10_000)
     screenshot(page, "04_monitor_resumed")
 
 
@@ -196,7 +200,7 @@ def test_upload_a_compressed_file_and_a_spreadsheet(app_server, page, tmp_path, 
     expect(preflight).not_to_contain_text("failed")
     expect(page.locator("#train-text_column input")).to_have_value("sentence")
     expect(page.locator("#train-data-preview")).to_contain_text(dev["sentence"][0].strip()[:30])
-    screenshot(page, "08_uploaded_compressed_file")
+    screenshot(page, "07b_uploaded_compressed_file")
 
     # A spreadsheet is not a format we read: the page says what to do instead.
     sheet = tmp_path / "reviews.xlsx"
@@ -212,7 +216,7 @@ def test_upload_a_compressed_file_and_a_spreadsheet(app_server, page, tmp_path, 
     page.locator("#train-data-source").get_by_label("Demo").check()
     expect(page.locator("#train-data-preview")).to_contain_text("Do you ship to post office boxes?", timeout=30_000)
     expect(page.locator("#train-label-plot")).to_be_visible()
-    screenshot(page, "09_uploaded_spreadsheet")
+    screenshot(page, "07c_uploaded_spreadsheet")
 
 
 def test_a_run_waits_for_the_busy_cpu_and_a_killed_run_fails_in_words(app_server, page, tmp_path):

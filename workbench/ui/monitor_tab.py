@@ -132,6 +132,12 @@ class MonitorTab:
     wire_tabs: callable  # (the Monitor tab, the other tabs) -> None
 
 
+SCROLL_LOG_TO_END = """() => {
+    const box = document.querySelector('#monitor-log textarea');
+    if (box) requestAnimationFrame(() => { box.scrollTop = box.scrollHeight; });
+}"""
+
+
 def build_monitor_tab(ws: Workspace) -> MonitorTab:
     with gr.Row():
         run_select = gr.Dropdown(choices=run_choices(ws.runs_dir), label="Run", elem_id="monitor-run", scale=4)
@@ -152,6 +158,9 @@ def build_monitor_tab(ws: Workspace) -> MonitorTab:
         speed_plot = gr.Plot(label="Samples / s", show_label=False, elem_id="monitor-throughput")
     log_box = gr.Textbox(label="Log (tail of train.log)", lines=12, max_lines=12, autoscroll=True,
                          interactive=False, elem_id="monitor-log")
+    # The newest lines matter (a failure's reason is the last one), but Gradio's autoscroll left a
+    # freshly filled box at its top; this runs in the page only, on each new tail.
+    log_box.change(None, None, None, js=SCROLL_LOG_TO_END)
     shown = gr.State({})  # per page: what each output last showed, to send only changes
     timer = gr.Timer(POLL_SECONDS, active=False)  # the page opens on the Train tab
 

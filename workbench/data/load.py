@@ -24,9 +24,8 @@ FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json", ".jsonl
 # Text formats may come compressed (train.jsonl.gz is how many datasets ship): read as they are.
 COMPRESSED = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 # Files people try that we do not read, with what to do instead.
-ADVICE = {".xlsx": "save the sheet as CSV UTF-8 from the spreadsheet program (File > Save As)",
-          ".xls": "save the sheet as CSV UTF-8 from the spreadsheet program (File > Save As)",
-          ".ods": "save the sheet as CSV UTF-8 from the spreadsheet program (File > Save As)",
+_SAVE_AS_CSV = "save the sheet as CSV UTF-8 from the spreadsheet program (File > Save As)"
+ADVICE = {".xlsx": _SAVE_AS_CSV, ".xls": _SAVE_AS_CSV, ".ods": _SAVE_AS_CSV,
           ".zip": "unzip it and give the file inside (or the folder of split files)",
           ".txt": "rename it to .tsv if its columns are tab separated, or .csv if comma separated"}
 # File stems that name a split: train.csv, dev.tsv, validation.jsonl, test_2k.csv, ...
@@ -138,7 +137,8 @@ def read_file(path: Path) -> SplitFrame:
     fmt = data_format(path)
     if fmt is None:
         suffix = data_suffix(path)
-        fix = ADVICE.get(suffix) or f"use one of {', '.join(sorted(FORMATS))} (text formats may end in .gz, .bz2 or .xz)"
+        fix = ADVICE.get(suffix) or (f"use one of {', '.join(sorted(FORMATS))} "
+                                     "(the text formats may also end in .gz, .bz2 or .xz)")
         raise DataError(f"'{path.name}' has an unknown extension '{suffix}'; {fix}")
     if path.stat().st_size == 0:
         raise DataError(f"'{path}' is empty; it needs a header line and at least one row")

@@ -163,7 +163,8 @@ def _resolve_columns(cfg: DataConfig, frame: pd.DataFrame, problems: list[Proble
 
 # Column sets that mark data made for another objective, with what it is and the task it is for.
 GENERATIVE_SHAPES = [
-    ({"chosen", "rejected"}, "preference data (a chosen and a rejected answer per row)", "DPO / reward modelling"),
+    ({"chosen", "rejected"}, "preference data (a chosen and a rejected answer per row)",
+     "DPO / reward modelling"),
     ({"instruction", "output"}, "instruction-tuning data (instruction, input, output)", "instruction SFT"),
     ({"prompt", "completion"}, "prompt-completion data", "instruction SFT"),
     ({"messages"}, "chat data (a list of messages per row)", "instruction SFT"),

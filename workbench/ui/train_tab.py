@@ -46,7 +46,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "lora_dropout": ("LoRA dropout", ""),
     "lora_target_modules": ("Target modules", "linear layers found in the model's blocks; all ticked = auto"),
     "freeze_trainable_layers": ("Trainable top layers", "the rest stays frozen; 0 trains only the head"),
-    "data_path": ("Data path", "a CSV/TSV/JSON/JSONL/Parquet file (.gz/.bz2/.xz too), a folder of train/dev/test files, or hub:<id>"),
+    "data_path": ("Data path", "a CSV/TSV/JSON/JSONL/Parquet file (.gz/.bz2/.xz too), "
+                  "a folder of train/dev/test files, or hub:<id>"),
     "text_column": ("Text column", ""),
     "text_pair_column": ("Second text column", "for sentence pairs"),
     "label_column": ("Label column", ""),

@@ -48,6 +48,14 @@ def test_model_path_that_does_not_exist(tmp_path, runs_dir, capsys, datasets_dir
     assert_no_run(runs_dir)
 
 
+def test_cls_pooling_on_a_decoder(runs_dir, capsys, datasets_dir):
+    code, record, _ = run_cli(capsys, "train", "--model", "smollm2-135m-instruct", "--data",
+                              str(datasets_dir / "sst2"), "--set", "task.pooling=cls", "--runs-dir", str(runs_dir))
+    assert code == 2 and record["problems"][0][0] == "task.pooling"
+    assert "use last" in record["error"]
+    assert_no_run(runs_dir)
+
+
 def test_empty_dataset(tmp_path, runs_dir, capsys):
     data = tmp_path / "train.csv"
     data.write_text("text,label\n")

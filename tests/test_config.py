@@ -69,7 +69,7 @@ def test_resolve_fills_method_specific_learning_rates():
 @pytest.mark.parametrize("changes, field, words", [
     ({"model": {"name": " "}}, "model.name", "bundled model"),
     ({"task": {"type": "regression"}}, "task.type", "choose one of classification"),
-    ({"task": {"pooling": "max"}}, "task.pooling", "choose one of auto, cls, mean"),
+    ({"task": {"pooling": "max"}}, "task.pooling", "choose one of auto, cls, mean, last"),
     ({"task": {"max_length": 4}}, "task.max_length", "at least 8"),
     ({"method": {"type": "qlora"}}, "method.type", "choose one of full, freeze, lora"),
     ({"method": {"lora": {"r": 0}}}, "method.lora.r", "positive rank"),

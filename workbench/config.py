@@ -21,7 +21,7 @@ from workbench.errors import ConfigError
 
 TASKS = ("classification",)
 METHODS = ("full", "freeze", "lora")
-POOLINGS = ("auto", "cls", "mean")
+POOLINGS = ("auto", "cls", "mean", "last")
 SCHEDULERS = ("linear", "cosine", "constant_with_warmup")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
@@ -37,7 +37,8 @@ class ModelConfig:
 class TaskConfig:
     type: str = "classification"
     # How a sequence becomes one vector. "auto" reads the checkpoint: sentence-transformers
-    # checkpoints were trained with mean pooling, so their [CLS] vector is not a sentence summary.
+    # checkpoints were trained with mean pooling, so their [CLS] vector is not a sentence summary;
+    # a causal decoder (SmolLM2, Llama, GPT-2) sums up the text only in its last token ("last").
     pooling: str = "auto"
     max_length: int = 128
 

@@ -89,3 +89,19 @@ def test_an_sdpa_model_says_how_to_get_weights(sst2_run, sst2_model):
     with pytest.raises(WorkbenchError, match="returned no attention weights; load it with attn_implementation='eager'"):
         attention_maps(model, tokenizer, TEXT)
     assert sst2_model[0].config._attn_implementation == "eager"  # what the analysis views load
+
+
+def test_a_decoder_head_reads_the_rollout_of_the_last_token():
+    # A causal decoder's classifier reads its last token (pooling "last"), which has seen the whole
+    # text; the first row of a causal rollout has attended to nothing but itself.
+    from transformers import AutoTokenizer
+
+    from workbench.catalog import bundled_model_path
+    from workbench.tasks.pooled_classifier import PooledClassifier
+
+    path = str(bundled_model_path("smollm2-135m-instruct"))
+    model = PooledClassifier.from_encoder(path, {0: "negative", 1: "positive"}, "last",
+                                          attn_implementation="eager").eval()
+    decoded = attention_maps(model, AutoTokenizer.from_pretrained(path), TEXT)
+    np.testing.assert_allclose(decoded.pooled_rollout, decoded.rollout[-1])
+    assert np.count_nonzero(decoded.rollout[0]) == 1 and decoded.pooled_rollout[0] > 0

@@ -70,10 +70,13 @@ def attention_maps(model, tokenizer, text: str, text_pair: str | None = None,
                              "attn_implementation='eager' (SDPA and flash attention do not return them)")
     attentions = torch.stack(out.attentions)[:, 0].float().numpy()  # [layer, head, q, k]
     rollout = attention_rollout(attentions)
-    # The classifier of a PooledClassifier sees the mean of the token vectors (or the [CLS] one):
-    # its rollout is the same average of the rollout's rows.
-    if getattr(model, "pooling", "mean") == "cls":
+    # The classifier of a PooledClassifier sees the mean of the token vectors (or the [CLS] one,
+    # or a decoder's last one): its rollout is the same choice among the rollout's rows.
+    pooling = getattr(model, "pooling", "mean")
+    if pooling == "cls":
         pooled = rollout[0]
+    elif pooling == "last":  # one unpadded text: its last token is the last row
+        pooled = rollout[-1]
     else:
         pooled = rollout.mean(axis=0)
     probs = torch.softmax(out.logits[0].float(), -1).numpy()

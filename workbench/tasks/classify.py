@@ -7,23 +7,60 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoTokenizer, DataCollatorWithPadding
+from transformers import AutoModel, AutoTokenizer, DataCollatorWithPadding
 
 from workbench.catalog import ResolvedModel, sentence_transformers_pooling
 from workbench.config import RunConfig
+from workbench.errors import ConfigError
 from workbench.tasks.pooled_classifier import PooledClassifier, is_pooled_classifier
 
 NAME = "classification"
 TEXT_COLUMNS = ("text", "text_pair", "row")
 
 
-def choose_pooling(cfg: RunConfig, model_path: str) -> str:
-    """The configured pooling, or the one the checkpoint was trained with (default: mean)."""
+def is_causal_decoder(config) -> bool:
+    """A decoder-only language model (Llama, SmolLM2, GPT-2, Qwen...): each token sees only the
+    tokens before it. BERT-like encoders can also act as decoders, so "causal only" is the test."""
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+        MODEL_FOR_MASKED_LM_MAPPING_NAMES,
+    )
+
+    model_type = getattr(config, "model_type", None)
+    return model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and model_type not in MODEL_FOR_MASKED_LM_MAPPING_NAMES
+
+
+def choose_pooling(cfg: RunConfig, model_path: str, config, trained_pooling: str | None = None) -> str:
+    """The configured pooling, or the one that suits the checkpoint: what a sentence-transformers
+    checkpoint was trained with, the last token for a causal decoder, else the mean. Raises
+    ConfigError for [CLS] pooling on a causal decoder, whose first token has seen only itself."""
+    decoder = is_causal_decoder(config)
+    if cfg.task.pooling == "cls" and decoder:
+        raise ConfigError([("task.pooling", f"'cls' takes the first token, and in a causal decoder "
+                            f"({config.model_type}) the first token has seen nothing after it; use last "
+                            "(the last token has read the whole text), mean, or auto")])
     if cfg.task.pooling != "auto":
         return cfg.task.pooling
+    if trained_pooling:  # an earlier run's classifier: keep what its head was trained on
+        return trained_pooling
+    if decoder:
+        return "last"
     # Mean pooling is the better default for encoders without a trained sentence head too:
     # a [CLS] vector only summarises a sentence after a pretraining task that asked it to.
     return sentence_transformers_pooling(model_path) or "mean"
+
+
+def check_pooling(cfg: RunConfig, resolved: ResolvedModel) -> str:
+    """The pooling a run of `cfg` will use, checked before the run exists (reads config.json only)."""
+    from transformers import AutoConfig
+
+    # A run's model folder (full weights or adapter) has its own config.json with the pooling its
+    # head was trained on; a LoRA adapter's base folder lacks it.
+    has_config = (Path(resolved.path) / "config.json").is_file()
+    config = AutoConfig.from_pretrained(resolved.path if has_config else resolved.adapter_base or resolved.path,
+                                        trust_remote_code=cfg.model.trust_remote_code)
+    trained = getattr(config, "workbench_pooling", None)
+    return choose_pooling(cfg, resolved.path, config, trained)
 
 
 def build_model(resolved: ResolvedModel, id2label: dict[int, str], cfg: RunConfig,
@@ -32,11 +69,11 @@ def build_model(resolved: ResolvedModel, id2label: dict[int, str], cfg: RunConfi
     if is_pooled_classifier(path):  # a classifier trained here: reuse its encoder, new head
         # load_trained merges a LoRA run's adapter into its base, so LoRA runs chain like full ones.
         old, _ = load_trained(path, attn_implementation)
-        pooling = cfg.task.pooling if cfg.task.pooling != "auto" else old.pooling
+        pooling = choose_pooling(cfg, path, old.config, old.pooling)
         return PooledClassifier.from_encoder_module(old.encoder, id2label, pooling)
-    return PooledClassifier.from_encoder(
-        path, id2label, choose_pooling(cfg, path), attn_implementation,
-        trust_remote_code=cfg.model.trust_remote_code)
+    kwargs = {"attn_implementation": attn_implementation} if attn_implementation else {}
+    encoder = AutoModel.from_pretrained(path, trust_remote_code=cfg.model.trust_remote_code, **kwargs)
+    return PooledClassifier.from_encoder_module(encoder, id2label, choose_pooling(cfg, path, encoder.config))
 
 
 def tokenize(splits, tokenizer, max_length: int):
@@ -56,6 +93,11 @@ def tokenize(splits, tokenizer, max_length: int):
 
 def collator(tokenizer, on_gpu: bool):
     # Dynamic padding to the longest in each batch; multiples of 8 suit tensor cores on GPUs.
+    # Padding goes on the right: models with absolute positions (BERT, GPT-2) number them from
+    # the first token, so left padding (which some decoder tokenizers set for generation) would
+    # shift every position of a shorter text. The tokenizer is saved with the model, so
+    # prediction pads the same way.
+    tokenizer.padding_side = "right"
     return DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8 if on_gpu else None)
 
 

@@ -6,6 +6,8 @@ to produce sentence meaning as the *mean* of the token vectors; their [CLS] vect
 never were. Classifying from the representation the checkpoint actually learned lets a small
 budget go further: on SST-2 with 4,000 sentences and one epoch, mean pooling gives 0.850 dev
 accuracy where the [CLS] pooler head gives 0.828 (same seed and settings otherwise).
+A causal decoder (SmolLM2, Llama, GPT-2) is read at its last real token ("last"), as the
+library's *ForSequenceClassification decoders do: only that token has seen the whole text.
 
 The saved folder is a normal Hugging Face folder (config.json with `workbench_pooling`, id2label,
 model.safetensors with `<encoder prefix>.*` and `classifier.*`); `load` reads it back.
@@ -67,6 +69,14 @@ class PooledClassifier(PreTrainedModel):
         return self.encoder.get_input_embeddings()
 
     def pool(self, hidden: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
+        if self.pooling == "last":
+            if attention_mask is None:
+                return hidden[:, -1]
+            # The last real token, whichever side the tokenizer pads: the highest position whose
+            # mask is 1 (argmax returns the first maximum, so weight positions by their index).
+            positions = torch.arange(hidden.shape[1], device=hidden.device)
+            last = (attention_mask.to(positions.dtype) * positions).argmax(dim=1)
+            return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
         if self.pooling == "cls" or attention_mask is None:
             return hidden[:, 0]
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)

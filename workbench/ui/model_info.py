@@ -47,7 +47,6 @@ def _meta_model(cfg: RunConfig, num_labels: int):
 
     from workbench.catalog import resolve_model
     from workbench.methods import METHODS
-    from workbench.tasks.classify import choose_pooling
     from workbench.tasks.pooled_classifier import PooledClassifier
 
     resolved = resolve_model(cfg.model.name, cfg.runs_dir)
@@ -57,7 +56,8 @@ def _meta_model(cfg: RunConfig, num_labels: int):
     with _build_lock, warnings.catch_warnings(), torch.device("meta"):
         warnings.simplefilter("ignore")
         encoder = AutoModel.from_config(config, trust_remote_code=cfg.model.trust_remote_code)
-        model = PooledClassifier.from_encoder_module(encoder, labels, choose_pooling(cfg, resolved.path))
+        # Pooling has no parameters, so any pooling counts the same; the Start button checks it.
+        model = PooledClassifier.from_encoder_module(encoder, labels, "mean")
         info_model = model
         model = METHODS[cfg.method.type].apply(model, cfg)
     return resolved, config, info_model, model

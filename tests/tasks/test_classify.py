@@ -1,0 +1,74 @@
+"""Pooling that suits the checkpoint: the bundled encoder's mean, a causal decoder's last token."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import AutoTokenizer
+
+from workbench.catalog import bundled_model_path, resolve_model
+from workbench.config import RunConfig
+from workbench.errors import ConfigError
+from workbench.tasks.classify import build_model, check_pooling, collator, is_causal_decoder
+from workbench.tasks.pooled_classifier import PooledClassifier
+
+LABELS = {0: "negative", 1: "positive"}
+TEXTS = ["a charming and often affecting journey", "dull", "the plot goes nowhere and the jokes fall flat"]
+
+
+def config(model: str, pooling: str = "auto") -> RunConfig:
+    return RunConfig.from_dict({"model": {"name": model}, "task": {"pooling": pooling}}).resolve()
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    path = bundled_model_path("smollm2-135m-instruct")
+    return path, AutoTokenizer.from_pretrained(path)
+
+
+def test_auto_pooling_suits_each_bundled_model():
+    assert check_pooling(config("minilm-l6"), resolve_model("minilm-l6")) == "mean"  # its 1_Pooling
+    assert check_pooling(config("smollm2-135m-instruct"), resolve_model("smollm2-135m-instruct")) == "last"
+    assert check_pooling(config("smollm2-135m-instruct", "mean"), resolve_model("smollm2-135m-instruct")) == "mean"
+
+
+def test_cls_pooling_on_a_causal_decoder_is_refused_with_the_fix():
+    with pytest.raises(ConfigError) as err:
+        check_pooling(config("smollm2-135m-instruct", "cls"), resolve_model("smollm2-135m-instruct"))
+    assert err.value.problems[0][0] == "task.pooling"
+    assert "first token has seen nothing after it; use last" in str(err.value)
+    # An encoder's [CLS] token reads the whole text: allowed there.
+    assert check_pooling(config("minilm-l6", "cls"), resolve_model("minilm-l6")) == "cls"
+
+
+def test_causal_decoders_are_told_apart_from_encoders():
+    from transformers import AutoConfig
+
+    assert is_causal_decoder(AutoConfig.from_pretrained(bundled_model_path("smollm2-135m-instruct")))
+    assert not is_causal_decoder(AutoConfig.from_pretrained(bundled_model_path("minilm-l6")))
+
+
+def test_last_pooling_takes_the_last_real_token_whichever_side_pads():
+    model = PooledClassifier.from_encoder_module(
+        PooledClassifier.from_encoder(str(bundled_model_path("minilm-l6")), LABELS, "mean").encoder, LABELS, "last")
+    hidden = torch.arange(2 * 5 * 3, dtype=torch.float32).view(2, 5, 3)
+    right = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]])
+    left = torch.tensor([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]])
+    torch.testing.assert_close(model.pool(hidden, right), torch.stack([hidden[0, 2], hidden[1, 4]]))
+    torch.testing.assert_close(model.pool(hidden, left), torch.stack([hidden[0, 4], hidden[1, 4]]))
+
+
+def test_a_decoder_classifier_scores_a_text_the_same_alone_and_in_a_padded_batch(smollm2):
+    # The real SmolLM2 with the auto pooling: padding must not change what the head reads.
+    path, tokenizer = smollm2
+    tokenizer.padding_side = "left"  # as some decoder tokenizers ship for generation
+    model = build_model(resolve_model("smollm2-135m-instruct"), LABELS, config("smollm2-135m-instruct")).eval()
+    assert model.pooling == "last"
+    pad = collator(tokenizer, on_gpu=False)
+    assert tokenizer.padding_side == "right"
+    batch = pad([tokenizer(text) for text in TEXTS])
+    assert (batch["attention_mask"] == 0).any()  # the texts differ in length: real padding
+    with torch.inference_mode():
+        together = model(**batch).logits
+        alone = torch.cat([model(**tokenizer(text, return_tensors="pt")).logits for text in TEXTS])
+    torch.testing.assert_close(together, alone, atol=1e-4, rtol=1e-4)

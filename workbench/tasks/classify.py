@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoModel, AutoTokenizer, DataCollatorWithPadding
+from transformers import AutoTokenizer, DataCollatorWithPadding
 
 from workbench.catalog import ResolvedModel, sentence_transformers_pooling
 from workbench.config import RunConfig
@@ -66,14 +66,13 @@ def check_pooling(cfg: RunConfig, resolved: ResolvedModel) -> str:
 def build_model(resolved: ResolvedModel, id2label: dict[int, str], cfg: RunConfig,
                 attn_implementation: str | None = None) -> PooledClassifier:
     path = resolved.path
+    pooling = check_pooling(cfg, resolved)
     if is_pooled_classifier(path):  # a classifier trained here: reuse its encoder, new head
         # load_trained merges a LoRA run's adapter into its base, so LoRA runs chain like full ones.
         old, _ = load_trained(path, attn_implementation)
-        pooling = choose_pooling(cfg, path, old.config, old.pooling)
         return PooledClassifier.from_encoder_module(old.encoder, id2label, pooling)
-    kwargs = {"attn_implementation": attn_implementation} if attn_implementation else {}
-    encoder = AutoModel.from_pretrained(path, trust_remote_code=cfg.model.trust_remote_code, **kwargs)
-    return PooledClassifier.from_encoder_module(encoder, id2label, choose_pooling(cfg, path, encoder.config))
+    return PooledClassifier.from_encoder(path, id2label, pooling, attn_implementation,
+                                         trust_remote_code=cfg.model.trust_remote_code)
 
 
 def tokenize(splits, tokenizer, max_length: int):

@@ -49,8 +49,7 @@ def test_causal_decoders_are_told_apart_from_encoders():
 
 
 def test_last_pooling_takes_the_last_real_token_whichever_side_pads():
-    model = PooledClassifier.from_encoder_module(
-        PooledClassifier.from_encoder(str(bundled_model_path("minilm-l6")), LABELS, "mean").encoder, LABELS, "last")
+    model = PooledClassifier.from_encoder(str(bundled_model_path("minilm-l6")), LABELS, "last")
     hidden = torch.arange(2 * 5 * 3, dtype=torch.float32).view(2, 5, 3)
     right = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]])
     left = torch.tensor([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]])

@@ -17,6 +17,7 @@ from pathlib import Path
 from workbench.catalog import BUNDLED
 from workbench.config import DEFAULT_LEARNING_RATE, METHODS, TASKS, RunConfig
 from workbench.errors import ConfigError, WorkbenchError
+from workbench.hub_access import offline_unless_hub_reachable
 
 # Flags for the common settings: flag -> dotted config field.
 FLAGS = {
@@ -276,6 +277,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
+    if args.func in (cmd_train, cmd_check, cmd_eval, cmd_resume):
+        # These may look up a Hub model or dataset: offline, fail in seconds, not after ~25 s of
+        # retries (hub_access.py). The app probes for itself.
+        offline_unless_hub_reachable()
     try:
         return args.func(args)
     except ConfigError as err:

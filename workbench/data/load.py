@@ -11,6 +11,7 @@ import csv
 import gzip
 import json
 import lzma
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -247,6 +248,10 @@ def _load_hub(dataset_id: str) -> RawData:
     try:
         loaded = datasets.load_dataset(dataset_id)
     except Exception as err:  # datasets raises many types (ConnectionError, DatasetNotFoundError...)
+        if os.environ.get("HF_HUB_OFFLINE") == "1":
+            raise DataError(f"Hub dataset '{dataset_id}' could not be loaded: it is not in the local "
+                            "cache and the Hub cannot be reached (offline). Fix: connect once so it "
+                            "downloads, or download its files and give their path instead") from None
         text = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DataError(f"Hub dataset '{dataset_id}' could not be loaded ({text}). If this machine "
                         "is offline, download the files and give their path instead") from None

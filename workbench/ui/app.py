@@ -21,11 +21,9 @@ import faulthandler
 import logging
 import os
 import signal
-import socket
 import sys
 import threading
 from pathlib import Path
-from urllib.parse import urlparse
 
 # Offline-first: no usage analytics or version checks from the gradio server.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -38,41 +36,9 @@ if "OMP_WAIT_POLICY" not in os.environ:
     os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
     os.environ["WORKBENCH_APP_OMP_PASSIVE"] = "1"
 
+from workbench.hub_access import offline_unless_hub_reachable  # noqa: E402
 
-def hub_reachable(timeout: float = 1.5) -> bool:
-    """Whether the Hugging Face Hub answers a TCP connect within `timeout` seconds."""
-    url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
-    host, port = url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443)
-    answered: list[bool] = []
-
-    def probe():
-        try:
-            socket.create_connection((host, port), timeout=timeout).close()
-            answered.append(True)
-        except OSError:
-            answered.append(False)
-
-    # A thread, so a resolver that hangs cannot hold the start up longer than `timeout`.
-    thread = threading.Thread(target=probe, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    return bool(answered and answered[0])
-
-
-def offline_unless_hub_reachable() -> bool:
-    """Offline, every Hub lookup (a model id, hub:<dataset>) retries for about 25 s before it
-    fails. So when the Hub does not answer at start, the app and the trainings it launches run in
-    Hugging Face offline mode: cached Hub models and datasets still load, others fail at once with
-    a message. Must run before huggingface_hub is imported (gradio imports it). An explicit
-    HF_HUB_OFFLINE wins. Returns whether offline mode was switched on here."""
-    if "HF_HUB_OFFLINE" in os.environ or "huggingface_hub" in sys.modules:
-        return False
-    if hub_reachable():
-        return False
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    return True
-
-
+# Before gradio, which imports huggingface_hub (hub_access.py says why).
 WENT_OFFLINE = offline_unless_hub_reachable()
 
 import gradio as gr  # noqa: E402

@@ -66,12 +66,12 @@ def preflight(cfg: RunConfig):
     """Everything that can be checked before a run exists: config, model, data."""
     from workbench.catalog import resolve_model
     from workbench.data.validate import check_data, require_ok
-    from workbench.tasks.classify import check_pooling
+    from workbench.tasks.classify import check_model
     from workbench.train.launch import require_available_devices
 
     cfg.validate()
     require_available_devices(cfg.devices)
-    check_pooling(cfg, resolve_model(cfg.model.name, cfg.runs_dir))
+    check_model(cfg, resolve_model(cfg.model.name, cfg.runs_dir))
     report = check_data(cfg.data)
     require_ok(report)
     return report

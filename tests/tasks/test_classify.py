@@ -9,7 +9,7 @@ from transformers import AutoTokenizer
 from workbench.catalog import bundled_model_path, resolve_model
 from workbench.config import RunConfig
 from workbench.errors import ConfigError
-from workbench.tasks.classify import build_model, check_pooling, collator, is_causal_decoder
+from workbench.tasks.classify import build_model, check_model, collator, is_causal_decoder
 from workbench.tasks.pooled_classifier import PooledClassifier
 
 LABELS = {0: "negative", 1: "positive"}
@@ -27,18 +27,29 @@ def smollm2():
 
 
 def test_auto_pooling_suits_each_bundled_model():
-    assert check_pooling(config("minilm-l6"), resolve_model("minilm-l6")) == "mean"  # its 1_Pooling
-    assert check_pooling(config("smollm2-135m-instruct"), resolve_model("smollm2-135m-instruct")) == "last"
-    assert check_pooling(config("smollm2-135m-instruct", "mean"), resolve_model("smollm2-135m-instruct")) == "mean"
+    assert check_model(config("minilm-l6"), resolve_model("minilm-l6")) == "mean"  # its 1_Pooling
+    assert check_model(config("smollm2-135m-instruct"), resolve_model("smollm2-135m-instruct")) == "last"
+    assert check_model(config("smollm2-135m-instruct", "mean"), resolve_model("smollm2-135m-instruct")) == "mean"
 
 
 def test_cls_pooling_on_a_causal_decoder_is_refused_with_the_fix():
     with pytest.raises(ConfigError) as err:
-        check_pooling(config("smollm2-135m-instruct", "cls"), resolve_model("smollm2-135m-instruct"))
+        check_model(config("smollm2-135m-instruct", "cls"), resolve_model("smollm2-135m-instruct"))
     assert err.value.problems[0][0] == "task.pooling"
     assert "first token has seen nothing after it; use last" in str(err.value)
     # An encoder's [CLS] token reads the whole text: allowed there.
-    assert check_pooling(config("minilm-l6", "cls"), resolve_model("minilm-l6")) == "cls"
+    assert check_model(config("minilm-l6", "cls"), resolve_model("minilm-l6")) == "cls"
+
+
+def test_freeze_deeper_than_the_model_is_refused_before_the_run():
+    cfg = RunConfig.from_dict({"model": {"name": "minilm-l6"},
+                               "method": {"type": "freeze", "freeze": {"trainable_layers": 7}}}).resolve()
+    with pytest.raises(ConfigError) as err:
+        check_model(cfg, resolve_model("minilm-l6"))
+    assert err.value.problems == [("method.freeze.trainable_layers",
+                                   "7 is more than the model's 6 layers; use at most 6, or method full")]
+    cfg.method.freeze.trainable_layers = 6  # all of them: allowed
+    assert check_model(cfg, resolve_model("minilm-l6")) == "mean"
 
 
 def test_causal_decoders_are_told_apart_from_encoders():

@@ -19,13 +19,18 @@ def transformer_layers(model) -> nn.ModuleList:
     return stacks[0]
 
 
+def check_depth(trainable_layers: int, depth: int | None) -> None:
+    """Refuse more trainable layers than the model has (checked before a run, and again here)."""
+    if depth is not None and trainable_layers > depth:
+        raise ConfigError([("method.freeze.trainable_layers",
+                            f"{trainable_layers} is more than the model's {depth} layers; use at most "
+                            f"{depth}, or method full")])
+
+
 def apply(model, cfg):
     layers = transformer_layers(model)
     keep = cfg.method.freeze.trainable_layers
-    if keep > len(layers):
-        raise ConfigError([("method.freeze.trainable_layers",
-                            f"{keep} is more than the model's {len(layers)} layers; use at most "
-                            f"{len(layers)}, or method full")])
+    check_depth(keep, len(layers))
     for parameter in model.parameters():
         parameter.requires_grad = False
     for layer in list(layers)[len(layers) - keep:]:

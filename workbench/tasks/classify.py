@@ -12,6 +12,7 @@ from transformers import AutoTokenizer, DataCollatorWithPadding
 from workbench.catalog import ResolvedModel, sentence_transformers_pooling
 from workbench.config import RunConfig
 from workbench.errors import ConfigError
+from workbench.methods.freeze import check_depth
 from workbench.tasks.pooled_classifier import PooledClassifier, is_pooled_classifier
 
 NAME = "classification"
@@ -50,8 +51,10 @@ def choose_pooling(cfg: RunConfig, model_path: str, config, trained_pooling: str
     return sentence_transformers_pooling(model_path) or "mean"
 
 
-def check_pooling(cfg: RunConfig, resolved: ResolvedModel) -> str:
-    """The pooling a run of `cfg` will use, checked before the run exists (reads config.json only)."""
+def check_model(cfg: RunConfig, resolved: ResolvedModel) -> str:
+    """What a run of `cfg` needs from its model, checked before the run exists (reads config.json
+    only): a pooling that suits it, which is returned, and, for freeze, no more trainable layers
+    than it has."""
     from transformers import AutoConfig
 
     # A run's model folder (full weights or adapter) has its own config.json with the pooling its
@@ -60,13 +63,16 @@ def check_pooling(cfg: RunConfig, resolved: ResolvedModel) -> str:
     config = AutoConfig.from_pretrained(resolved.path if has_config else resolved.adapter_base or resolved.path,
                                         trust_remote_code=cfg.model.trust_remote_code)
     trained = getattr(config, "workbench_pooling", None)
-    return choose_pooling(cfg, resolved.path, config, trained)
+    pooling = choose_pooling(cfg, resolved.path, config, trained)
+    if cfg.method.type == "freeze":
+        check_depth(cfg.method.freeze.trainable_layers, getattr(config, "num_hidden_layers", None))
+    return pooling
 
 
 def build_model(resolved: ResolvedModel, id2label: dict[int, str], cfg: RunConfig,
                 attn_implementation: str | None = None) -> PooledClassifier:
     path = resolved.path
-    pooling = check_pooling(cfg, resolved)
+    pooling = check_model(cfg, resolved)
     if is_pooled_classifier(path):  # a classifier trained here: reuse its encoder, new head
         # load_trained merges a LoRA run's adapter into its base, so LoRA runs chain like full ones.
         old, _ = load_trained(path, attn_implementation)

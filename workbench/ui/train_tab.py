@@ -22,7 +22,7 @@ from workbench.data.validate import require_ok
 from workbench.errors import ConfigError, DataError, WorkbenchError
 from workbench.runs import queue
 from workbench.runs.store import create_run, get_run, list_runs
-from workbench.tasks.classify import check_pooling
+from workbench.tasks.classify import check_model
 from workbench.train.launch import require_available_devices
 from workbench.ui import charts
 from workbench.ui.data_panel import DataView, inspect_data
@@ -449,7 +449,7 @@ def build_train_tab(ws: Workspace) -> TrainTab:
             cfg = read_form(values_in)
             cfg.validate()
             require_available_devices(cfg.devices)
-            check_pooling(cfg, resolve_model(cfg.model.name, cfg.runs_dir))
+            check_model(cfg, resolve_model(cfg.model.name, cfg.runs_dir))
             view = inspect_data(cfg.data)
             if view.report is None:
                 raise DataError(view.error)

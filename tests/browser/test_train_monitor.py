@@ -218,6 +218,19 @@ def test_upload_a_compressed_file_and_a_spreadsheet(app_server, page, tmp_path, 
     expect(page.locator("#train-label-plot")).to_be_visible()
     screenshot(page, "07c_uploaded_spreadsheet")
 
+    # Multi-label rows (a list of topics per row): the check says so, and the preview shows the
+    # lists as lists ([1], not a bare 1).
+    news = pd.read_csv(datasets_dir / "ag_news" / "train_8k.csv").head(40)
+    news["label"] = [[topic] for topic in news["label"]]
+    topics = tmp_path / "topics.jsonl"
+    news.to_json(topics, orient="records", lines=True)
+    page.locator("#train-data-source").get_by_label("Upload").check()
+    page.locator("#train-upload").get_by_role("button", name="Clear").click()
+    page.locator("#train-upload input[type=file]").set_input_files(str(topics))
+    expect(preflight).to_contain_text("holds lists or mappings, not one label per row", timeout=30_000)
+    expect(page.locator("#train-data-preview")).to_contain_text("[1]")
+    screenshot(page, "07d_uploaded_multi_label_rows")
+
 
 def test_a_run_waits_for_the_busy_cpu_and_a_killed_run_fails_in_words(app_server, page, tmp_path):
     server = app_server(tmp_path)

@@ -142,3 +142,24 @@ def test_a_fixed_data_seed_keeps_the_rows_while_the_training_seed_changes(datase
     assert a.splits["validation"]["text"] == b.splits["validation"]["text"]
     # Without a data seed, the training seed picks the rows.
     assert prepared(1, None).splits["train"]["text"] != prepared(2, None).splits["train"]["text"]
+
+
+@pytest.mark.parametrize("as_parquet", [False, True])
+def test_multi_label_rows_are_named_as_such(datasets_dir, tmp_path, as_parquet):
+    # AG News rows in the shape of multi-label data (a list of topics per row): one message that
+    # says so and names the rows, not classes called "[1, 3]" with too few rows each.
+    import pandas as pd
+
+    frame = pd.read_csv(datasets_dir / "ag_news" / "train_8k.csv").head(40)
+    frame["label"] = [[topic] if i % 4 else [topic, 1 + topic % 4] for i, topic in enumerate(frame["label"])]
+    path = tmp_path / ("topics.parquet" if as_parquet else "topics.jsonl")
+    if as_parquet:
+        frame.to_parquet(path)  # hands the lists back as numpy arrays
+    else:
+        frame.to_json(path, orient="records", lines=True)
+    report = check_data(DataConfig(path=str(path), label_column="label"))
+    assert not report.ok and len(report.problems) == 1
+    summary = report.summary()
+    assert "column 'label' holds lists or mappings, not one label per row" in summary
+    assert "multi-label data is not supported" in summary and "too few rows" not in summary
+    assert ("row 1" if as_parquet else "line 1") in summary

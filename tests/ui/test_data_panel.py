@@ -32,3 +32,23 @@ def test_preview_widths_keep_every_column_in_view(datasets_dir):
     # idx, label, id1, id2 are short; the two sentences share the rest.
     assert widths == {"idx": "10%", "sentence1": "30%", "sentence2": "30%", "label": "10%", "id1": "10%",
                       "id2": "10%"}
+
+
+def test_preview_shows_lists_as_lists(datasets_dir, tmp_path):
+    # CoNLL token lists (JSON lists; Parquet numpy arrays) read as JSON in the preview, shortened
+    # like long texts so the tag columns stay in view; a list label shows its brackets, so the
+    # check's "holds lists" has something to point at.
+    import pandas as pd
+
+    conll = pd.read_json(datasets_dir / "conll2003" / "validation.jsonl", lines=True).head(20)
+    path = tmp_path / "conll.parquet"
+    conll.to_parquet(path)
+    view = inspect_data(DataConfig(path=str(path)))
+    first = view.preview["tokens"][0]
+    assert first.startswith('["CRICKET", "-", "LEICESTERSHIRE"') and view.preview["ner_tags"][1] == "[5, 0]"
+    assert view.preview["tokens"].map(len).max() <= 160
+    news = pd.read_csv(datasets_dir / "ag_news" / "train_8k.csv").head(2)
+    news["label"] = [[3], [2, 1]]
+    labels = tmp_path / "topics.jsonl"
+    news.to_json(labels, orient="records", lines=True)
+    assert inspect_data(DataConfig(path=str(labels))).preview["label"].tolist() == ["[3]", "[2, 1]"]

@@ -98,6 +98,8 @@ def check_data(cfg: DataConfig, raw: RawData | None = None, for_training: bool =
             if column is not None:
                 _check_text(part, split, column, problems)
         _check_label_present(part, split, columns.label, problems)
+    if not all([_check_label_shape(part, split, columns.label, problems) for split, part in raw.splits.items()]):
+        return report  # classes made of lists would only add noise to the report
 
     train_values = label_values(raw.splits["train"].frame[columns.label])
     report.label_names = label_names_for(train_values, cfg.label_names, raw, columns.label, problems)
@@ -224,6 +226,19 @@ def _check_label_present(part: SplitFrame, split: str, column: str, problems: li
     if missing.any():
         problems.append(_rows_problem(part, split, missing, f"missing label in column '{column}'; "
                                       "give every row a label or delete it"))
+
+
+def _check_label_shape(part: SplitFrame, split: str, column: str, problems: list[Problem]) -> bool:
+    """One label per row: a list or mapping there (multi-label data, a nested JSON field) is not
+    a class. Returns whether the column is fine."""
+    nested = part.frame[column].map(lambda v: isinstance(v, (list, tuple, dict, np.ndarray)))
+    if nested.any():
+        problems.append(_rows_problem(part, split, nested, f"column '{column}' holds lists or "
+                                      "mappings, not one label per row; classification takes one "
+                                      "label per row (multi-label data is not supported): give each "
+                                      "row a single label, or set data.label_column to a column that "
+                                      "holds one"))
+    return not nested.any()
 
 
 def label_key(value) -> str | None:

@@ -6,11 +6,13 @@ and modification time; changing a column mapping only re-runs the check.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from workbench.config import DataConfig
@@ -101,11 +103,21 @@ def inspect_data(cfg: DataConfig) -> DataView:
     except WorkbenchError as err:
         return DataView([], {}, pd.DataFrame(), None, str(err))
     train = raw.splits["train"].frame
-    preview = train.head(PREVIEW_ROWS).copy()
+    preview = train.head(PREVIEW_ROWS).map(cell_text)
     preview.columns = [str(c) for c in preview.columns]
     # Widths from the texts as they are: shortened ones may no longer read as long.
     return DataView([str(c) for c in train.columns], detect_columns(train), shorten_texts(preview), report,
                     column_widths=preview_widths(preview))
+
+
+def cell_text(value):
+    """Lists and mappings (token lists, nested JSON) shown as JSON text: the table would show
+    [1] as a bare 1, and a token list as words run together by commas."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return value
 
 
 def _long_text_columns(preview: pd.DataFrame) -> list[str]:

@@ -135,8 +135,8 @@ def main() -> None:
     ratio = same_bench["samples_per_second"] / same_plain["samples_per_second"]
     per_pair = [b["samples_per_second"] / p["samples_per_second"] for p, b in zip(plains, benches)]
     pair_ratios = ", ".join(f"{r:.2f}" for r in per_pair) + f" (median {statistics.median(per_pair):.2f})"
-    print(f"\nSpeed on the same config (full, batch 16, lr 1e-4, head lr 1e-4, no warmup, no weight decay"
-          f" as the plain Trainer's defaults):")
+    print("\nSpeed on the same config (full, batch 16, lr 1e-4, head lr 1e-4, no warmup, no weight decay"
+          " as the plain Trainer's defaults):")
     print(f"  plain Trainer {same_plain['samples_per_second']:.1f} samples/s, "
           f"workbench {same_bench['samples_per_second']:.1f} samples/s, ratio {ratio:.2f} (target >= 1.0)"
           + ("" if args.repeat == 1 else f"; medians of {args.repeat} alternating pairs, ratio per pair {pair_ratios}"))

@@ -41,7 +41,6 @@ def assert_model_predicts_what_its_run_did(model_dir, predictions_path) -> None:
 @pytest.mark.parametrize("method", ["full", "freeze", "lora"])
 def test_tiny_run_writes_the_whole_run_folder(method, datasets_dir, tmp_path):
     run = create_run(tiny_config(datasets_dir, tmp_path, method))
-    base_weights = None
     status = execute(run)
     assert status["status"] == "finished", status.get("error")
     assert status["step"] == 3 and 0 <= status["metrics"]["accuracy"] <= 1

@@ -21,7 +21,6 @@ import faulthandler
 import logging
 import os
 import signal
-import sys
 import threading
 from pathlib import Path
 

@@ -82,8 +82,6 @@ def model_info(name: str, runs_dir: str, trust_remote_code: bool = False) -> Mod
 
 def parameter_count(cfg: RunConfig, num_labels: int) -> ParameterCount:
     """Trainable and total parameters of cfg's model with cfg's method, for num_labels classes."""
-    from workbench.methods import trainable_parameters
-
     key = (cfg.model.name, cfg.runs_dir, cfg.model.trust_remote_code, cfg.task.type, cfg.method.type,
            repr(cfg.method.lora) if cfg.method.type == "lora" else "",
            cfg.method.freeze.trainable_layers if cfg.method.type == "freeze" else 0, max(2, num_labels))

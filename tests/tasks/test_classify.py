@@ -82,3 +82,25 @@ def test_a_decoder_classifier_scores_a_text_the_same_alone_and_in_a_padded_batch
         together = model(**batch).logits
         alone = torch.cat([model(**tokenizer(text, return_tensors="pt")).logits for text in TEXTS])
     torch.testing.assert_close(together, alone, atol=1e-4, rtol=1e-4)
+
+
+def test_texts_cut_at_max_length_are_counted_and_named(datasets_dir):
+    # AG News descriptions run to ~40 words: at 32 tokens many are cut, at 256 none is.
+    import datasets
+    import pandas as pd
+
+    from workbench.tasks.classify import tokenize, truncation_warning
+
+    news = pd.read_csv(datasets_dir / "ag_news" / "train_8k.csv").head(200)
+    frame = pd.DataFrame({"text": news["content"], "label": news["label"] - 1})
+    splits = datasets.DatasetDict({"train": datasets.Dataset.from_pandas(frame[:150]),
+                                   "validation": datasets.Dataset.from_pandas(frame[150:].reset_index(drop=True))})
+    tokenizer = AutoTokenizer.from_pretrained(bundled_model_path("minilm-l6"))
+    short = tokenize(splits, tokenizer, 32)
+    cut = sum(length == 32 for length in short["train"]["length"])
+    assert 0 < cut < 150  # a real mix: some descriptions fit in 32 tokens
+    message = truncation_warning(short, 32, 512)
+    assert message.startswith(f"{cut} of 150 train texts ({100 * cut / 150:.1f} %) and ")
+    assert "of 50 validation texts" in message
+    assert "reach task.max_length (32 tokens) and are cut there; raise task.max_length (this model reads up to 512)" in message
+    assert truncation_warning(tokenize(splits, tokenizer, 256), 256, 512) is None

@@ -96,6 +96,19 @@ def tokenize(splits, tokenizer, max_length: int):
     return tokenized.remove_columns(drop(tokenized["train"]))
 
 
+def truncation_warning(tokenized, max_length: int, model_limit: int | None = None) -> str | None:
+    """Say how many texts reach task.max_length, where tokenization cuts them: the model never
+    reads their ends, silently, unless someone says so. None when nothing is cut."""
+    cut = {split: (sum(length >= max_length for length in tokenized[split]["length"]), len(tokenized[split]))
+           for split in tokenized if "length" in tokenized[split].column_names}
+    parts = [f"{n:,} of {total:,} {split} texts ({100 * n / total:.1f} %)" for split, (n, total) in cut.items() if n]
+    if not parts:
+        return None
+    room = f" (this model reads up to {model_limit:,})" if model_limit and model_limit > max_length else ""
+    return (f"{' and '.join(parts)} reach task.max_length ({max_length} tokens) and are cut there; "
+            f"raise task.max_length{room} to keep them whole, at some cost in speed")
+
+
 def collator(tokenizer, on_gpu: bool):
     # Dynamic padding to the longest in each batch; multiples of 8 suit tensor cores on GPUs.
     # Padding goes on the right: models with absolute positions (BERT, GPT-2) number them from

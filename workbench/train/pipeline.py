@@ -100,6 +100,10 @@ def train_run(run: Run, resume: bool = False) -> dict:
                       columns=vars(data.report.columns))
 
     tokenized = classify.tokenize(data.splits, tokenizer, cfg.task.max_length)
+    cut = classify.truncation_warning(tokenized, cfg.task.max_length,
+                                      getattr(model.config, "max_position_embeddings", None))
+    if cut:
+        log.warning("%s", cut)
     args = training_arguments(cfg, run, len(tokenized["train"]))
     samples_per_step = cfg.train.batch_size * cfg.train.gradient_accumulation_steps * max(1, args.world_size)
     recorder = RunRecorder(run, samples_per_step)

@@ -51,7 +51,8 @@ def test_configure_start_watch_and_abort(app_server, page, tmp_path):
     server = app_server(tmp_path)
     open_app(page, server.url)
     expect(page.locator("#train-parameters")).to_contain_text("Trainable parameters", timeout=60_000)
-    configure_run(page, TINY_RUN, {**TINY_RUN_ADVANCED, "eval_steps": 3})
+    # 16 tokens cuts some of the demo's tickets: the Monitor says so under the run's state.
+    configure_run(page, {**TINY_RUN, "max_length": 16}, {**TINY_RUN_ADVANCED, "eval_steps": 3})
 
     page.locator("#train-preview").click()
     expect(page.locator("#train-yaml")).to_contain_text("max_steps: 40")
@@ -67,6 +68,7 @@ def test_configure_start_watch_and_abort(app_server, page, tmp_path):
     more = wait_for_points(page, len(first) + 3, timeout=60)
     assert more[:len(first)] == first and more[-1] > first[-1], "the loss chart gains later steps"
     assert "Running" in monitor_status(page)
+    expect(page.locator("#monitor-status")).to_contain_text("reach task.max_length (16 tokens) and are cut there")
     expect(page.locator("#monitor-progress")).to_contain_text(f"/{TINY_RUN['max_steps']}")
     expect(page.locator("#monitor-progress")).to_contain_text("ETA")
     # The evaluation every 3 steps draws the metrics chart.

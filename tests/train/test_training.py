@@ -52,6 +52,9 @@ def test_tiny_run_writes_the_whole_run_folder(method, datasets_dir, tmp_path):
     assert set(predictions[0]) >= {"text", "gold", "predicted", "confidence", "probabilities"}
     assert abs(sum(predictions[0]["probabilities"].values()) - 1) < 1e-4
     assert_model_predicts_what_its_run_did(run.model_dir, run.predictions_path)
+    # SST-2 at max_length 32 cuts some sentences: the status keeps that for the Monitor.
+    cut = [w for w in status.get("warnings", []) if "reach task.max_length (32 tokens)" in w]
+    assert cut and cut[0].startswith("WARNING: 1 of 48 train texts (2.1 %), 9 of 24 validation texts")
     if method == "lora":
         assert (run.model_dir / "adapter_model.safetensors").is_file()
     if method in ("lora", "freeze"):

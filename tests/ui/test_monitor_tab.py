@@ -55,6 +55,17 @@ def test_finished_shows_the_final_metrics():
     assert "elapsed 1:30" in progress.detail  # ended - started, not now - started
 
 
+def test_warnings_the_run_recorded_show_under_its_state():
+    # As the training pipeline writes them (tests/train/test_training.py checks that side).
+    cut = ("1 of 48 train texts (2.1 %), 9 of 24 validation texts (37.5 %) and 7 of 24 test texts "
+           "(29.2 %) reach task.max_length (32 tokens) and are cut there; raise task.max_length")
+    status = {"status": "running", "step": 2, "max_steps": 3, "started": NOW - 9, "elapsed": 8,
+              "warnings": [f"WARNING: {cut}", "WARNING: [train] classes are imbalanced (9:1)"]}
+    headline = describe(status, NOW).headline
+    assert headline == f"▶ **Running** — training\n\n⚠ {cut}\n\n⚠ [train] classes are imbalanced (9:1)"
+    assert describe({**status, "warnings": []}, NOW).headline == "▶ **Running** — training"
+
+
 def test_aborted_says_where_it_stopped():
     progress = describe({"status": "aborted", "step": 12, "max_steps": 40, "started": NOW - 20, "ended": NOW}, NOW)
     assert progress.headline == "■ **Aborted** at step 12; its last checkpoint is kept: **Resume** goes on from it"

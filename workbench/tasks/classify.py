@@ -99,13 +99,17 @@ def tokenize(splits, tokenizer, max_length: int):
 def truncation_warning(tokenized, max_length: int, model_limit: int | None = None) -> str | None:
     """Say how many texts reach task.max_length, where tokenization cuts them: the model never
     reads their ends, silently, unless someone says so. None when nothing is cut."""
+    order = ["train", "validation", "test"]
+    splits = sorted((s for s in tokenized if "length" in tokenized[s].column_names),
+                    key=lambda s: order.index(s) if s in order else len(order))
     cut = {split: (sum(length >= max_length for length in tokenized[split]["length"]), len(tokenized[split]))
-           for split in tokenized if "length" in tokenized[split].column_names}
+           for split in splits}
     parts = [f"{n:,} of {total:,} {split} texts ({100 * n / total:.1f} %)" for split, (n, total) in cut.items() if n]
     if not parts:
         return None
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     room = f" (this model reads up to {model_limit:,})" if model_limit and model_limit > max_length else ""
-    return (f"{' and '.join(parts)} reach task.max_length ({max_length} tokens) and are cut there; "
+    return (f"{listed} reach task.max_length ({max_length} tokens) and are cut there; "
             f"raise task.max_length{room} to keep them whole, at some cost in speed")
 
 

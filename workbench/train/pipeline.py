@@ -104,6 +104,10 @@ def train_run(run: Run, resume: bool = False) -> dict:
                                       getattr(model.config, "max_position_embeddings", None))
     if cut:
         log.warning("%s", cut)
+    # Kept in the status too, so the Monitor shows them after they scroll out of the log tail.
+    warnings = [str(problem) for problem in data.report.problems] + ([f"WARNING: {cut}"] if cut else [])
+    if warnings:
+        run.update_status(warnings=warnings)
     args = training_arguments(cfg, run, len(tokenized["train"]))
     samples_per_step = cfg.train.batch_size * cfg.train.gradient_accumulation_steps * max(1, args.world_size)
     recorder = RunRecorder(run, samples_per_step)

@@ -51,7 +51,16 @@ def format_duration(seconds: float | None) -> str:
 
 
 def describe(status: dict, now: float, waiting_behind: list[str] | None = None) -> Progress:
-    """The state of a run in words, its progress and timing, from its status.json."""
+    """The state of a run in words, its progress and timing, from its status.json, with the
+    warnings the run recorded (texts cut at max_length, imbalanced classes...) under it."""
+    progress = _describe_state(status, now, waiting_behind)
+    warnings = [w.removeprefix("WARNING: ") for w in status.get("warnings") or []]
+    if warnings:
+        progress.headline += "".join(f"\n\n⚠ {w}" for w in warnings)
+    return progress
+
+
+def _describe_state(status: dict, now: float, waiting_behind: list[str] | None) -> Progress:
     state = status.get("status", "unknown")
     step, max_steps = status.get("step") or 0, status.get("max_steps")
     started, ended = status.get("started"), status.get("ended")

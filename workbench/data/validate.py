@@ -98,7 +98,9 @@ def check_data(cfg: DataConfig, raw: RawData | None = None, for_training: bool =
             if column is not None:
                 _check_text(part, split, column, problems)
         _check_label_present(part, split, columns.label, problems)
-    if not all([_check_label_shape(part, split, columns.label, problems) for split, part in raw.splits.items()]):
+    # Every split is checked (a list, not a short-circuiting generator), so each one is reported.
+    label_shapes_ok = [_check_label_shape(part, split, columns.label, problems) for split, part in raw.splits.items()]
+    if not all(label_shapes_ok):
         return report  # classes made of lists would only add noise to the report
 
     train_values = label_values(raw.splits["train"].frame[columns.label])

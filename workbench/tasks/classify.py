@@ -99,11 +99,9 @@ def tokenize(splits, tokenizer, max_length: int):
 def truncation_warning(tokenized, max_length: int, model_limit: int | None = None) -> str | None:
     """Say how many texts reach task.max_length, where tokenization cuts them: the model never
     reads their ends, silently, unless someone says so. None when nothing is cut."""
-    order = ["train", "validation", "test"]
-    splits = sorted((s for s in tokenized if "length" in tokenized[s].column_names),
-                    key=lambda s: order.index(s) if s in order else len(order))
+    # tokenize() gives every split its "length"; prepare_data's splits are these three.
     cut = {split: (sum(length >= max_length for length in tokenized[split]["length"]), len(tokenized[split]))
-           for split in splits}
+           for split in ("train", "validation", "test") if split in tokenized}
     parts = [f"{n:,} of {total:,} {split} texts ({100 * n / total:.1f} %)" for split, (n, total) in cut.items() if n]
     if not parts:
         return None

@@ -86,6 +86,7 @@ def test_resolve_fills_method_specific_learning_rates():
     ({"train": {"head_learning_rate": 0}}, "train.head_learning_rate", "positive number"),
     ({"train": {"batch_size": 0}}, "train.batch_size", "at least 1"),
     ({"train": {"eval_steps": 0}}, "train.eval_steps", "positive number of steps"),
+    ({"train": {"logging_steps": 0}}, "train.logging_steps", "positive number of steps"),
     ({"train": {"weight_decay": -0.1}}, "train.weight_decay", "0 or more"),
     ({"train": {"warmup": -1}}, "train.warmup", "fraction of the steps"),
     ({"train": {"scheduler": "step"}}, "train.scheduler", "choose one of linear"),

@@ -98,7 +98,7 @@ class TrainConfig:
     warmup: float = 0.1  # fraction of the steps (< 1) or a number of steps (>= 1)
     scheduler: str = "linear"
     max_grad_norm: float = 1.0  # 0 turns clipping off (as in transformers)
-    logging_steps: int = 10
+    logging_steps: int | str = "auto"  # "auto": every 10 steps, more often in short runs (~20 points)
     eval_steps: int | str = "auto"  # "auto": about 4 evaluations a run
     save_steps: int | str = "auto"
     save_total_limit: int = 2
@@ -244,10 +244,10 @@ def validation_problems(cfg: RunConfig) -> list[tuple[str, str]]:
             p.append((f"train.{name}", f"{value} must be a positive number such as 1e-4, or auto"))
         elif value != "auto" and value > 1:
             p.append((f"train.{name}", f"{value} is far too large; learning rates are usually 1e-5 to 1e-2"))
-    for name in ("batch_size", "eval_batch_size", "gradient_accumulation_steps", "logging_steps", "save_total_limit"):
+    for name in ("batch_size", "eval_batch_size", "gradient_accumulation_steps", "save_total_limit"):
         if getattr(t, name) < 1:
             p.append((f"train.{name}", f"{getattr(t, name)} must be at least 1"))
-    for name in ("eval_steps", "save_steps"):
+    for name in ("logging_steps", "eval_steps", "save_steps"):
         value = getattr(t, name)
         if value != "auto" and (not isinstance(value, int) or value < 1):
             p.append((f"train.{name}", f"{value} must be a positive number of steps, or auto"))

@@ -36,13 +36,42 @@ def precision_flags(cfg: RunConfig) -> dict:
     return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
 
 
+def _world_size(cfg: RunConfig) -> int:
+    return max(1, int(torch.cuda.device_count())) if torch.cuda.is_available() and cfg.devices != "cpu" else 1
+
+
+def planned_steps(cfg: RunConfig, train_rows: int) -> int:
+    """Optimizer steps the run will make, as the Trainer counts them."""
+    t = cfg.train
+    steps_per_epoch = math.ceil(train_rows / (t.batch_size * t.gradient_accumulation_steps * _world_size(cfg)))
+    return t.max_steps if t.max_steps > 0 else max(1, math.ceil(steps_per_epoch * t.epochs))
+
+
+def too_few_steps_warning(cfg: RunConfig, train_rows: int) -> str | None:
+    """A run of a handful of steps ends before warmup and decay mean anything; say so, with the
+    fix, unless max_steps was set by hand (then a short run is what was asked for)."""
+    t = cfg.train
+    steps = planned_steps(cfg, train_rows)
+    if t.max_steps > 0 or steps >= 10:
+        return None
+    per_step = t.batch_size * t.gradient_accumulation_steps * _world_size(cfg)
+    if per_step >= train_rows:
+        fix = f"lower train.batch_size below {train_rows}"
+        how = f"a batch of {per_step} takes all {train_rows} training rows at once"
+    else:
+        fix = f"raise train.epochs (e.g. {math.ceil(t.epochs * 10 / steps)}) or lower train.batch_size"
+        how = f"{train_rows} training rows in batches of {per_step}"
+    return (f"this run makes only {steps} optimizer step{'s' if steps > 1 else ''} ({how}, "
+            f"{t.epochs:g} epoch{'s' if t.epochs != 1 else ''}): too few to learn from; {fix}")
+
+
 def training_arguments(cfg: RunConfig, run: Run, train_rows: int) -> TrainingArguments:
     t = cfg.train
-    world = max(1, int(torch.cuda.device_count())) if torch.cuda.is_available() and cfg.devices != "cpu" else 1
-    steps_per_epoch = math.ceil(train_rows / (t.batch_size * t.gradient_accumulation_steps * world))
-    total = t.max_steps if t.max_steps > 0 else max(1, math.ceil(steps_per_epoch * t.epochs))
+    total = planned_steps(cfg, train_rows)
     eval_steps = t.eval_steps if t.eval_steps != "auto" else max(1, math.ceil(total / 4))
     save_steps = t.save_steps if t.save_steps != "auto" else eval_steps
+    # Every 10 steps, but a short run (a few hundred rows) still draws a curve of ~20 points.
+    logging_steps = t.logging_steps if t.logging_steps != "auto" else max(1, min(10, math.ceil(total / 20)))
     return TrainingArguments(
         output_dir=str(run.checkpoints_dir),
         num_train_epochs=t.epochs,
@@ -55,7 +84,7 @@ def training_arguments(cfg: RunConfig, run: Run, train_rows: int) -> TrainingArg
         warmup_steps=t.warmup,
         lr_scheduler_type=t.scheduler,
         max_grad_norm=t.max_grad_norm,
-        logging_steps=t.logging_steps,
+        logging_steps=logging_steps,
         logging_first_step=True,
         eval_strategy="steps",
         eval_steps=eval_steps,
@@ -104,8 +133,12 @@ def train_run(run: Run, resume: bool = False) -> dict:
                                       getattr(model.config, "max_position_embeddings", None))
     if cut:
         log.warning("%s", cut)
+    few_steps = too_few_steps_warning(cfg, len(tokenized["train"]))
+    if few_steps:
+        log.warning("%s", few_steps)
     # Kept in the status too, so the Monitor shows them after they scroll out of the log tail.
-    warnings = [str(problem) for problem in data.report.problems] + ([f"WARNING: {cut}"] if cut else [])
+    warnings = [str(problem) for problem in data.report.problems]
+    warnings += [f"WARNING: {text}" for text in (cut, few_steps) if text]
     if warnings:
         run.update_status(warnings=warnings)
     args = training_arguments(cfg, run, len(tokenized["train"]))

@@ -65,7 +65,7 @@ FIELDS: tuple[Field, ...] = (
     Field("warmup", "train.warmup", "float", "advanced"),
     Field("scheduler", "train.scheduler", "choice", "advanced"),
     Field("max_grad_norm", "train.max_grad_norm", "float", "advanced"),
-    Field("logging_steps", "train.logging_steps", "int", "advanced"),
+    Field("logging_steps", "train.logging_steps", "auto_int", "advanced"),
     Field("eval_steps", "train.eval_steps", "auto_int", "advanced"),
     Field("save_steps", "train.save_steps", "auto_int", "advanced"),
     Field("save_total_limit", "train.save_total_limit", "int", "advanced"),

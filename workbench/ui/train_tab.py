@@ -68,7 +68,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "warmup": ("Warmup", "a fraction of the steps (< 1) or a number of steps"),
     "scheduler": ("LR schedule", ""),
     "max_grad_norm": ("Max grad norm", "gradient clipping; 0 turns it off"),
-    "logging_steps": ("Log every N steps", "each log is a point on the charts"),
+    "logging_steps": ("Log every N steps", "each log is a point on the charts; auto = every 10 steps, more often in short runs"),
     "eval_steps": ("Evaluate every N steps", "auto = about 4 evaluations a run"),
     "save_steps": ("Checkpoint every N steps", "auto = at each evaluation"),
     "save_total_limit": ("Checkpoints kept", ""),

@@ -1,4 +1,4 @@
-"""`workbench` command line: train | check | runs | eval | abort | resume | app.
+"""`workbench` command line: train | check | runs | eval | predict | abort | resume | app.
 
 Commands that finish a piece of work end by printing one JSON line (run id, status, output
 folder, metrics) so scripts can read the outcome; everything else goes to stderr.
@@ -171,6 +171,18 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_predict(args) -> int:
+    from workbench.predict import predict_run
+    from workbench.runs.store import get_run
+
+    run = get_run(args.runs_dir, args.run)
+    result = predict_run(run, args.data, split=args.split, output=args.output,
+                         text_column=args.text_column, text_pair_column=args.text_pair_column)
+    print(f"{result['rows']} rows labelled -> {result['predictions']}", file=sys.stderr)
+    _emit({"run_id": run.id, "status": "finished", "output": str(run.dir), **result})
+    return 0
+
+
 def cmd_abort(args) -> int:
     from workbench.runs.store import get_run
 
@@ -258,6 +270,16 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--runs-dir", default="runs")
     ev.set_defaults(func=cmd_eval)
 
+    pr = sub.add_parser("predict", help="label the texts of a dataset (no labels needed) with a finished run")
+    pr.add_argument("run"), pr.add_argument("--data", required=True)
+    pr.add_argument("--split", default=None, help="which split of a folder (default: test, else validation)")
+    pr.add_argument("--output", default=None, help="a .jsonl or .csv file (default: predict/ in the run folder)")
+    for role in ("text", "text-pair"):
+        pr.add_argument(f"--{role}-column", help=f"the data's {role.replace('-', ' ')} column, when its "
+                        "name differs from the training data's and detection picks another")
+    pr.add_argument("--runs-dir", default="runs")
+    pr.set_defaults(func=cmd_predict)
+
     ab = sub.add_parser("abort", help="stop a run after its current step, with a checkpoint")
     ab.add_argument("run"), ab.add_argument("--runs-dir", default="runs")
     ab.add_argument("--wait", action="store_true", help="return once the run has stopped")
@@ -277,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
-    if args.func in (cmd_train, cmd_check, cmd_eval, cmd_resume):
+    if args.func in (cmd_train, cmd_check, cmd_eval, cmd_predict, cmd_resume):
         # These may look up a Hub model or dataset: offline, fail in seconds, not after ~25 s of
         # retries (hub_access.py). The app probes for itself.
         offline_unless_hub_reachable()

@@ -5,33 +5,30 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
-from transformers import DataCollatorWithPadding
 
 from workbench.config import DataConfig
+from workbench.data.columns import detect_columns
 from workbench.data.load import RawData, load_raw
 from workbench.data.validate import check_data, label_key, label_values, require_ok
 from workbench.errors import WorkbenchError
+from workbench.predict import load_run_model, pick_split, predict_logits
 from workbench.runs.store import Run
 from workbench.tasks import classify
 
 
-def predict_logits(model, tokenizer, texts: list[str], pairs: list[str] | None = None,
-                   max_length: int = 128, batch_size: int = 64) -> np.ndarray:
-    """Logits for texts, batched by similar length (less padding), returned in input order."""
-    order = np.argsort([len(t) for t in texts], kind="stable")
-    collate = DataCollatorWithPadding(tokenizer)
-    device = next(model.parameters()).device
-    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
-    with torch.inference_mode():
-        for start in range(0, len(texts), batch_size):
-            idx = order[start:start + batch_size]
-            enc = tokenizer([texts[i] for i in idx], [pairs[i] for i in idx] if pairs else None,
-                            truncation=True, max_length=max_length)
-            batch = collate([{k: enc[k][j] for k in enc} for j in range(len(idx))])
-            logits = model(**{k: v.to(device) for k, v in batch.items()}).logits
-            out[idx] = logits.float().cpu().numpy()
-    return out
+def _require_labels(run: Run, frame, data_cfg: DataConfig, data_path: str) -> None:
+    """Scoring needs gold labels; data without them is for `workbench predict`. A wrong text
+    column is left to the data check, which names it."""
+    detected = detect_columns(frame)
+    text = detected["text"] if data_cfg.text_column == "auto" else data_cfg.text_column
+    label_column = data_cfg.label_column
+    found = detected["label"] if label_column == "auto" else label_column
+    if text in frame.columns and (found is None or found not in frame.columns):
+        named = "" if label_column == "auto" else f" '{label_column}'"
+        raise WorkbenchError(
+            f"'{data_path}' has no label column{named} (it has {', '.join(map(str, frame.columns))}); eval "
+            "compares predictions with gold labels: name the label column with --label-column, or "
+            f"label data that has no labels with `workbench predict {run.id} --data {data_path}`")
 
 
 def _require_same_input_shape(run: Run, trained: dict | None, columns, data_path: str) -> None:
@@ -60,11 +57,9 @@ def evaluate_run(run: Run, data_path: str, split: str | None = None, output: str
     cfg = run.config()
     label_names = status.get("label_names") or []
     raw = load_raw(data_path)
-    if split is None:
-        split = "test" if "test" in raw.splits else "validation" if "validation" in raw.splits else "train"
-    if split not in raw.splits:
-        raise WorkbenchError(f"'{data_path}' has no {split} split (it has {', '.join(raw.splits)})")
+    split = pick_split(raw.splits, data_path, split)
     data_cfg = DataConfig(**{**cfg.data.__dict__, "path": data_path, **(columns or {})})
+    _require_labels(run, raw.splits[split].frame, data_cfg, data_path)
     # Check the chosen split as if it were the training split, with the run's column mapping,
     # and name the split it really is in the messages.
     report = check_data(data_cfg, RawData({"train": raw.splits[split]}, raw.source, raw.label_names_file,
@@ -87,13 +82,7 @@ def evaluate_run(run: Run, data_path: str, split: str | None = None, output: str
     value_to_name = dict(zip(label_values(frame[columns.label]), report.label_names))
     gold = np.array([label_names.index(value_to_name[label_key(v)]) for v in frame[columns.label]])
 
-    try:
-        model, tokenizer = classify.load_trained(run.model_dir)
-    except Exception as err:  # a damaged or half-copied model folder (safetensors, peft, config errors)
-        first = (str(err).strip().splitlines() or [""])[0][:300]
-        raise WorkbenchError(f"the model of run {run.id} ({run.model_dir}) could not be loaded: "
-                             f"{type(err).__name__}: {first}; if its files were damaged, train the run "
-                             "again") from None
+    model, tokenizer = load_run_model(run)
     logits = predict_logits(model, tokenizer, texts, pairs, cfg.task.max_length)
     predicted = logits.argmax(-1)
     from sklearn.metrics import f1_score

@@ -223,6 +223,14 @@ def _check_text(part: SplitFrame, split: str, column: str, problems: list[Proble
                                       "values (numbers, lists); is it the right text column?"))
 
 
+def text_problems(part: SplitFrame, split: str, columns: list[str]) -> list[Problem]:
+    """Empty or non-text rows in the given text columns of unlabeled data (data to predict on)."""
+    problems: list[Problem] = []
+    for column in columns:
+        _check_text(part, split, column, problems)
+    return problems
+
+
 def _check_label_present(part: SplitFrame, split: str, column: str, problems: list[Problem]) -> None:
     missing = part.frame[column].isna() | part.frame[column].map(lambda v: isinstance(v, str) and not v.strip())
     if missing.any():

@@ -1,0 +1,104 @@
+"""`workbench predict`: labels for data without labels, from a finished run's real model."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from workbench.config import RunConfig
+from workbench.errors import DataError, WorkbenchError
+from workbench.evaluate import evaluate_run
+from workbench.predict import predict_run, predict_texts
+from workbench.runs.store import create_run
+from workbench.train.main import execute
+from tests.test_cli import run_cli
+
+
+@pytest.fixture(scope="module")
+def dev_without_labels(tmp_path_factory, datasets_dir):
+    """SST-2 dev as a user would bring new texts: a CSV of sentences, no label column."""
+    dev = pd.read_csv(datasets_dir / "sst2" / "dev.tsv", sep="\t")
+    path = tmp_path_factory.mktemp("new_texts") / "reviews.csv"
+    dev[["sentence"]].to_csv(path, index=False)
+    return path, dev["label"].tolist()
+
+
+def test_predictions_match_what_eval_scores_and_the_model_learned(sst2_run, dev_without_labels, tmp_path,
+                                                                  datasets_dir):
+    path, gold = dev_without_labels
+    result = predict_run(sst2_run, str(path))
+    assert result["rows"] == 872 and result["split"] == "all rows"
+    assert result["predictions"] == str(sst2_run.dir / "predict" / "reviews.jsonl")
+    records = [json.loads(line) for line in open(result["predictions"])]
+    assert records[0]["row"] == "line 2" and records[0]["text"].startswith("it 's a charming")
+    assert sum(result["predicted_counts"].values()) == 872
+    # The same model scoring the labelled file predicts exactly the same labels.
+    scored = tmp_path / "scored.jsonl"
+    evaluate_run(sst2_run, str(datasets_dir / "sst2" / "dev.tsv"), output=str(scored))
+    assert [r["predicted"] for r in records] == [json.loads(line)["predicted"] for line in scored.open()]
+    names = ["negative", "positive"]
+    accuracy = sum(r["predicted"] == names[g] for r, g in zip(records, gold)) / len(gold)
+    assert accuracy > 0.75  # the fixture's run learned SST-2 (about 0.8)
+    assert all(abs(sum(r["probabilities"].values()) - 1) < 1e-4 for r in records)
+
+
+def test_csv_output_has_a_probability_column_per_class(sst2_run, dev_without_labels, tmp_path):
+    path, _ = dev_without_labels
+    out = tmp_path / "out" / "labelled.csv"
+    predict_run(sst2_run, str(path), output=str(out))
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["row", "text", "predicted", "confidence", "p_negative", "p_positive"]
+    assert len(frame) == 872 and ((frame.p_negative + frame.p_positive - 1).abs() < 1e-4).all()
+    # The same texts through the Python API give the same labels.
+    direct = predict_texts(sst2_run, frame.text.head(20).tolist())
+    assert [d["predicted"] for d in direct] == frame.predicted.head(20).tolist()
+
+
+def test_bad_texts_are_named_by_line_and_nothing_is_written(sst2_run, tmp_path):
+    path = tmp_path / "new.csv"
+    path.write_text("review\na fine film\n\n\"\"\nnot good at all\n")
+    with pytest.raises(DataError) as err:
+        predict_run(sst2_run, str(path))
+    assert "empty text in column 'review'" in str(err.value) and "line 3" in str(err.value)
+    assert not (sst2_run.dir / "predict" / "new.jsonl").exists()
+    with pytest.raises(WorkbenchError, match="--text-column 'body' is not a column of .* \\(it has review\\)"):
+        predict_run(sst2_run, str(path), text_column="body")
+    with pytest.raises(WorkbenchError, match="must end in .jsonl or .csv"):
+        predict_run(sst2_run, str(path), output=str(tmp_path / "out.xlsx"))
+
+
+def test_eval_of_data_without_labels_points_to_predict(sst2_run, dev_without_labels, capsys):
+    path, _ = dev_without_labels
+    code, refused, _ = run_cli(capsys, "eval", sst2_run.id, "--data", str(path),
+                               "--runs-dir", str(sst2_run.dir.parent))
+    assert code == 2
+    assert refused["error"] == (
+        f"'{path}' has no label column (it has sentence); eval compares predictions with gold labels: "
+        f"name the label column with --label-column, or label data that has no labels with "
+        f"`workbench predict {sst2_run.id} --data {path}`")
+
+
+def test_a_pair_model_needs_both_texts(datasets_dir, tmp_path, capsys):
+    cfg = RunConfig.from_dict({
+        "model": {"name": "minilm-l6"}, "method": {"type": "lora"}, "task": {"max_length": 64},
+        "data": {"path": str(datasets_dir / "mrpc"), "max_train_samples": 32, "max_eval_samples": 16},
+        "train": {"max_steps": 2, "batch_size": 8, "eval_steps": 100, "save_steps": 100},
+        "runs_dir": str(tmp_path / "runs"),
+    }).resolve()
+    run = create_run(cfg)
+    assert execute(run)["status"] == "finished"
+    pairs = pd.read_json(datasets_dir / "mrpc" / "validation.jsonl", lines=True).head(30)
+    path = tmp_path / "pairs.csv"
+    pairs[["sentence1", "sentence2"]].to_csv(path, index=False)
+    code, result, _ = run_cli(capsys, "predict", run.id, "--data", str(path), "--output",
+                              str(tmp_path / "pairs.jsonl"), "--runs-dir", str(tmp_path / "runs"))
+    assert code == 0 and result["rows"] == 30, result
+    first = json.loads((tmp_path / "pairs.jsonl").read_text().splitlines()[0])
+    assert first["text"] == pairs.sentence1[0] and first["text_pair"] == pairs.sentence2[0]
+    pairs[["sentence1"]].to_csv(path, index=False)
+    code, refused, _ = run_cli(capsys, "predict", run.id, "--data", str(path), "--runs-dir", str(tmp_path / "runs"))
+    assert code == 2 and "no second text column found" in refused["error"]
+    assert "(it has sentence1); the run was trained on pairs ('sentence1' + 'sentence2'); name it with " \
+        "--text-pair-column" in refused["error"]

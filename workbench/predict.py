@@ -1,0 +1,175 @@
+"""Labels for new texts from a finished run's model (`workbench predict RUN --data PATH`).
+
+Unlike `eval`, the data needs no labels: a label column, if there is one, is ignored. The texts
+are checked first (missing column, empty rows, with row numbers), as the pre-flight check does
+for training data.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from transformers import DataCollatorWithPadding
+
+from workbench.data.columns import detect_columns
+from workbench.data.load import SplitFrame, load_raw
+from workbench.data.validate import text_problems
+from workbench.errors import DataError, WorkbenchError
+from workbench.runs.store import Run
+from workbench.tasks import classify
+
+OUTPUT_FORMATS = (".jsonl", ".csv")
+
+
+def predict_logits(model, tokenizer, texts: list[str], pairs: list[str] | None = None,
+                   max_length: int = 128, batch_size: int = 64) -> np.ndarray:
+    """Logits for texts, batched by similar length (less padding), returned in input order."""
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    collate = DataCollatorWithPadding(tokenizer)
+    device = next(model.parameters()).device
+    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
+    with torch.inference_mode():
+        for start in range(0, len(texts), batch_size):
+            idx = order[start:start + batch_size]
+            enc = tokenizer([texts[i] for i in idx], [pairs[i] for i in idx] if pairs else None,
+                            truncation=True, max_length=max_length)
+            batch = collate([{k: enc[k][j] for k in enc} for j in range(len(idx))])
+            logits = model(**{k: v.to(device) for k, v in batch.items()}).logits
+            out[idx] = logits.float().cpu().numpy()
+    return out
+
+
+def load_run_model(run: Run):
+    """(model, tokenizer) of a finished run, or one message saying why there is none."""
+    if not run.model_dir.is_dir():
+        raise WorkbenchError(f"run {run.id} has no final model (status: {run.status()['status']}); "
+                             "use a finished run")
+    try:
+        return classify.load_trained(run.model_dir)
+    except Exception as err:  # a damaged or half-copied model folder (safetensors, peft, config errors)
+        first = (str(err).strip().splitlines() or [""])[0][:300]
+        raise WorkbenchError(f"the model of run {run.id} ({run.model_dir}) could not be loaded: "
+                             f"{type(err).__name__}: {first}; if its files were damaged, train the run "
+                             "again") from None
+
+
+def pick_split(splits: dict, data_path: str, split: str | None) -> str:
+    """The split asked for, else test, validation, train: the rows a model has least likely seen."""
+    if split is None:
+        return "test" if "test" in splits else "validation" if "validation" in splits else "train"
+    if split not in splits:
+        raise WorkbenchError(f"'{data_path}' has no {split} split (it has {', '.join(splits)})")
+    return split
+
+
+def _text_columns(run: Run, frame: pd.DataFrame, data_path: str, text_column: str | None,
+                  text_pair_column: str | None) -> tuple[str, str | None]:
+    """The data's text (and second text) column: named by the caller, else the column the run
+    trained on when the data has it, else detected."""
+    trained = run.status().get("columns") or {}
+    available = ", ".join(map(str, frame.columns))
+    detected = detect_columns(frame)
+
+    def choose(given: str | None, trained_name: str | None, guess: str | None, flag: str, role: str,
+               why: str = "") -> str:
+        if given is not None:
+            if given not in frame.columns:
+                raise WorkbenchError(f"--{flag} '{given}' is not a column of '{data_path}' (it has {available})")
+            return given
+        if trained_name in frame.columns:
+            return trained_name
+        if guess is None:
+            raise WorkbenchError(f"no {role} column found in '{data_path}' (it has {available}){why}; "
+                                 f"name it with --{flag}")
+        return guess
+
+    text = choose(text_column, trained.get("text"), detected["text"], "text-column", "text")
+    if not trained.get("text_pair"):
+        if text_pair_column is not None:
+            raise WorkbenchError(f"run {run.id} was trained on single texts; drop --text-pair-column")
+        return text, None
+    pair = choose(text_pair_column, trained.get("text_pair"), detected["text_pair"], "text-pair-column",
+                  "second text", f"; the run was trained on pairs ('{trained['text']}' + '{trained['text_pair']}')")
+    if pair == text:
+        raise WorkbenchError(f"the text and second text columns are both '{text}'; name the second "
+                             "with --text-pair-column")
+    return text, pair
+
+
+def predict_texts(run: Run, texts: list[str], pairs: list[str] | None = None) -> list[dict]:
+    """Predicted label, its probability and every class probability, for each text."""
+    model, tokenizer = load_run_model(run)
+    probs = _probabilities(predict_logits(model, tokenizer, texts, pairs, run.config().task.max_length))
+    return [_prediction(p, _id2label(model)) for p in probs]
+
+
+def predict_run(run: Run, data_path: str, split: str | None = None, output: str | None = None,
+                text_column: str | None = None, text_pair_column: str | None = None) -> dict:
+    """Label every row of a dataset split and write the predictions (JSONL or CSV, by the output's
+    extension; by default a JSONL file in the run's predict/ folder). Returns a summary."""
+    out_path = Path(output) if output else None
+    if out_path is not None and out_path.suffix.lower() not in OUTPUT_FORMATS:
+        raise WorkbenchError(f"--output '{output}' must end in .jsonl or .csv")
+    raw = load_raw(data_path)
+    split = pick_split(raw.splits, data_path, split)
+    part: SplitFrame = raw.splits[split]
+    shown_split = split if len(raw.splits) > 1 else "all rows"
+    if len(part.frame) == 0:
+        raise DataError(f"{part.source} has no rows; add data")
+    text, pair = _text_columns(run, part.frame, data_path, text_column, text_pair_column)
+    problems = text_problems(part, shown_split, [text, pair] if pair else [text])
+    if problems:
+        raise DataError("Data check failed:\n" + "\n".join(f"- {p}" for p in problems), problems)
+
+    model, tokenizer = load_run_model(run)
+    texts = part.frame[text].tolist()
+    pairs = part.frame[pair].tolist() if pair else None
+    probs = _probabilities(predict_logits(model, tokenizer, texts, pairs, run.config().task.max_length))
+    id2label = _id2label(model)
+    records = []
+    for i, p in enumerate(probs):
+        record = {"row": part.where(i), "text": texts[i], **({"text_pair": pairs[i]} if pairs else {})}
+        records.append({**record, **_prediction(p, id2label)})
+
+    if out_path is None:
+        stem = Path(data_path.rstrip("/")).name.split(".")[0] or "data"
+        out_path = run.dir / "predict" / (f"{stem}.jsonl" if shown_split == "all rows" else f"{stem}-{split}.jsonl")
+    _write(out_path, records)
+    counts = pd.Series([r["predicted"] for r in records]).value_counts()
+    return {"data": data_path, "split": shown_split, "rows": len(records), "predictions": str(out_path),
+            "predicted_counts": {str(k): int(v) for k, v in counts.items()}}
+
+
+def _id2label(model) -> dict[int, str]:
+    return {int(k): v for k, v in model.config.id2label.items()}
+
+
+def _probabilities(logits: np.ndarray) -> np.ndarray:
+    return torch.softmax(torch.as_tensor(logits, dtype=torch.float32), dim=-1).numpy()
+
+
+def _prediction(probs: np.ndarray, id2label: dict) -> dict:
+    names = [id2label[i] for i in range(len(probs))]
+    best = int(probs.argmax())
+    return {"predicted": names[best], "confidence": float(probs[best]),
+            "probabilities": {name: round(float(p), 6) for name, p in zip(names, probs)}}
+
+
+def _write(path: Path, records: list[dict]) -> None:
+    """Written beside and then moved into place, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    if path.suffix.lower() == ".csv":
+        # One column per class probability, so a spreadsheet can sort and filter on them.
+        flat = [{**{k: v for k, v in r.items() if k != "probabilities"},
+                 **{f"p_{name}": p for name, p in r["probabilities"].items()}} for r in records]
+        pd.DataFrame(flat).to_csv(tmp, index=False)
+    else:
+        with tmp.open("w") as fh:
+            for record in records:
+                fh.write(json.dumps(record) + "\n")
+    tmp.replace(path)

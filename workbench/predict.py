@@ -103,14 +103,22 @@ def _text_columns(run: Run, frame: pd.DataFrame, data_path: str, text_column: st
 def predict_texts(run: Run, texts: list[str], pairs: list[str] | None = None) -> list[dict]:
     """Predicted label, its probability and every class probability, for each text."""
     model, tokenizer = load_run_model(run)
-    probs = _probabilities(predict_logits(model, tokenizer, texts, pairs, run.config().task.max_length))
+    return label_texts(model, tokenizer, texts, pairs, run.config().task.max_length)
+
+
+def label_texts(model, tokenizer, texts: list[str], pairs: list[str] | None = None,
+                max_length: int = 128) -> list[dict]:
+    """predict_texts for a model already loaded (the app keeps one per run)."""
+    probs = _probabilities(predict_logits(model, tokenizer, texts, pairs, max_length))
     return [_prediction(p, _id2label(model)) for p in probs]
 
 
 def predict_run(run: Run, data_path: str, split: str | None = None, output: str | None = None,
-                text_column: str | None = None, text_pair_column: str | None = None) -> dict:
+                text_column: str | None = None, text_pair_column: str | None = None,
+                loaded: tuple | None = None) -> dict:
     """Label every row of a dataset split and write the predictions (JSONL or CSV, by the output's
-    extension; by default a JSONL file in the run's predict/ folder). Returns a summary."""
+    extension; by default a JSONL file in the run's predict/ folder). Returns a summary.
+    `loaded` is the run's (model, tokenizer) when the caller already holds them."""
     out_path = Path(output) if output else None
     if out_path is not None and out_path.suffix.lower() not in OUTPUT_FORMATS:
         raise WorkbenchError(f"--output '{output}' must end in .jsonl or .csv")
@@ -125,15 +133,12 @@ def predict_run(run: Run, data_path: str, split: str | None = None, output: str 
     if problems:
         raise DataError("Data check failed:\n" + "\n".join(f"- {p}" for p in problems), problems)
 
-    model, tokenizer = load_run_model(run)
+    model, tokenizer = loaded or load_run_model(run)
     texts = part.frame[text].tolist()
     pairs = part.frame[pair].tolist() if pair else None
-    probs = _probabilities(predict_logits(model, tokenizer, texts, pairs, run.config().task.max_length))
-    id2label = _id2label(model)
-    records = []
-    for i, p in enumerate(probs):
-        record = {"row": part.where(i), "text": texts[i], **({"text_pair": pairs[i]} if pairs else {})}
-        records.append({**record, **_prediction(p, id2label)})
+    labelled = label_texts(model, tokenizer, texts, pairs, run.config().task.max_length)
+    records = [{"row": part.where(i), "text": texts[i], **({"text_pair": pairs[i]} if pairs else {}), **label}
+               for i, label in enumerate(labelled)]
 
     if out_path is None:
         stem = Path(data_path.rstrip("/")).name.split(".")[0] or "data"

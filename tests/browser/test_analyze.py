@@ -203,3 +203,57 @@ def test_a_run_that_is_not_finished_says_so(app_server, page, workspace, sst2_ru
     page.locator("#analyze-att-button").click()
     expect(page.locator("#analyze-views")).to_contain_text("Only finished runs can be analysed")
     screenshot(page, "analyze_not_finished")
+
+
+def test_label_typed_texts_and_a_file(app_server, page, workspace, sst2_run, datasets_dir, tmp_path):
+    from workbench.predict import predict_texts
+
+    server = app_server(workspace)
+    page.goto(server.url)
+    page.get_by_role("tab", name="Analyze").click()
+    expect(page.locator("#analyze-run-message")).to_contain_text("eval predictions", timeout=60_000)
+    open_view(page, "Predict")
+    message = page.locator("#analyze-predict-message")
+
+    # ---- typed texts: one per line, blank lines skipped --------------------------------------------
+    page.locator("#analyze-predict-button").click()
+    expect(message).to_contain_text("Type a text to label, one per line.", timeout=30_000)
+    texts = ["a warm , funny and moving film", "", "a dull , lifeless mess that goes nowhere"]
+    page.locator("#analyze-predict-text textarea").fill("\n".join(texts))
+    page.locator("#analyze-predict-button").click()
+    table = page.locator("#analyze-predict-table")
+    expect(table).to_contain_text("p_negative", timeout=60_000)
+    expected = predict_texts(sst2_run, [texts[0], texts[2]])  # the same model through the Python API
+    for text, label in zip([texts[0], texts[2]], expected):
+        row = table.get_by_role("row").filter(has_text=text)
+        expect(row).to_contain_text(label["predicted"])
+        expect(row).to_contain_text(f"{label['confidence']:.4f}".rstrip("0"))
+    expect(message).to_be_empty()
+    screenshot(page, "analyze_predict_texts")
+
+    # ---- a file without labels: labelled, previewed, downloadable ----------------------------------
+    lines = (datasets_dir / "sst2" / "dev.tsv").read_text().splitlines()[1:51]
+    upload = tmp_path / "new_reviews.csv"
+    upload.write_text("review\n" + "\n".join(f'"{line.split(chr(9))[0].strip()}"' for line in lines) + "\n")
+    page.locator("#analyze-predict-upload input[type=file]").set_input_files(str(upload))
+    page.locator("#analyze-predict-file-button").click()
+    expect(message).to_contain_text("50 rows of new_reviews.csv labelled (", timeout=60_000)
+    link = page.locator("#analyze-predict-download a[download]").first
+    expect(link).to_have_attribute("download", f"new_reviews-labelled-by-{sst2_run.id}.csv", timeout=30_000)
+    href = link.get_attribute("href")
+    url = href if href.startswith("http") else server.url.rstrip("/") + "/" + href.lstrip("/")
+    rows = list(csv.DictReader(urllib.request.urlopen(url, timeout=30).read().decode().splitlines()))
+    assert [r["text"] for r in rows] == [line.split("\t")[0].strip() for line in lines]
+    direct = predict_texts(sst2_run, [r["text"] for r in rows])
+    assert [r["predicted"] for r in rows] == [d["predicted"] for d in direct]
+    expect(table).to_contain_text(rows[0]["text"][:30])
+    screenshot(page, "analyze_predict_file")
+
+    # ---- a broken file: one message with the line, nothing labelled --------------------------------
+    broken = tmp_path / "broken.csv"
+    broken.write_text("review\na fine film\n\"\"\n")
+    page.locator("#analyze-predict-upload").get_by_label("Clear").click()  # the uploaded file's ×
+    page.locator("#analyze-predict-upload input[type=file]").set_input_files(str(broken))
+    page.locator("#analyze-predict-file-button").click()
+    expect(message).to_contain_text("empty text in column 'review'", timeout=60_000)
+    expect(message).to_contain_text("line 3")

@@ -18,6 +18,7 @@ import pandas as pd
 
 from workbench import analysis as A
 from workbench.errors import WorkbenchError
+from workbench.predict import label_texts, predict_run
 from workbench.runs.store import get_run, list_runs
 
 log = logging.getLogger(__name__)
@@ -115,13 +116,52 @@ def _example_text(predictions: pd.DataFrame) -> str:
     return str(pool.sort_values("confidence", ascending=False)["text"].iloc[0])
 
 
+PAIR_SEPARATOR = "|||"
+MAX_LINES = 1000
+PREVIEW_ROWS = 200
+
+
+def split_lines(text: str, pairs: bool) -> tuple[list[str], list[str] | None]:
+    """The non-empty lines of a text box; for a model trained on pairs, each split in two at
+    PAIR_SEPARATOR. A problem is one message naming the lines."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise WorkbenchError("Type a text to label, one per line.")
+    if len(lines) > MAX_LINES:
+        raise WorkbenchError(f"{len(lines)} lines is more than this box takes ({MAX_LINES}); "
+                             "label them as a file below.")
+    if not pairs:
+        return lines, None
+    parts = [line.split(PAIR_SEPARATOR, 1) for line in lines]
+    bad = [str(i + 1) for i, p in enumerate(parts) if len(p) < 2 or not p[0].strip() or not p[1].strip()]
+    if bad:
+        raise WorkbenchError(f"this model was trained on text pairs: write each line as first text "
+                             f"{PAIR_SEPARATOR} second text (line {', '.join(bad[:8])})")
+    return [p[0].strip() for p in parts], [p[1].strip() for p in parts]
+
+
+def predictions_table(rows: list[dict], labelled: list[dict]) -> pd.DataFrame:
+    """One row per text: the predicted label, its confidence, the text(s), every class's probability."""
+    return predictions_first(pd.DataFrame([
+        {**row, "predicted": label["predicted"], "confidence": label["confidence"],
+         **{f"p_{name}": p for name, p in label["probabilities"].items()}}
+        for row, label in zip(rows, labelled)]).round(4))
+
+
+def predictions_first(frame: pd.DataFrame) -> pd.DataFrame:
+    """The label and its confidence before the texts: a long text would push them out of view."""
+    first = [c for c in ("row", "predicted", "confidence") if c in frame.columns]
+    return frame[first + [c for c in frame.columns if c not in first]]
+
+
 # ---- the tab ---------------------------------------------------------------------------------------
 def build_analyze_tab(runs_dir: str, tab: gr.Tab | None = None) -> None:
     """Create the Analyze tab's components inside the caller's `gr.Tab` and wire its events.
     Opening `tab` refreshes the run list and, when no run is chosen, picks the newest finished one."""
     runs_dir = str(runs_dir)
     gr.Markdown("Look inside a finished classifier: metrics, confusions, attention, token attributions, "
-                "how faithful each explanation is, and what the errors have in common.")
+                "how faithful each explanation is, and what the errors have in common; then label new "
+                "texts with it.")
     with gr.Row():
         run_dd = gr.Dropdown(label="Run", choices=run_choices(runs_dir), value=None, interactive=True,
                              scale=5, elem_id="analyze-run")
@@ -220,6 +260,22 @@ def build_analyze_tab(runs_dir: str, tab: gr.Tab | None = None) -> None:
                                          elem_id="analyze-cluster-table",
                                          column_widths=["7%", "6%", "14%", "8%", "9%", "18%", "38%"])
             cluster_file = gr.File(label="Clusters as CSV", elem_id="analyze-cluster-csv")
+
+        # -- predict: the model on texts of the user's own
+        with gr.Tab("Predict", elem_id="analyze-predict-tab"):
+            predict_msg = gr.HTML(elem_id="analyze-predict-message")
+            predict_text = gr.Textbox(label="Texts, one per line", lines=4, elem_id="analyze-predict-text",
+                                      placeholder="one text per line (a model trained on pairs: "
+                                                  f"first text {PAIR_SEPARATOR} second text)")
+            predict_button = gr.Button("Predict", variant="primary", elem_id="analyze-predict-button")
+            with gr.Row():
+                predict_upload = gr.File(label="Or a file to label (CSV, TSV, JSON, JSONL, Parquet); "
+                                               "it needs no label column", elem_id="analyze-predict-upload")
+                predict_download = gr.File(label="Labelled file (CSV)", interactive=False,
+                                           elem_id="analyze-predict-download")
+            label_button = gr.Button("Label the file", elem_id="analyze-predict-file-button")
+            predict_table = gr.Dataframe(_empty("text", "predicted", "confidence"), interactive=False, wrap=True,
+                                         label="Predictions", elem_id="analyze-predict-table")
 
     # ---- handlers ---------------------------------------------------------------------------------
     def refresh_runs(current):
@@ -356,6 +412,30 @@ def build_analyze_tab(runs_dir: str, tab: gr.Tab | None = None) -> None:
         summary = result.summary.rename(columns=CLUSTER_COLUMNS)
         return A.cluster_figure(result), summary, str(out), ""
 
+    @_guarded(3)
+    def predict_lines(run_id, text):
+        run = _run(runs_dir, run_id)
+        model, tokenizer, max_length = _model(runs_dir, run_id)
+        texts, pairs = split_lines(text or "", bool((run.raw_status().get("columns") or {}).get("text_pair")))
+        labelled = label_texts(model, tokenizer, texts, pairs, max_length)
+        rows = [{"text": t, **({"text_pair": pairs[i]} if pairs else {})} for i, t in enumerate(texts)]
+        return gr.update(value=predictions_table(rows, labelled)), gr.update(), ""
+
+    @_guarded(3)
+    def label_file(run_id, path):
+        if not path:
+            raise WorkbenchError("Upload a file to label first.")
+        run = _run(runs_dir, run_id)
+        model, tokenizer, _ = _model(runs_dir, run_id)
+        name = Path(path).name.split(".")[0] or "data"
+        out = Path(tempfile.mkdtemp(prefix="workbench-predict-")) / f"{name}-labelled-by-{run.id}.csv"
+        result = predict_run(run, str(path), output=str(out), loaded=(model, tokenizer))
+        counts = ", ".join(f"{label} {n}" for label, n in result["predicted_counts"].items())
+        preview = pd.read_csv(out, nrows=PREVIEW_ROWS)
+        shown = f"; the first {PREVIEW_ROWS} are shown" if result["rows"] > PREVIEW_ROWS else ""
+        return (predictions_first(preview).round(4), str(out),
+                _message(f"{result['rows']} rows of {Path(path).name} labelled ({counts}){shown}.", "info"))
+
     # ---- wiring -------------------------------------------------------------------------------------
     refresh.click(refresh_runs, run_dd, run_dd)
     if tab is not None:
@@ -383,3 +463,5 @@ def build_analyze_tab(runs_dir: str, tab: gr.Tab | None = None) -> None:
         event(faith_estimate, faith_inputs, [faith_cost, faith_msg], trigger_mode="always_last")
     faith_button.click(measure_faith, faith_inputs, [faith_table, faith_plot, faith_msg])
     cluster_button.click(cluster, run_dd, [cluster_plot, cluster_table, cluster_file, cluster_msg])
+    predict_button.click(predict_lines, [run_dd, predict_text], [predict_table, predict_download, predict_msg])
+    label_button.click(label_file, [run_dd, predict_upload], [predict_table, predict_download, predict_msg])

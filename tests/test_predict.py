@@ -101,4 +101,4 @@ def test_a_pair_model_needs_both_texts(datasets_dir, tmp_path, capsys):
     code, refused, _ = run_cli(capsys, "predict", run.id, "--data", str(path), "--runs-dir", str(tmp_path / "runs"))
     assert code == 2 and "no second text column found" in refused["error"]
     assert "(it has sentence1); the run was trained on pairs ('sentence1' + 'sentence2'); name it with " \
-        "--text-pair-column" in refused["error"]
+        "--text-pair-column, or call the column 'sentence2'" in refused["error"]

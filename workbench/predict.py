@@ -75,7 +75,7 @@ def _text_columns(run: Run, frame: pd.DataFrame, data_path: str, text_column: st
     detected = detect_columns(frame)
 
     def choose(given: str | None, trained_name: str | None, guess: str | None, flag: str, role: str,
-               why: str = "") -> str:
+               why: str = "", usual: str = "text") -> str:
         if given is not None:
             if given not in frame.columns:
                 raise WorkbenchError(f"--{flag} '{given}' is not a column of '{data_path}' (it has {available})")
@@ -84,16 +84,18 @@ def _text_columns(run: Run, frame: pd.DataFrame, data_path: str, text_column: st
             return trained_name
         if guess is None:
             raise WorkbenchError(f"no {role} column found in '{data_path}' (it has {available}){why}; "
-                                 f"name it with --{flag}")
+                                 f"name it with --{flag}, or call the column '{usual}'")
         return guess
 
-    text = choose(text_column, trained.get("text"), detected["text"], "text-column", "text")
+    text = choose(text_column, trained.get("text"), detected["text"], "text-column", "text",
+                  usual=trained.get("text") or "text")
     if not trained.get("text_pair"):
         if text_pair_column is not None:
             raise WorkbenchError(f"run {run.id} was trained on single texts; drop --text-pair-column")
         return text, None
     pair = choose(text_pair_column, trained.get("text_pair"), detected["text_pair"], "text-pair-column",
-                  "second text", f"; the run was trained on pairs ('{trained['text']}' + '{trained['text_pair']}')")
+                  "second text", f"; the run was trained on pairs ('{trained['text']}' + '{trained['text_pair']}')",
+                  trained["text_pair"])
     if pair == text:
         raise WorkbenchError(f"the text and second text columns are both '{text}'; name the second "
                              "with --text-pair-column")

@@ -101,6 +101,7 @@ def test_train_runs_eval_and_resume_refusal(runs_dir, capsys, datasets_dir):
         "--runs-dir", str(runs_dir), "--set", "train.eval_steps=50", "--set", "task.max_length=32")
     assert code == 0 and record["status"] == "finished"
     assert set(record) >= {"run_id", "status", "output", "metrics"} and "accuracy" in record["metrics"]
+    assert any("reach task.max_length (32 tokens)" in w for w in record["warnings"]), record.get("warnings")
 
     code, listing, _ = run_cli(capsys, "runs", "--json", "--runs-dir", str(runs_dir))
     assert [r["id"] for r in listing["runs"]] == [record["run_id"]]

@@ -84,6 +84,8 @@ def _run_record(run, status: dict) -> dict:
         record["error"] = status["error"]
     if status.get("test_metrics"):
         record["test_metrics"] = status["test_metrics"]
+    if status.get("warnings"):  # texts cut at max_length, too few steps...: worth a script's notice too
+        record["warnings"] = status["warnings"]
     return record
 
 

@@ -67,6 +67,10 @@ def test_bad_texts_are_named_by_line_and_nothing_is_written(sst2_run, tmp_path):
         predict_run(sst2_run, str(path), text_column="body")
     with pytest.raises(WorkbenchError, match="must end in .jsonl or .csv"):
         predict_run(sst2_run, str(path), output=str(tmp_path / "out.xlsx"))
+    with pytest.raises(WorkbenchError, match="cannot write the predictions to .*; choose another --output"):
+        fine = tmp_path / "fine.csv"
+        fine.write_text("review\na fine film\n")
+        predict_run(sst2_run, str(fine), output=str(path / "out.csv"))  # through a file, not a folder
 
 
 def test_eval_of_data_without_labels_points_to_predict(sst2_run, dev_without_labels, capsys):

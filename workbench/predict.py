@@ -145,7 +145,11 @@ def predict_run(run: Run, data_path: str, split: str | None = None, output: str 
     if out_path is None:
         stem = Path(data_path.rstrip("/")).name.split(".")[0] or "data"
         out_path = run.dir / "predict" / (f"{stem}.jsonl" if shown_split == "all rows" else f"{stem}-{split}.jsonl")
-    _write(out_path, records)
+    try:
+        _write(out_path, records)
+    except OSError as err:  # a read-only folder, a full disk, a path through a file
+        raise WorkbenchError(f"cannot write the predictions to '{out_path}': {err.strerror or err}; "
+                             "choose another --output") from None
     counts = pd.Series([r["predicted"] for r in records]).value_counts()
     return {"data": data_path, "split": shown_split, "rows": len(records), "predictions": str(out_path),
             "predicted_counts": {str(k): int(v) for k, v in counts.items()}}

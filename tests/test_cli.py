@@ -92,6 +92,14 @@ def test_check_command_reports_columns_and_labels(capsys, datasets_dir):
     code, record, _ = run_cli(capsys, "check", "--data", str(datasets_dir / "mrpc"), "--text-column", "sentence2",
                               "--text-pair-column", "sentence1", "--label-column", "label")
     assert code == 0 and record["columns"] == {"text": "sentence2", "text_pair": "sentence1", "label": "label"}
+    assert record["problems"] == []
+    # The run the config would make: 64 MRPC rows in batches of 32 for one epoch is 2 steps.
+    code, record, err = run_cli(capsys, "check", "--data", str(datasets_dir / "mrpc"), "--max-train-samples", "64",
+                                "--batch-size", "32")
+    assert code == 0 and record["problems"] == [
+        "WARNING: [train] this run makes only 2 optimizer steps (64 training rows in batches of 32, 1 epoch): "
+        "too few to learn from; raise train.epochs (e.g. 5) or lower train.batch_size"]
+    assert "Data OK, with warnings" in err
 
 
 def test_train_runs_eval_and_resume_refusal(runs_dir, capsys, datasets_dir):

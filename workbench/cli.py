@@ -110,11 +110,15 @@ def cmd_train(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from workbench.data.validate import check_data
+    from workbench.data.validate import Problem, check_data
+    from workbench.train.steps import run_length_warning
 
     cfg = config_from_args(args)
     cfg.validate()
     report = check_data(cfg.data)
+    warning = run_length_warning(cfg, report.split_rows) if report.ok else None
+    if warning:
+        report.problems.append(Problem("warning", warning, "train"))
     print(report.summary(), file=sys.stderr)
     _emit({"status": "ok" if report.ok else "invalid", "columns": report.columns.__dict__ if report.columns else None,
            "labels": report.label_names, "rows": report.split_rows, "label_counts": report.label_counts,

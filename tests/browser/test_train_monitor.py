@@ -323,3 +323,21 @@ def test_bad_input_gives_one_clear_message_and_configs_save_and_load(app_server,
     expect(field(page, "lora_r")).to_have_value("4")
     expect(field(page, "name")).to_have_value("small lora")
     screenshot(page, "12_config_loaded")
+
+
+def test_a_batch_as_large_as_the_data_is_flagged_on_start_and_in_the_monitor(app_server, page, tmp_path):
+    server = app_server(tmp_path)
+    open_app(page, server.url)
+    set_field(page, "batch_size", 256)  # the demo keeps 162 training rows; three epochs
+    set_field(page, "max_length", 32)
+    run_id = start_run(page)
+    expected = ("his run makes only 3 optimizer steps (a batch of 256 takes all 162 training rows at "
+                "once, 3 epochs): too few to learn from; lower train.batch_size below 162")
+    expect(page.locator("#train-run-status")).to_contain_text("T" + expected)
+    expect(page.get_by_text("T" + expected + ".", exact=True)).to_be_visible()  # a toast over the Monitor
+    screenshot(page, "12_too_few_steps_on_start")
+    page.get_by_role("tab", name="Monitor").click()
+    expect(page.locator("#monitor-run input")).to_have_value(run_id)
+    wait_for_status(page, "Finished", timeout=120)
+    expect(page.locator("#monitor-status")).to_contain_text(expected)
+    assert run_status(tmp_path, run_id)["step"] == 3

@@ -6,7 +6,7 @@ import pytest
 
 from workbench.config import RunConfig
 from workbench.runs.store import create_run
-from workbench.train.pipeline import too_few_steps_warning, training_arguments
+from workbench.train.pipeline import training_arguments
 
 
 @pytest.mark.parametrize("train_rows, logging_steps", [
@@ -26,28 +26,3 @@ def test_logging_steps_set_by_hand_are_kept(tmp_path):
     cfg = RunConfig.from_dict({"data": {"path": "train.csv"}, "train": {"logging_steps": 7},
                                "runs_dir": str(tmp_path)}).resolve()
     assert training_arguments(cfg, create_run(cfg), 40).logging_steps == 7
-
-
-def _config(tmp_path, **train) -> RunConfig:
-    return RunConfig.from_dict({"data": {"path": "train.csv"}, "train": train, "runs_dir": str(tmp_path)}).resolve()
-
-
-def test_a_batch_larger_than_the_data_is_named_with_its_fix(tmp_path):
-    warning = too_few_steps_warning(_config(tmp_path, batch_size=64), 40)
-    assert warning == ("this run makes only 1 optimizer step (a batch of 64 takes all 40 training rows at "
-                       "once, 1 epoch): too few to learn from; lower train.batch_size below 40")
-
-
-def test_a_run_of_a_few_steps_suggests_more_epochs(tmp_path):
-    warning = too_few_steps_warning(_config(tmp_path, batch_size=16), 100)  # 7 steps
-    assert warning.startswith("this run makes only 7 optimizer steps (100 training rows in batches of 16")
-    assert warning.endswith("raise train.epochs (e.g. 2) or lower train.batch_size")
-
-
-@pytest.mark.parametrize("train, rows", [
-    ({"batch_size": 16}, 162),     # the demo: 11 steps
-    ({"max_steps": 3}, 40),        # a short run asked for by hand
-    ({"batch_size": 16, "epochs": 3}, 100),
-])
-def test_enough_steps_or_max_steps_by_hand_need_no_warning(train, rows, tmp_path):
-    assert too_few_steps_warning(_config(tmp_path, **train), rows) is None

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import datasets
 import pandas as pd
 from sklearn.model_selection import train_test_split
@@ -63,3 +65,15 @@ def prepare_data(cfg: DataConfig, seed: int) -> PreparedData:
         if name in splits and cfg.max_eval_samples and cfg.max_eval_samples < len(splits[name]):
             splits[name] = splits[name].shuffle(seed=seed).select(range(cfg.max_eval_samples))
     return PreparedData(splits, report.label_names, report)
+
+
+def expected_train_rows(cfg: DataConfig, split_rows: dict[str, int]) -> int:
+    """The training rows prepare_data will keep, from the split sizes a pre-flight report counted:
+    the validation carve (train_test_split rounds the held-out share up) and max_train_samples.
+    Lets a front end warn about the run's length before the run exists."""
+    rows = split_rows.get("train", 0)
+    if "validation" not in split_rows:
+        rows -= math.ceil(rows * cfg.validation_fraction)
+    if cfg.max_train_samples:
+        rows = min(rows, cfg.max_train_samples)
+    return rows

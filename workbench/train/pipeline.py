@@ -23,6 +23,7 @@ from workbench.methods import METHODS, trainable_parameters
 from workbench.runs.store import Run
 from workbench.tasks import classify
 from workbench.train.callbacks import RunRecorder
+from workbench.train.steps import planned_steps, too_few_steps_warning
 from workbench.train.trainer import WorkbenchTrainer
 
 log = logging.getLogger("workbench.train")
@@ -34,35 +35,6 @@ def precision_flags(cfg: RunConfig) -> dict:
     if precision == "auto":
         precision = "bf16" if on_gpu and torch.cuda.is_bf16_supported() else "fp32"
     return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
-
-
-def _world_size(cfg: RunConfig) -> int:
-    return max(1, int(torch.cuda.device_count())) if torch.cuda.is_available() and cfg.devices != "cpu" else 1
-
-
-def planned_steps(cfg: RunConfig, train_rows: int) -> int:
-    """Optimizer steps the run will make, as the Trainer counts them."""
-    t = cfg.train
-    steps_per_epoch = math.ceil(train_rows / (t.batch_size * t.gradient_accumulation_steps * _world_size(cfg)))
-    return t.max_steps if t.max_steps > 0 else max(1, math.ceil(steps_per_epoch * t.epochs))
-
-
-def too_few_steps_warning(cfg: RunConfig, train_rows: int) -> str | None:
-    """A run of a handful of steps ends before warmup and decay mean anything; say so, with the
-    fix, unless max_steps was set by hand (then a short run is what was asked for)."""
-    t = cfg.train
-    steps = planned_steps(cfg, train_rows)
-    if t.max_steps > 0 or steps >= 10:
-        return None
-    per_step = t.batch_size * t.gradient_accumulation_steps * _world_size(cfg)
-    if per_step >= train_rows:
-        fix = f"lower train.batch_size below {train_rows}"
-        how = f"a batch of {per_step} takes all {train_rows} training rows at once"
-    else:
-        fix = f"raise train.epochs (e.g. {math.ceil(t.epochs * 10 / steps)}) or lower train.batch_size"
-        how = f"{train_rows} training rows in batches of {per_step}"
-    return (f"this run makes only {steps} optimizer step{'s' if steps > 1 else ''} ({how}, "
-            f"{t.epochs:g} epoch{'s' if t.epochs != 1 else ''}): too few to learn from; {fix}")
 
 
 def training_arguments(cfg: RunConfig, run: Run, train_rows: int) -> TrainingArguments:

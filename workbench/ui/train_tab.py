@@ -19,6 +19,7 @@ import gradio as gr
 from workbench.catalog import BUNDLED, resolve_model
 from workbench.config import (DEFAULT_LEARNING_RATE, METHODS, POOLINGS, PRECISIONS, SCHEDULERS, TASKS, RunConfig)
 from workbench.data.validate import require_ok
+from workbench.train.steps import run_length_warning
 from workbench.errors import ConfigError, DataError, WorkbenchError
 from workbench.runs import queue
 from workbench.runs.store import create_run, get_run, list_runs
@@ -454,6 +455,7 @@ def build_train_tab(ws: Workspace) -> TrainTab:
             if view.report is None:
                 raise DataError(view.error)
             require_ok(view.report)
+            warning = run_length_warning(cfg, view.report.split_rows)
             run = create_run(cfg.resolve())
             state = queue.submit(run, len(queue.list_gpus()))
         except WorkbenchError as err:
@@ -461,9 +463,12 @@ def build_train_tab(ws: Workspace) -> TrainTab:
             return format_error(err), ""
         except Exception as err:
             return unexpected("Start", err), ""
+        note = f"\n\n⚠ {warning[0].upper()}{warning[1:]}." if warning else ""
+        if warning:  # Start moves to the Monitor tab: a toast is seen there, this message is not
+            gr.Warning(f"{warning[0].upper()}{warning[1:]}.", duration=15)
         if state == "started":
-            return f"▶ Run `{run.id}` started — follow it in the Monitor tab.", run.id
-        return (f"◷ Run `{run.id}` is queued: it starts when its device ({cfg.devices}) is free.", run.id)
+            return f"▶ Run `{run.id}` started — follow it in the Monitor tab.{note}", run.id
+        return (f"◷ Run `{run.id}` is queued: it starts when its device ({cfg.devices}) is free.{note}", run.id)
 
     start_event = start_btn.click(on_start, form_inputs, [run_status, started_run], concurrency_limit=1)
 

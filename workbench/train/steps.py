@@ -1,0 +1,49 @@
+"""How many optimizer steps a run makes, and a warning when that is too few to learn from.
+
+Light on imports (no transformers) so the pre-flight of the CLI and the app can ask before a run
+exists; the training process uses the same count for its evaluation and logging cadence.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from workbench.config import RunConfig
+
+
+def _world_size(cfg: RunConfig) -> int:
+    return max(1, int(torch.cuda.device_count())) if torch.cuda.is_available() and cfg.devices != "cpu" else 1
+
+
+def planned_steps(cfg: RunConfig, train_rows: int) -> int:
+    """Optimizer steps the run will make, as the Trainer counts them."""
+    t = cfg.train
+    steps_per_epoch = math.ceil(train_rows / (t.batch_size * t.gradient_accumulation_steps * _world_size(cfg)))
+    return t.max_steps if t.max_steps > 0 else max(1, math.ceil(steps_per_epoch * t.epochs))
+
+
+def too_few_steps_warning(cfg: RunConfig, train_rows: int) -> str | None:
+    """A run of a handful of steps ends before warmup and decay mean anything; say so, with the
+    fix, unless max_steps was set by hand (then a short run is what was asked for)."""
+    t = cfg.train
+    steps = planned_steps(cfg, train_rows)
+    if t.max_steps > 0 or steps >= 10:
+        return None
+    per_step = t.batch_size * t.gradient_accumulation_steps * _world_size(cfg)
+    if per_step >= train_rows:
+        fix = f"lower train.batch_size below {train_rows}"
+        how = f"a batch of {per_step} takes all {train_rows} training rows at once"
+    else:
+        fix = f"raise train.epochs (e.g. {math.ceil(t.epochs * 10 / steps)}) or lower train.batch_size"
+        how = f"{train_rows} training rows in batches of {per_step}"
+    return (f"this run makes only {steps} optimizer step{'s' if steps > 1 else ''} ({how}, "
+            f"{t.epochs:g} epoch{'s' if t.epochs != 1 else ''}): too few to learn from; {fix}")
+
+
+def run_length_warning(cfg: RunConfig, split_rows: dict[str, int]) -> str | None:
+    """too_few_steps_warning for data a pre-flight report counted, before the run exists."""
+    from workbench.data.prepare import expected_train_rows  # datasets and sklearn: only when asked
+
+    return too_few_steps_warning(cfg, expected_train_rows(cfg.data, split_rows))

@@ -10,7 +10,11 @@ A causal decoder (SmolLM2, Llama, GPT-2) is read at its last real token ("last")
 library's *ForSequenceClassification decoders do: only that token has seen the whole text.
 
 The saved folder is a normal Hugging Face folder (config.json with `workbench_pooling`, id2label,
-model.safetensors with `<encoder prefix>.*` and `classifier.*`); `load` reads it back.
+model.safetensors with `<encoder prefix>.*` and `classifier.*`); `load` reads it back. This file is
+saved beside the weights and named in the config's auto_map, so plain transformers loads the same
+model without the workbench: `AutoModelForSequenceClassification.from_pretrained(folder,
+trust_remote_code=True)`. (Without it transformers would build its own [CLS]-pooler head over these
+weights, with a random pooler, and predict nonsense.) So this file imports only torch and transformers.
 """
 
 from __future__ import annotations
@@ -133,6 +137,10 @@ class PooledClassifier(PreTrainedModel):
             raise ValueError(f"{path}: weights do not match the model (missing {missing[:3]}, "
                              f"unexpected {unexpected[:3]})")
         return model.eval()
+
+
+# save_pretrained copies this file into the folder and names it in config.json's auto_map.
+PooledClassifier.register_for_auto_class("AutoModelForSequenceClassification")
 
 
 def is_pooled_classifier(path: str | Path) -> bool:

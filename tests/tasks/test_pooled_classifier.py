@@ -1,0 +1,43 @@
+"""A run's model folder outside the workbench: plain transformers loads the same classifier."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+LOAD_WITHOUT_WORKBENCH = """
+import json, sys
+import torch
+sys.modules["workbench"] = None  # where the model is deployed, the workbench is not installed
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+folder, texts = sys.argv[1], json.loads(sys.argv[2])
+tokenizer = AutoTokenizer.from_pretrained(folder)
+model = AutoModelForSequenceClassification.from_pretrained(folder, trust_remote_code=True).eval()
+with torch.no_grad():
+    batch = tokenizer(texts, padding=True, truncation=True, max_length=64, return_tensors="pt")
+    probs = model(**batch).logits.softmax(-1)
+print(json.dumps({"class": type(model).__name__, "labels": [model.config.id2label[i] for i in range(2)],
+                  "probs": probs.tolist()}))
+"""
+
+
+def test_plain_transformers_loads_a_run_model_and_predicts_what_the_run_did(sst2_run, tmp_path):
+    folder = sst2_run.model_dir
+    config = json.loads((folder / "config.json").read_text())
+    assert config["auto_map"] == {"AutoModelForSequenceClassification": "pooled_classifier.PooledClassifier"}
+    assert "import workbench" not in (folder / "pooled_classifier.py").read_text()
+    predictions = [json.loads(line) for line in sst2_run.predictions_path.read_text().splitlines()][:8]
+    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_WORKBENCH, str(folder),
+                          json.dumps([p["text"] for p in predictions])],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert loaded["class"] == "PooledClassifier" and loaded["labels"] == ["negative", "positive"]
+    for prediction, probs in zip(predictions, loaded["probs"]):
+        assert probs == pytest.approx([prediction["probabilities"][n] for n in ("negative", "positive")], abs=1e-4)

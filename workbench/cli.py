@@ -1,4 +1,4 @@
-"""`workbench` command line: train | check | runs | eval | predict | abort | resume | app.
+"""`workbench` command line: train | check | runs | eval | predict | export | abort | resume | app.
 
 Commands that finish a piece of work end by printing one JSON line (run id, status, output
 folder, metrics) so scripts can read the outcome; everything else goes to stderr.
@@ -189,6 +189,17 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from workbench.export import export_run
+    from workbench.runs.store import get_run
+
+    run = get_run(args.runs_dir, args.run)
+    result = export_run(run, args.output)
+    print(f"model of {run.id} -> {result['export']} ({result['megabytes']} MB)", file=sys.stderr)
+    _emit({"run_id": run.id, "status": "finished", "output": str(run.dir), **result})
+    return 0
+
+
 def cmd_abort(args) -> int:
     from workbench.runs.store import get_run
 
@@ -285,6 +296,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "name differs from the training data's and detection picks another")
     pr.add_argument("--runs-dir", default="runs")
     pr.set_defaults(func=cmd_predict)
+
+    ex = sub.add_parser("export", help="a finished run's model as one folder that plain transformers loads "
+                        "(LoRA merged)")
+    ex.add_argument("run"), ex.add_argument("--output", default=None, help="a new or empty folder (default: "
+                                            "export/ in the run folder)")
+    ex.add_argument("--runs-dir", default="runs")
+    ex.set_defaults(func=cmd_export)
 
     ab = sub.add_parser("abort", help="stop a run after its current step, with a checkpoint")
     ab.add_argument("run"), ab.add_argument("--runs-dir", default="runs")

@@ -15,11 +15,11 @@ import torch
 sys.modules["workbench"] = None  # where the model is deployed, the workbench is not installed
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-folder, texts = sys.argv[1], json.loads(sys.argv[2])
+folder, texts, max_length = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])
 tokenizer = AutoTokenizer.from_pretrained(folder)
 model = AutoModelForSequenceClassification.from_pretrained(folder, trust_remote_code=True).eval()
 with torch.no_grad():
-    batch = tokenizer(texts, padding=True, truncation=True, max_length=64, return_tensors="pt")
+    batch = tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
     probs = model(**batch).logits.softmax(-1)
 print(json.dumps({"class": type(model).__name__, "labels": [model.config.id2label[i] for i in range(2)],
                   "probs": probs.tolist()}))
@@ -34,7 +34,7 @@ def test_plain_transformers_loads_a_run_model_and_predicts_what_the_run_did(sst2
     predictions = [json.loads(line) for line in sst2_run.predictions_path.read_text().splitlines()][:8]
     env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
     out = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_WORKBENCH, str(folder),
-                          json.dumps([p["text"] for p in predictions])],
+                          json.dumps([p["text"] for p in predictions]), "64"],
                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     loaded = json.loads(out.stdout.strip().splitlines()[-1])

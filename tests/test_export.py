@@ -1,0 +1,54 @@
+"""`workbench export`: a LoRA run's model merged into one folder that plain transformers loads."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.tasks.test_pooled_classifier import LOAD_WITHOUT_WORKBENCH
+from tests.test_cli import run_cli
+
+
+def test_a_lora_run_exports_merged_and_loads_without_the_workbench(datasets_dir, tmp_path, capsys):
+    runs = tmp_path / "runs"
+    code, trained, _ = run_cli(
+        capsys, "train", "--data", str(datasets_dir / "sst2"), "--method", "lora", "--max-steps", "3",
+        "--max-train-samples", "48", "--max-eval-samples", "16", "--batch-size", "16", "--runs-dir", str(runs),
+        "--set", "train.eval_steps=50", "--set", "task.max_length=32", "--set", "data.label_names=[negative,positive]")
+    assert code == 0, trained
+    run_dir = runs / trained["run_id"]
+    assert (run_dir / "model" / "adapter_model.safetensors").is_file()  # the run itself keeps the adapter
+
+    code, exported, _ = run_cli(capsys, "export", trained["run_id"], "--output", str(tmp_path / "deploy"),
+                                "--runs-dir", str(runs))
+    assert code == 0, exported
+    folder = tmp_path / "deploy"
+    assert exported["export"] == str(folder) and exported["labels"] == ["negative", "positive"]
+    assert {"config.json", "model.safetensors", "pooled_classifier.py", "tokenizer.json"} <= set(exported["files"])
+    assert not (folder / "adapter_config.json").exists()  # merged: no peft needed
+    assert 80 < exported["megabytes"] < 100  # MiniLM-L6's 22.7M parameters in fp32
+
+    predictions = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()][:8]
+    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_WORKBENCH, str(folder),
+                          json.dumps([p["text"] for p in predictions]), "32"],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    for prediction, probs in zip(predictions, loaded["probs"]):
+        assert probs == pytest.approx([prediction["probabilities"][n] for n in ("negative", "positive")], abs=1e-4)
+
+    # The exported folder is a local model like any other: the base of a next run.
+    code, next_run, _ = run_cli(
+        capsys, "train", "--model", str(folder), "--data", str(datasets_dir / "sst2"), "--method", "full",
+        "--max-steps", "1", "--max-train-samples", "16", "--max-eval-samples", "8", "--batch-size", "8",
+        "--runs-dir", str(runs), "--set", "train.eval_steps=50", "--set", "task.max_length=32")
+    assert code == 0 and next_run["status"] == "finished", next_run
+
+    # A second export into the same folder would mix two models: refused.
+    code, refused, _ = run_cli(capsys, "export", trained["run_id"], "--output", str(folder), "--runs-dir", str(runs))
+    assert code == 2 and refused["error"] == f"'{folder}' is not empty; export into a new or empty folder"

@@ -1,0 +1,39 @@
+"""A finished run's model as one self-contained Hugging Face folder (`workbench export RUN`).
+
+A LoRA run keeps only its adapter, which needs the base model and peft to be used. Exporting merges
+the adapter into the encoder and saves full weights, the tokenizer, the label names and the
+classifier's code, so the folder loads anywhere with plain transformers
+(`AutoModelForSequenceClassification.from_pretrained(folder, trust_remote_code=True)`), and in
+the workbench as a local model, e.g. as the base of a next run.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from workbench.errors import WorkbenchError
+from workbench.predict import load_run_model
+from workbench.runs.store import Run
+
+
+def export_run(run: Run, output: str | Path | None = None) -> dict:
+    """Write the run's model (LoRA merged) to `output` (default: the run's export/ folder)."""
+    target = Path(output) if output else run.dir / "export"
+    if target.exists() and any(target.iterdir()):
+        raise WorkbenchError(f"'{target}' is not empty; export into a new or empty folder")
+    model, tokenizer = load_run_model(run)
+    tmp = target.with_name(f".{target.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        if target.exists():
+            target.rmdir()
+        tmp.replace(target)  # whole or not at all: a reader never finds half a model
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise WorkbenchError(f"cannot export to '{target}': {err.strerror or err}; choose another --output") from None
+    size = sum(f.stat().st_size for f in target.iterdir())
+    return {"export": str(target), "files": sorted(f.name for f in target.iterdir()),
+            "megabytes": round(size / 2**20, 1), "labels": [model.config.id2label[i] for i in range(model.config.num_labels)]}

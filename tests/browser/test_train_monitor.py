@@ -146,6 +146,8 @@ def test_restart_app_mid_run_reattaches(app_server, page, tmp_path):
     choose(page, "runs-compare", run_id)
     assert len(wait_for_points(page, 1, timeout=10, elem_id="runs-compare-plot", trace=run_id)) >= len(later)
     screenshot(page, "06_runs_tab_selected")
+    page.locator("#runs-export").click()  # an aborted run has no final model to export
+    expect(page.locator("#runs-export-text")).to_contain_text(f"run {run_id} has no final model (status: aborted)")
     page.locator("#runs-delete").click()
     expect(page.locator("#runs-confirm-text")).to_contain_text("cannot be undone")
     page.locator("#runs-confirm-delete").click()
@@ -341,3 +343,16 @@ def test_a_batch_as_large_as_the_data_is_flagged_on_start_and_in_the_monitor(app
     wait_for_status(page, "Finished", timeout=120)
     expect(page.locator("#monitor-status")).to_contain_text(expected)
     assert run_status(tmp_path, run_id)["step"] == 3
+
+    # The finished run's model, exported from the Runs tab: one folder plain transformers loads.
+    page.get_by_role("tab", name="Runs").click()
+    page.locator("#runs-refresh").click()
+    page.locator("#runs-table").get_by_test_id("cell-0-0").click()
+    expect(page.locator("#runs-selected")).to_contain_text(run_id)
+    page.locator("#runs-export").click()
+    folder = tmp_path / "runs" / run_id / "export"
+    message = page.locator("#runs-export-text")
+    expect(message).to_contain_text(f"exported to {folder.resolve()}", timeout=60_000)
+    expect(message).to_contain_text("trust_remote_code=True")
+    assert {"model.safetensors", "pooled_classifier.py", "tokenizer.json"} <= {f.name for f in folder.iterdir()}
+    screenshot(page, "13_model_exported")

@@ -1,5 +1,5 @@
 """The Runs tab: every run in the workspace, one run's curves and config, several runs overlaid,
-and deleting a run (after a confirmation)."""
+exporting a run's model, and deleting a run (after a confirmation)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import gradio as gr
 import pandas as pd
 
 from workbench.errors import WorkbenchError
+from workbench.export import export_run
 from workbench.runs.store import Run, delete_run, get_run, list_runs
 from workbench.ui import charts
 from workbench.ui.monitor_tab import format_duration
@@ -64,7 +65,9 @@ def build_runs_tab(ws: Workspace) -> RunsTab:
     selected = gr.State("")
     with gr.Row():
         selected_md = gr.Markdown("No run selected.", elem_id="runs-selected")
+        export_btn = gr.Button("Export model", elem_id="runs-export", scale=0, min_width=160)
         delete_btn = gr.Button("Delete run…", variant="stop", elem_id="runs-delete", scale=0, min_width=160)
+    export_md = gr.Markdown(elem_id="runs-export-text")
     with gr.Group(visible=False) as confirm_box:
         confirm_md = gr.Markdown(elem_id="runs-confirm-text")
         with gr.Row():
@@ -114,6 +117,27 @@ def build_runs_tab(ws: Workspace) -> RunsTab:
 
     table.select(on_select, table,
                  [selected, selected_md, loss_plot, metrics_plot, config_code, confirm_box, config_box])
+
+    def on_export(run_id):
+        if not run_id:
+            return "Click a run in the table first."
+        try:
+            run = get_run(ws.runs_dir, run_id)
+            folder = run.dir / "export"
+            if folder.is_dir() and any(folder.iterdir()):  # exported before: the same model, say where
+                where, size = folder, sum(f.stat().st_size for f in folder.iterdir()) / 2**20
+            else:
+                result = export_run(run)
+                where, size = Path(result["export"]), result["megabytes"]
+        except WorkbenchError as err:
+            return f"⚠ {err}"
+        merged = ", the LoRA adapter merged in" if run.raw_status().get("method") == "lora" else ""
+        return (f"Model of **{run_id}** exported to `{where.resolve()}` ({size:.0f} MB{merged}). It loads "
+                "without the workbench: `AutoModelForSequenceClassification.from_pretrained(folder, "
+                "trust_remote_code=True)`, or as a local model here.")
+
+    export_btn.click(on_export, selected, export_md)
+    table.select(lambda: "", None, export_md)  # a message about another run would mislead
 
     def ask_delete(run_id):
         if not run_id:

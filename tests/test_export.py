@@ -52,3 +52,7 @@ def test_a_lora_run_exports_merged_and_loads_without_the_workbench(datasets_dir,
     # A second export into the same folder would mix two models: refused.
     code, refused, _ = run_cli(capsys, "export", trained["run_id"], "--output", str(folder), "--runs-dir", str(runs))
     assert code == 2 and refused["error"] == f"'{folder}' is not empty; export into a new or empty folder"
+    (tmp_path / "a_file").write_text("")
+    code, refused, _ = run_cli(capsys, "export", trained["run_id"], "--output", str(tmp_path / "a_file"),
+                               "--runs-dir", str(runs))
+    assert code == 2 and refused["error"].endswith("is a file; export into a new or empty folder")

@@ -20,6 +20,8 @@ from workbench.runs.store import Run
 def export_run(run: Run, output: str | Path | None = None) -> dict:
     """Write the run's model (LoRA merged) to `output` (default: the run's export/ folder)."""
     target = Path(output) if output else run.dir / "export"
+    if target.exists() and not target.is_dir():
+        raise WorkbenchError(f"'{target}' is a file; export into a new or empty folder")
     if target.exists() and any(target.iterdir()):
         raise WorkbenchError(f"'{target}' is not empty; export into a new or empty folder")
     model, tokenizer = load_run_model(run)

@@ -65,6 +65,8 @@ def test_bad_texts_are_named_by_line_and_nothing_is_written(sst2_run, tmp_path):
     assert not (sst2_run.dir / "predict" / "new.jsonl").exists()
     with pytest.raises(WorkbenchError, match="--text-column 'body' is not a column of .* \\(it has review\\)"):
         predict_run(sst2_run, str(path), text_column="body")
+    with pytest.raises(WorkbenchError, match="is one file, without splits; drop --split"):
+        predict_run(sst2_run, str(path), split="test")
     with pytest.raises(WorkbenchError, match="must end in .jsonl or .csv"):
         predict_run(sst2_run, str(path), output=str(tmp_path / "out.xlsx"))
     with pytest.raises(WorkbenchError, match="cannot write the predictions to .*; choose another --output"):

@@ -62,6 +62,8 @@ def pick_split(splits: dict, data_path: str, split: str | None) -> str:
     if split is None:
         return "test" if "test" in splits else "validation" if "validation" in splits else "train"
     if split not in splits:
+        if len(splits) == 1:  # one file is loaded as "train", but it is just rows
+            raise WorkbenchError(f"'{data_path}' is one file, without splits; drop --split")
         raise WorkbenchError(f"'{data_path}' has no {split} split (it has {', '.join(splits)})")
     return split
 

@@ -38,7 +38,10 @@ def test_the_python_api_example_runs(tmp_path, monkeypatch, datasets_dir):
     block = block.replace('"max_train_samples": 4000', '"max_train_samples": 64, "max_eval_samples": 64')
     assert "max_eval_samples" in block, "the example changed: update this test's substitutions"
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "new_texts.csv").write_text("text\na fine and funny film\nnot worth the ticket\n")  # the example's file
     namespace: dict = {}
     exec(compile(block, "README.md", "exec"), namespace)
     assert namespace["run"].status()["status"] == "finished"
     assert (tmp_path / "runs").is_dir()
+    assert len((tmp_path / "labelled.csv").read_text().splitlines()) == 3
+    assert (tmp_path / "my-model" / "model.safetensors").is_file()

@@ -45,6 +45,20 @@ def test_malformed_csv_names_the_line(tmp_path):
     assert "line 3" in str(err.value) and "Quote fields" in str(err.value)
 
 
+@pytest.mark.parametrize("text, line", [
+    ("text,label\nbad, really bad movie,0\ngood movie,1\n", "Expected 2 fields in line 2, saw 3"),
+    ("text\na fine, funny film\nnot worth the ticket\n", "Expected 1 fields in line 2, saw 2"),
+])
+def test_a_first_row_with_an_extra_field_is_named_not_read_shifted(tmp_path, text, line):
+    # pandas reads such a file without an error, taking the first column as an index: every
+    # text would silently move one column to the right.
+    path = tmp_path / "shifted.csv"
+    path.write_text(text)
+    with pytest.raises(DataError) as err:
+        load_raw(str(path))
+    assert line in str(err.value) and "Quote fields that contain a comma" in str(err.value)
+
+
 def test_bad_jsonl_line_and_non_object(tmp_path):
     path = tmp_path / "data.jsonl"
     path.write_text('{"text": "a", "label": 1}\n{"text": "b", "label": \n')

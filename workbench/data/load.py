@@ -123,6 +123,17 @@ def _csv_separator(path: Path) -> str:
     return ","
 
 
+def _first_long_row(path: Path, sep: str, quoting: int) -> str:
+    """pandas' words for a row with more fields than the header: "Expected 2 fields in line 3, saw 3"."""
+    with _open_text(path, encoding="utf-8-sig", errors="replace") as handle:
+        reader = csv.reader(handle, delimiter=sep, quoting=quoting)
+        header = len(next(reader))
+        for row in reader:
+            if len(row) > header:
+                return f"Expected {header} fields in line {reader.line_num}, saw {len(row)}"
+    return "a row has more fields than the header"
+
+
 def _first_non_utf8(path: Path) -> str:
     """Where the first byte that is not UTF-8 sits, as a line number a user can open."""
     data = _read_bytes(path)
@@ -145,9 +156,14 @@ def read_file(path: Path) -> SplitFrame:
         raise DataError(f"'{path}' is empty; it needs a header line and at least one row")
     try:
         if fmt in ("csv", "tsv"):
-            frame = pd.read_csv(path, sep="\t" if fmt == "tsv" else _csv_separator(path), dtype=str,
-                                keep_default_na=False, na_values=[""], skip_blank_lines=False,
-                                quoting=csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL)
+            sep = "\t" if fmt == "tsv" else _csv_separator(path)
+            quoting = csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL
+            frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""],
+                                skip_blank_lines=False, quoting=quoting)
+            if not isinstance(frame.index, pd.RangeIndex):
+                # The first row had one field more than the header, so pandas silently took the
+                # first column as an index: every text would shift by one column.
+                raise pd.errors.ParserError(_first_long_row(path, sep, quoting))
             return SplitFrame(frame, str(path), line_offset=2)  # line 1 is the header
         if fmt == "jsonl":
             return SplitFrame(_read_jsonl(path), str(path), line_offset=1)

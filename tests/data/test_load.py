@@ -59,6 +59,28 @@ def test_a_first_row_with_an_extra_field_is_named_not_read_shifted(tmp_path, tex
     assert line in str(err.value) and "Quote fields that contain a comma" in str(err.value)
 
 
+@pytest.mark.parametrize("name, text", [
+    ("data.csv", "text,label\ngood,1\nbad,0\n\n\n"),
+    ("data.jsonl", '{"text": "good", "label": 1}\n\n{"text": "bad", "label": 0}\n\n \n'),
+])
+def test_blank_lines_at_the_end_are_not_rows_and_earlier_ones_keep_their_line(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    part = load_raw(str(path)).splits["train"]
+    assert part.frame["text"].tolist()[-1] == "bad"
+    if name.endswith(".jsonl"):  # the blank line 2 stays a row, so "bad" is still line 3
+        assert len(part.frame) == 3 and part.where(2) == "line 3"
+    else:
+        assert len(part.frame) == 2
+
+
+def test_an_unclosed_quote_names_its_line(tmp_path):
+    path = tmp_path / "quote.csv"
+    path.write_text('text,label\ngood,1\n"never closed,1\nbad,0\n')
+    with pytest.raises(DataError, match="the quote opened on line 3 is never closed"):
+        load_raw(str(path))
+
+
 def test_bad_jsonl_line_and_non_object(tmp_path):
     path = tmp_path / "data.jsonl"
     path.write_text('{"text": "a", "label": 1}\n{"text": "b", "label": \n')

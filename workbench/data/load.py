@@ -164,9 +164,9 @@ def read_file(path: Path) -> SplitFrame:
                 # The first row had one field more than the header, so pandas silently took the
                 # first column as an index: every text would shift by one column.
                 raise pd.errors.ParserError(_first_long_row(path, sep, quoting))
-            return SplitFrame(frame, str(path), line_offset=2)  # line 1 is the header
+            return SplitFrame(_without_trailing_blank_rows(frame), str(path), line_offset=2)  # line 1: header
         if fmt == "jsonl":
-            return SplitFrame(_read_jsonl(path), str(path), line_offset=1)
+            return SplitFrame(_without_trailing_blank_rows(_read_jsonl(path)), str(path), line_offset=1)
         if fmt == "json":
             return SplitFrame(_read_json(path), str(path), line_offset=1, unit="record")
         return SplitFrame(pd.read_parquet(path), str(path), line_offset=1, unit="row")
@@ -175,6 +175,9 @@ def read_file(path: Path) -> SplitFrame:
     except pd.errors.ParserError as err:
         # pandas says e.g. "Expected 2 fields in line 5, saw 3": keep the line, add the fix.
         detail = str(err).strip().splitlines()[-1].replace("Error tokenizing data. C error: ", "")
+        unclosed = re.search(r"EOF inside string starting at row (\d+)", detail)
+        if unclosed:  # pandas counts rows from 0 with the header as row 0; a user counts lines from 1
+            detail = f"the quote opened on line {int(unclosed.group(1)) + 1} is never closed"
         sep = "tab" if fmt == "tsv" else "comma"
         raise DataError(f"'{path.name}' is not a well-formed {fmt.upper()} file: {detail}. "
                         f"Quote fields that contain a {sep} (\"like, this\") or fix that line") from None
@@ -187,6 +190,15 @@ def read_file(path: Path) -> SplitFrame:
                             "damaged or cut short; compress it again, or give the uncompressed file") from None
         raise DataError(f"'{path.name}' could not be read as {fmt.upper()}: "
                         f"{str(err).splitlines()[0]}") from None
+
+
+def _without_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Blank lines at the end of a file (editors leave them) are not rows. Blank lines before the
+    last row stay, reported as empty rows, so every later row keeps its line number."""
+    filled = frame.notna() & frame.map(lambda v: not (isinstance(v, str) and not v.strip()))
+    keep = filled.any(axis=1)
+    last = keep[keep].index[-1] if keep.any() else -1
+    return frame.iloc[:frame.index.get_loc(last) + 1] if last != -1 else frame.iloc[:0]
 
 
 def _read_jsonl(path: Path) -> pd.DataFrame:

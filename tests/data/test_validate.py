@@ -163,3 +163,24 @@ def test_multi_label_rows_are_named_as_such(datasets_dir, tmp_path, as_parquet):
     assert "column 'label' holds lists or mappings, not one label per row" in summary
     assert "multi-label data is not supported" in summary and "too few rows" not in summary
     assert ("row 1" if as_parquet else "line 1") in summary
+
+
+def test_labels_written_as_floats_are_the_integers_they_mean(tmp_path):
+    # pandas writes an integer column that had a gap as 1.0 / 0.0; mixed with 1 / 0 they are one label.
+    path = tmp_path / "floats.csv"
+    path.write_text("text,label\na,1\nb,1.0\nc,0\nd,0.0\ne,1\nf,0\n")
+    report = check_data(DataConfig(path=str(path)))
+    assert report.ok and report.label_names == ["0", "1"]
+    assert report.label_counts["train"] == {"0": 3, "1": 3}
+    assert prepare_data(DataConfig(path=str(path), validation_fraction=0.34), seed=0).splits["train"].num_rows == 3
+
+
+def test_labels_that_differ_only_in_case_are_flagged(tmp_path):
+    path = tmp_path / "case.csv"
+    path.write_text("text,label\n" + "".join(f"t{i},{label}\n" for i, label in
+                                              enumerate(["pos", "Pos", "neg", "pos", "Pos", "neg"])))
+    report = check_data(DataConfig(path=str(path)))
+    assert report.ok  # a warning: some label sets do mean case
+    assert [str(p) for p in report.problems] == [
+        "WARNING: [train] labels 'Pos' and 'pos' differ only in case, so they are different classes; "
+        "if they mean the same, write them the same way"]

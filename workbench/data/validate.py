@@ -6,6 +6,7 @@ at the first problem: it reports them all, each naming the split, the rows and t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -118,9 +119,24 @@ def check_data(cfg: DataConfig, raw: RawData | None = None, for_training: bool =
                     part, split, unknown, f"label {', '.join(map(repr, seen))} never occurs in train, so "
                     "the model cannot learn it; fix these rows or add examples to train"))
 
+    _check_label_spelling(train_values, problems)
     if for_training:
         _check_classes(report, cfg, problems)
     return report
+
+
+def _check_label_spelling(values: list[str], problems: list[Problem]) -> None:
+    """Labels that differ only in case ('Pos' and 'pos') are two classes to the model; almost
+    always one was mistyped, so say so (a warning: some label sets do mean case)."""
+    spellings: dict[str, list[str]] = {}
+    for value in values:
+        spellings.setdefault(value.casefold(), []).append(value)
+    for group in spellings.values():
+        if len(group) > 1:
+            listed = " and ".join(repr(v) for v in sorted(group))
+            problems.append(Problem("warning", f"labels {listed} differ only in case, so they are "
+                                    "different classes; if they mean the same, write them the same way",
+                                    "train"))
 
 
 def _resolve_columns(cfg: DataConfig, frame: pd.DataFrame, problems: list[Problem]) -> ColumnMapping | None:
@@ -258,6 +274,9 @@ def label_key(value) -> str | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value).strip()
+    # "1.0" is how pandas writes an integer column that had a gap: the same label as "1".
+    if re.fullmatch(r"[+-]?\d+\.0+", text):
+        text = text.split(".")[0].lstrip("+")
     return text or None
 
 

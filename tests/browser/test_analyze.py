@@ -251,7 +251,7 @@ def test_label_typed_texts_and_a_file(app_server, page, workspace, sst2_run, dat
 
     # ---- a broken file: one message with the line, nothing labelled --------------------------------
     broken = tmp_path / "broken.csv"
-    broken.write_text("review\na fine film\n\"\"\n")
+    broken.write_text("review\na fine film\n\"\"\nanother film\n")
     page.locator("#analyze-predict-upload").get_by_label("Clear").click()  # the uploaded file's ×
     page.locator("#analyze-predict-upload input[type=file]").set_input_files(str(broken))
     page.locator("#analyze-predict-file-button").click()

@@ -434,7 +434,8 @@ def build_analyze_tab(runs_dir: str, tab: gr.Tab | None = None) -> None:
         preview = pd.read_csv(out, nrows=PREVIEW_ROWS)
         shown = f"; the first {PREVIEW_ROWS} are shown" if result["rows"] > PREVIEW_ROWS else ""
         return (predictions_first(preview).round(4), str(out),
-                _message(f"{result['rows']} rows of {Path(path).name} labelled ({counts}){shown}.", "info"))
+                _message(f"{result['rows']} row{'s' if result['rows'] != 1 else ''} of {Path(path).name} "
+                         f"labelled ({counts}){shown}.", "info"))
 
     # ---- wiring -------------------------------------------------------------------------------------
     refresh.click(refresh_runs, run_dd, run_dd)

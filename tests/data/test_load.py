@@ -171,3 +171,17 @@ def test_compressed_file_damaged_or_with_a_broken_line(tmp_path):
     (tmp_path / "latin.jsonl.gz").write_bytes(gzip.compress('{"text": "caf\xe9", "label": 1}\n'.encode("latin-1")))
     with pytest.raises(DataError, match="not UTF-8 text \\(line 1 has byte 0xe9"):
         load_raw(str(tmp_path / "latin.jsonl.gz"))
+
+
+@pytest.mark.parametrize("orient", ["columns", "index", "split", "records"])
+def test_every_json_layout_pandas_writes_reads_back_in_row_order(tmp_path, datasets_dir, orient):
+    # DataFrame.to_json() defaults to orient="columns"; its row keys are strings, and "10" < "2".
+    import pandas as pd
+
+    frame = pd.read_csv(datasets_dir / "sst2" / "dev.tsv", sep="\t").head(12)
+    path = tmp_path / f"{orient}.json"
+    frame.to_json(path, orient=orient)
+    loaded = load_raw(str(path)).splits["train"].frame
+    assert list(loaded.columns) == ["sentence", "label"]
+    assert loaded["sentence"].tolist() == frame["sentence"].tolist()
+    assert [int(v) for v in loaded["label"]] == frame["label"].tolist()

@@ -229,6 +229,10 @@ def _read_json(path: Path) -> pd.DataFrame:
             return _read_jsonl(path)
         raise DataError(f"'{path.name}' is not valid JSON: {err.msg} at line {err.lineno}, "
                         f"column {err.colno}") from None
+    if isinstance(data, dict) and {"columns", "data"} <= set(data) and isinstance(data["data"], list):
+        return pd.DataFrame(data["data"], columns=data["columns"])  # pandas' to_json(orient="split")
+    if isinstance(data, dict) and data and all(isinstance(v, dict) for v in data.values()):
+        return _pandas_json_table(data)
     if isinstance(data, dict):  # {"data": [...]} or {"text": [...], "label": [...]}
         lists = [v for v in data.values() if isinstance(v, list)]
         if len(lists) == 1 and all(isinstance(r, dict) for r in lists[0]):
@@ -239,6 +243,18 @@ def _read_json(path: Path) -> pd.DataFrame:
         raise DataError(f"'{path.name}' must be a list of records like "
                         "[{\"text\": ..., \"label\": ...}] (or JSON Lines)")
     return pd.DataFrame.from_records(data)
+
+
+def _pandas_json_table(data: dict) -> pd.DataFrame:
+    """What pandas' DataFrame.to_json() writes by default, {"text": {"0": ...}, "label": {"0": ...}}
+    (orient="columns"), or with orient="index", {"0": {"text": ..., "label": ...}}: rows back in
+    their order (the keys are strings, and "10" sorts before "2")."""
+    frame = pd.DataFrame(data)
+    if all(str(key).isdigit() for key in data):  # the outer keys are row numbers: orient="index"
+        frame = frame.T
+    if all(str(row).isdigit() for row in frame.index):
+        frame = frame.loc[sorted(frame.index, key=int)]
+    return frame.reset_index(drop=True)
 
 
 def _load_folder(folder: Path) -> RawData:

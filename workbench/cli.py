@@ -1,4 +1,5 @@
-"""`workbench` command line: train | check | runs | eval | predict | export | abort | resume | app.
+"""`workbench` command line: train | check | runs | eval | predict | export | compare | abort | resume |
+app.
 
 Commands that finish a piece of work end by printing one JSON line (run id, status, output
 folder, metrics) so scripts can read the outcome; everything else goes to stderr.
@@ -200,6 +201,23 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    from workbench.analysis.compare import compare_runs
+    from workbench.runs.store import get_run
+
+    a, b = get_run(args.runs_dir, args.run_a), get_run(args.runs_dir, args.run_b)
+    comparison = compare_runs(a, b)
+    c = comparison
+    print(f"{c.examples} examples · accuracy {c.accuracy_a:.4f} ({a.id}) vs {c.accuracy_b:.4f} ({b.id})\n"
+          f"both right {c.both_right} · only {a.id} right {c.only_a_right} · only {b.id} right "
+          f"{c.only_b_right} · both wrong {c.both_wrong}\n{c.verdict()}", file=sys.stderr)
+    if args.output:
+        comparison.disagreements.to_csv(args.output, index=False)
+    _emit({"status": "finished", **comparison.summary(), "verdict": comparison.verdict(),
+           **({"disagreements_file": args.output} if args.output else {})})
+    return 0
+
+
 def cmd_abort(args) -> int:
     from workbench.runs.store import get_run
 
@@ -303,6 +321,13 @@ def build_parser() -> argparse.ArgumentParser:
                                             "export/ in the run folder)")
     ex.add_argument("--runs-dir", default="runs")
     ex.set_defaults(func=cmd_export)
+
+    co = sub.add_parser("compare", help="two finished runs on the same eval examples: accuracy, where they "
+                        "disagree, and whether the gap is more than chance (McNemar)")
+    co.add_argument("run_a"), co.add_argument("run_b")
+    co.add_argument("--output", default=None, help="write the examples they label differently to this CSV")
+    co.add_argument("--runs-dir", default="runs")
+    co.set_defaults(func=cmd_compare)
 
     ab = sub.add_parser("abort", help="stop a run after its current step, with a checkpoint")
     ab.add_argument("run"), ab.add_argument("--runs-dir", default="runs")

@@ -10,6 +10,7 @@ The Analyze tab (workbench/ui/analyze_tab.py) and notebooks/03_analyze_a_run.ipy
     shap_attr = shap_attributions(model, tokenizer, "a text")   # attribution
     faith = measure_faithfulness(model, tokenizer, texts, standard_explainers(model, tokenizer))
     clusters = error_clusters(model, tokenizer, predictions)    # clusters
+    comparison = compare_runs(run_a, run_b)                 # compare: side by side, McNemar
 """
 
 from workbench.analysis.attention import (
@@ -44,6 +45,7 @@ from workbench.analysis.clusters import (
     embed,
     error_clusters,
 )
+from workbench.analysis.compare import RunComparison, compare_runs
 from workbench.analysis.confusion import Confusion, cell_examples, confusion_figure, confusion_matrix
 from workbench.analysis.faithfulness import (
     ERASER_BINS,

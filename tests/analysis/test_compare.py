@@ -1,0 +1,65 @@
+"""Two real runs on the same SST-2 dev rows, compared: counts, accuracies, McNemar, refusals."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from tests.test_cli import run_cli
+from workbench.analysis import compare_runs
+from workbench.errors import WorkbenchError
+from workbench.runs.store import create_run
+from workbench.train.main import execute
+
+
+def second_run(sst2_run, tmp_path, **data):
+    """A barely trained run (5 steps) on the fixture run's data config: the same 200 dev rows."""
+    cfg = sst2_run.config()
+    cfg.data.max_train_samples, cfg.train.max_steps, cfg.train.eval_steps = 80, 5, 1000
+    for key, value in data.items():
+        setattr(cfg.data, key, value)
+    cfg.runs_dir = str(tmp_path)
+    run = create_run(cfg)
+    assert execute(run)["status"] == "finished"
+    return run
+
+
+def test_a_trained_run_against_a_barely_trained_one(sst2_run, tmp_path, capsys):
+    weak = second_run(sst2_run, tmp_path)
+    c = compare_runs(sst2_run, weak)
+    assert c.examples == 200
+    assert c.both_right + c.only_a_right + c.only_b_right + c.both_wrong == 200
+    assert c.accuracy_a == pytest.approx(sst2_run.status()["metrics"]["accuracy"])
+    assert c.accuracy_b == pytest.approx(weak.status()["metrics"]["accuracy"])
+    assert (c.both_right + c.only_a_right) / 200 == pytest.approx(c.accuracy_a)
+    # Where the runs predict differently, each disagreement is listed with both predictions.
+    gold = [json.loads(line)["predicted"] for line in sst2_run.predictions_path.open()]
+    other = [json.loads(line)["predicted"] for line in weak.predictions_path.open()]
+    assert len(c.disagreements) == sum(x != y for x, y in zip(gold, other))
+    assert (c.disagreements["predicted_a"] != c.disagreements["predicted_b"]).all()
+    # About 0.8 against a model 5 steps in: far more than chance.
+    assert c.accuracy_a - c.accuracy_b > 0.1 and c.p_value < 1e-3
+    assert c.verdict().startswith(f"{sst2_run.id} is more accurate by ")
+
+    # The same comparison from the command line, both runs in one runs folder, the disagreements
+    # written out.
+    shutil.copytree(sst2_run.dir, tmp_path / sst2_run.id, ignore=shutil.ignore_patterns("checkpoints", "model"))
+    out = tmp_path / "disagreements.csv"
+    code, record, err = run_cli(capsys, "compare", sst2_run.id, weak.id, "--output", str(out),
+                                "--runs-dir", str(tmp_path))
+    assert code == 0 and record["runs"] == [sst2_run.id, weak.id]
+    assert record["accuracy"] == [c.accuracy_a, c.accuracy_b] and record["p_value"] == c.p_value
+    assert record["verdict"] == c.verdict() and c.verdict() in err
+    assert len(pd.read_csv(out)) == record["predictions_differ"] == len(c.disagreements)
+
+
+def test_a_run_against_itself_and_against_other_rows(sst2_run, tmp_path):
+    itself = compare_runs(sst2_run, sst2_run)
+    assert itself.p_value == 1.0 and itself.disagreements.empty and itself.only_a_right == 0
+    assert "within what chance gives on 200 examples (p = 1)" in itself.verdict()
+    other_rows = second_run(sst2_run, tmp_path, max_eval_samples=100)
+    with pytest.raises(WorkbenchError, match=r"evaluated on different examples \(200 and 100\)"):
+        compare_runs(sst2_run, other_rows)

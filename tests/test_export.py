@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
-import pytest
-
-from tests.tasks.test_pooled_classifier import LOAD_WITHOUT_WORKBENCH
+from tests.tasks.test_pooled_classifier import assert_loads_without_workbench
 from tests.test_cli import run_cli
 
 
@@ -32,15 +25,7 @@ def test_a_lora_run_exports_merged_and_loads_without_the_workbench(datasets_dir,
     assert not (folder / "adapter_config.json").exists()  # merged: no peft needed
     assert 80 < exported["megabytes"] < 100  # MiniLM-L6's 22.7M parameters in fp32
 
-    predictions = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()][:8]
-    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
-    out = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_WORKBENCH, str(folder),
-                          json.dumps([p["text"] for p in predictions]), "32"],
-                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    loaded = json.loads(out.stdout.strip().splitlines()[-1])
-    for prediction, probs in zip(predictions, loaded["probs"]):
-        assert probs == pytest.approx([prediction["probabilities"][n] for n in ("negative", "positive")], abs=1e-4)
+    assert_loads_without_workbench(folder, run_dir / "predictions.jsonl", 32, tmp_path)
 
     # The exported folder is a local model like any other: the base of a next run.
     code, next_run, _ = run_cli(

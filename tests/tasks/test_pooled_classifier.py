@@ -26,18 +26,25 @@ print(json.dumps({"class": type(model).__name__, "labels": [model.config.id2labe
 """
 
 
+def assert_loads_without_workbench(folder, predictions_path, max_length: int, tmp_path) -> dict:
+    """Load `folder` with plain transformers in a process that cannot import the workbench, and
+    check it gives the first eval predictions of the run that made it."""
+    predictions = [json.loads(line) for line in predictions_path.read_text().splitlines()][:8]
+    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_WORKBENCH, str(folder),
+                          json.dumps([p["text"] for p in predictions]), str(max_length)],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    for prediction, probs in zip(predictions, loaded["probs"]):
+        assert probs == pytest.approx([prediction["probabilities"][n] for n in ("negative", "positive")], abs=1e-4)
+    return loaded
+
+
 def test_plain_transformers_loads_a_run_model_and_predicts_what_the_run_did(sst2_run, tmp_path):
     folder = sst2_run.model_dir
     config = json.loads((folder / "config.json").read_text())
     assert config["auto_map"] == {"AutoModelForSequenceClassification": "pooled_classifier.PooledClassifier"}
     assert "import workbench" not in (folder / "pooled_classifier.py").read_text()
-    predictions = [json.loads(line) for line in sst2_run.predictions_path.read_text().splitlines()][:8]
-    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
-    out = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_WORKBENCH, str(folder),
-                          json.dumps([p["text"] for p in predictions]), "64"],
-                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    loaded = assert_loads_without_workbench(folder, sst2_run.predictions_path, 64, tmp_path)
     assert loaded["class"] == "PooledClassifier" and loaded["labels"] == ["negative", "positive"]
-    for prediction, probs in zip(predictions, loaded["probs"]):
-        assert probs == pytest.approx([prediction["probabilities"][n] for n in ("negative", "positive")], abs=1e-4)

@@ -206,14 +206,13 @@ def cmd_compare(args) -> int:
     from workbench.runs.store import get_run
 
     a, b = get_run(args.runs_dir, args.run_a), get_run(args.runs_dir, args.run_b)
-    comparison = compare_runs(a, b)
-    c = comparison
+    c = compare_runs(a, b)
     print(f"{c.examples} examples · accuracy {c.accuracy_a:.4f} ({a.id}) vs {c.accuracy_b:.4f} ({b.id})\n"
           f"both right {c.both_right} · only {a.id} right {c.only_a_right} · only {b.id} right "
           f"{c.only_b_right} · both wrong {c.both_wrong}\n{c.verdict()}", file=sys.stderr)
     if args.output:
-        comparison.disagreements.to_csv(args.output, index=False)
-    _emit({"status": "finished", **comparison.summary(), "verdict": comparison.verdict(),
+        c.disagreements.to_csv(args.output, index=False)
+    _emit({"status": "finished", **c.summary(), "verdict": c.verdict(),
            **({"disagreements_file": args.output} if args.output else {})})
     return 0
 

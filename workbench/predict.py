@@ -114,7 +114,9 @@ def label_texts(model, tokenizer, texts: list[str], pairs: list[str] | None = No
                 max_length: int = 128) -> list[dict]:
     """predict_texts for a model already loaded (the app keeps one per run)."""
     probs = _probabilities(predict_logits(model, tokenizer, texts, pairs, max_length))
-    return [_prediction(p, _id2label(model)) for p in probs]
+    id2label = _id2label(model)
+    names = [id2label[i] for i in range(probs.shape[1])]
+    return [_prediction(p, names) for p in probs]
 
 
 def predict_run(run: Run, data_path: str, split: str | None = None, output: str | None = None,
@@ -165,8 +167,7 @@ def _probabilities(logits: np.ndarray) -> np.ndarray:
     return torch.softmax(torch.as_tensor(logits, dtype=torch.float32), dim=-1).numpy()
 
 
-def _prediction(probs: np.ndarray, id2label: dict) -> dict:
-    names = [id2label[i] for i in range(len(probs))]
+def _prediction(probs: np.ndarray, names: list[str]) -> dict:
     best = int(probs.argmax())
     return {"predicted": names[best], "confidence": float(probs[best]),
             "probabilities": {name: round(float(p), 6) for name, p in zip(names, probs)}}

@@ -61,14 +61,14 @@ def compare_runs(a: Run, b: Run) -> RunComparison:
         raise WorkbenchError(
             f"runs {a.id} and {b.id} were evaluated on different examples ({len(pa)} and {len(pb)}); "
             "compare runs whose validation rows are the same: the same data, data.seed and max_eval_samples")
-    if list(pa["gold"].astype(str)) != list(pb["gold"].astype(str)):
+    gold, predicted_a, predicted_b = pa["gold"].astype(str), pa["predicted"].astype(str), pb["predicted"].astype(str)
+    if not gold.equals(pb["gold"].astype(str)):
         raise WorkbenchError(f"runs {a.id} and {b.id} give the same examples different gold labels "
                              f"({', '.join(labels_a)} vs {', '.join(labels_b)}); compare runs trained on the same labels")
-    right_a = (pa["predicted"].astype(str) == pa["gold"].astype(str)).to_numpy()
-    right_b = (pb["predicted"].astype(str) == pb["gold"].astype(str)).to_numpy()
+    right_a, right_b = (predicted_a == gold).to_numpy(), (predicted_b == gold).to_numpy()
     only_a, only_b = int((right_a & ~right_b).sum()), int((~right_a & right_b).sum())
     p_value = binomtest(only_a, only_a + only_b, 0.5).pvalue if only_a + only_b else 1.0
-    differ = (pa["predicted"].astype(str) != pb["predicted"].astype(str)).to_numpy()
+    differ = (predicted_a != predicted_b).to_numpy()
     disagreements = pd.DataFrame({
         "text": pa["text"][differ], "gold": pa["gold"][differ],
         "predicted_a": pa["predicted"][differ], "predicted_b": pb["predicted"][differ],
@@ -76,7 +76,7 @@ def compare_runs(a: Run, b: Run) -> RunComparison:
     }).reset_index(drop=True)
     return RunComparison(
         a.id, b.id, len(pa), float(right_a.mean()), float(right_b.mean()),
-        float(f1_score(pa["gold"].astype(str), pa["predicted"].astype(str), average="macro", zero_division=0)),
-        float(f1_score(pb["gold"].astype(str), pb["predicted"].astype(str), average="macro", zero_division=0)),
+        float(f1_score(gold, predicted_a, average="macro", zero_division=0)),
+        float(f1_score(gold, predicted_b, average="macro", zero_division=0)),
         int((right_a & right_b).sum()), only_a, only_b, int((~right_a & ~right_b).sum()), float(p_value),
         disagreements)

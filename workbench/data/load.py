@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from workbench.errors import DataError
@@ -196,9 +197,8 @@ def _without_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """Blank lines at the end of a file (editors leave them) are not rows. Blank lines before the
     last row stay, reported as empty rows, so every later row keeps its line number."""
     filled = frame.notna() & frame.map(lambda v: not (isinstance(v, str) and not v.strip()))
-    keep = filled.any(axis=1)
-    last = keep[keep].index[-1] if keep.any() else -1
-    return frame.iloc[:frame.index.get_loc(last) + 1] if last != -1 else frame.iloc[:0]
+    rows_with_data = np.flatnonzero(filled.any(axis=1).to_numpy())
+    return frame.iloc[:rows_with_data[-1] + 1 if len(rows_with_data) else 0]
 
 
 def _read_jsonl(path: Path) -> pd.DataFrame:

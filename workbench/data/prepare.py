@@ -7,9 +7,8 @@ stratified by label so small classes appear in both.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import math
+from dataclasses import dataclass
 
 import datasets
 import pandas as pd

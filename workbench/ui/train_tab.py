@@ -19,12 +19,12 @@ import gradio as gr
 from workbench.catalog import BUNDLED, resolve_model
 from workbench.config import (DEFAULT_LEARNING_RATE, METHODS, POOLINGS, PRECISIONS, SCHEDULERS, TASKS, RunConfig)
 from workbench.data.validate import require_ok
-from workbench.train.steps import run_length_warning
 from workbench.errors import ConfigError, DataError, WorkbenchError
 from workbench.runs import queue
 from workbench.runs.store import create_run, get_run, list_runs
 from workbench.tasks.classify import check_model
 from workbench.train.launch import require_available_devices
+from workbench.train.steps import run_length_warning
 from workbench.ui import charts
 from workbench.ui.data_panel import DataView, inspect_data
 from workbench.ui.form import BY_KEY, FIELDS, FORM_KEYS, NO_COLUMN, cli_command, config_to_form, form_to_config
@@ -463,9 +463,11 @@ def build_train_tab(ws: Workspace) -> TrainTab:
             return format_error(err), ""
         except Exception as err:
             return unexpected("Start", err), ""
-        note = f"\n\n⚠ {warning[0].upper()}{warning[1:]}." if warning else ""
+        note = ""
         if warning:  # Start moves to the Monitor tab: a toast is seen there, this message is not
-            gr.Warning(f"{warning[0].upper()}{warning[1:]}.", duration=15)
+            sentence = f"{warning[0].upper()}{warning[1:]}."
+            gr.Warning(sentence, duration=15)
+            note = f"\n\n⚠ {sentence}"
         if state == "started":
             return f"▶ Run `{run.id}` started — follow it in the Monitor tab.{note}", run.id
         return (f"◷ Run `{run.id}` is queued: it starts when its device ({cfg.devices}) is free.{note}", run.id)

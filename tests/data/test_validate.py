@@ -184,3 +184,50 @@ def test_labels_that_differ_only_in_case_are_flagged(tmp_path):
     assert [str(p) for p in report.problems] == [
         "WARNING: [train] labels 'Pos' and 'pos' differ only in case, so they are different classes; "
         "if they mean the same, write them the same way"]
+
+
+def test_an_id_column_as_the_label_gets_one_message_not_thousands_of_classes(datasets_dir):
+    report = check_data(DataConfig(path=str(datasets_dir / "mrpc"), label_column="idx"))
+    assert not report.ok
+    assert [str(p) for p in report.problems] == [
+        "ERROR: [train] column 'idx' has 3668 distinct values in 3668 rows, so it is not a set of "
+        "classes (an id or a free-text column?); set data.label_column to the column that holds the classes"]
+
+
+def _sst2_with_labels(datasets_dir, tmp_path, labels) -> str:
+    import pandas as pd
+    frame = pd.read_csv(datasets_dir / "sst2" / "train.tsv", sep="\t").head(len(labels))
+    frame["label"] = labels
+    path = tmp_path / "scored.csv"
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+def test_scores_as_labels_are_named_as_regression(datasets_dir, tmp_path):
+    # STS-B style similarity scores: every distinct number would silently become a class.
+    scores = [round(i % 26 * 0.2, 1) for i in range(400)]
+    report = check_data(DataConfig(path=_sst2_with_labels(datasets_dir, tmp_path, scores)))
+    assert [str(p) for p in report.problems] == [
+        "ERROR: [train] column 'label' holds scores (26 distinct numbers from 0 to 5), and each "
+        "distinct number would be a class; regression is not supported: bin the scores into classes "
+        "(e.g. low / high), or set data.label_column to the column that holds the classes"]
+    # A few half-step ratings may well be classes: a warning, and the data can be used.
+    ratings = [i % 4 * 0.5 for i in range(400)]
+    report = check_data(DataConfig(path=_sst2_with_labels(datasets_dir, tmp_path, ratings)))
+    assert report.ok and report.label_names == ["0", "0.5", "1", "1.5"]
+    assert "holds scores (4 distinct numbers from 0 to 1.5)" in str(report.problems[0])
+
+
+def test_many_rare_classes_are_listed_briefly(datasets_dir, tmp_path):
+    labels = ["common"] * 380 + [f"rare{i}" for i in range(20)]
+    report = check_data(DataConfig(path=_sst2_with_labels(datasets_dir, tmp_path, labels)))
+    message = str(report.errors[0])
+    assert message.startswith("ERROR: [train] too few rows for class 'rare0' (1), ")
+    assert message.count("'rare") == 10 and "and 10 more classes; give each class at least 2 rows" in message
+
+
+def test_the_summary_lists_a_long_label_set_briefly(datasets_dir, tmp_path):
+    labels = [f"topic{i % 30:02d}" for i in range(300)]
+    summary = check_data(DataConfig(path=_sst2_with_labels(datasets_dir, tmp_path, labels))).summary()
+    assert summary == ("Data OK: train 300 rows; 30 labels: topic00, topic01, topic02, topic03, "
+                       "topic04, topic05, topic06, topic07, topic08, topic09 and 20 more")

@@ -196,7 +196,8 @@ def read_file(path: Path) -> SplitFrame:
 def _without_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """Blank lines at the end of a file (editors leave them) are not rows. Blank lines before the
     last row stay, reported as empty rows, so every later row keeps its line number."""
-    filled = frame.notna() & frame.map(lambda v: not (isinstance(v, str) and not v.strip()))
+    # astype: an empty text column keeps its str dtype through map, and str & bool is deprecated
+    filled = frame.notna() & frame.map(lambda v: not (isinstance(v, str) and not v.strip())).astype(bool)
     rows_with_data = np.flatnonzero(filled.any(axis=1).to_numpy())
     return frame.iloc[:rows_with_data[-1] + 1 if len(rows_with_data) else 0]
 

@@ -18,6 +18,10 @@ from workbench.data.load import RawData, SplitFrame, load_raw
 from workbench.errors import DataError
 
 MAX_ROWS_LISTED = 8
+MAX_CLASSES_LISTED = 10
+# More distinct labels than this that are fractional numbers, or that are unique to about every
+# other row, are not classes; fewer (ratings like 1.5) only get a warning.
+MAX_SCORE_CLASSES = 20
 
 
 @dataclass
@@ -58,7 +62,10 @@ class PreflightReport:
     def summary(self) -> str:
         if not self.problems:
             sizes = ", ".join(f"{k} {v}" for k, v in self.split_rows.items())
-            return f"Data OK: {sizes} rows; labels: {', '.join(self.label_names)}"
+            labels = ", ".join(self.label_names[:MAX_CLASSES_LISTED])
+            if len(self.label_names) > MAX_CLASSES_LISTED:
+                labels += f" and {len(self.label_names) - MAX_CLASSES_LISTED} more"
+            return f"Data OK: {sizes} rows; {len(self.label_names)} labels: {labels}"
         head = "Data check failed" if not self.ok else "Data OK, with warnings"
         return head + ":\n" + "\n".join(f"- {p}" for p in self.problems)
 
@@ -319,15 +326,54 @@ def _check_classes(report: PreflightReport, cfg: DataConfig, problems: list[Prob
         problems.append(Problem("error", f"train has {len(counts)} distinct label(s); a classifier "
                                 "needs at least two classes", "train"))
         return
+    if not _labels_look_like_classes(report, counts, problems):
+        return  # a list of hundreds of one-row "classes" would bury the one message that matters
     few = {k: v for k, v in counts.items() if v < cfg.min_rows_per_class}
     if few:
-        listed = ", ".join(f"'{k}' ({v})" for k, v in sorted(few.items(), key=lambda kv: kv[1]))
+        ordered = sorted(few.items(), key=lambda kv: kv[1])
+        listed = ", ".join(f"'{k}' ({v})" for k, v in ordered[:MAX_CLASSES_LISTED])
+        if len(ordered) > MAX_CLASSES_LISTED:
+            listed += f" and {len(ordered) - MAX_CLASSES_LISTED} more classes"
         problems.append(Problem("error", f"too few rows for class {listed}; give each class at least "
                                 f"{cfg.min_rows_per_class} rows, or remove that class", "train"))
     largest, smallest = max(counts.values()), min(counts.values())
     if smallest and largest / smallest >= 10:
         problems.append(Problem("warning", f"classes are imbalanced ({largest}:{smallest}); "
                                 "watch macro F1, not only accuracy", "train"))
+
+
+def _labels_look_like_classes(report: PreflightReport, counts: dict[str, int],
+                              problems: list[Problem]) -> bool:
+    """Scores (STS-B similarity, a 0-5 rating) or an id column mapped as the label make one class
+    per distinct value; say what the column looks like instead. False when that is an error."""
+    column = report.columns.label
+    numbers = [_as_number(k) for k in counts]
+    if all(n is not None for n in numbers) and not all(float(n).is_integer() for n in numbers):
+        scores = (f"column '{column}' holds scores ({len(counts)} distinct numbers from "
+                  f"{min(numbers):g} to {max(numbers):g}), and each distinct number would be a class")
+        if len(counts) > MAX_SCORE_CLASSES:
+            problems.append(Problem("error", f"{scores}; regression is not supported: bin the scores "
+                                    "into classes (e.g. low / high), or set data.label_column to the "
+                                    "column that holds the classes", "train"))
+            return False
+        problems.append(Problem("warning", f"{scores}; if they are measurements rather than classes, "
+                                "bin them into classes (regression is not supported)", "train"))
+    rows = sum(counts.values())
+    if len(counts) > MAX_SCORE_CLASSES and len(counts) > rows / 2:
+        problems.append(Problem("error", f"column '{column}' has {len(counts)} distinct values in "
+                                f"{rows} rows, so it is not a set of classes (an id or a free-text "
+                                "column?); set data.label_column to the column that holds the classes",
+                                "train"))
+        return False
+    return True
+
+
+def _as_number(text: str) -> float | None:
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if np.isfinite(number) else None
 
 
 def require_ok(report: PreflightReport) -> None:

@@ -92,6 +92,12 @@ def test_resolve_fills_method_specific_learning_rates():
     ({"train": {"scheduler": "step"}}, "train.scheduler", "choose one of linear"),
     ({"train": {"precision": "int8"}}, "train.precision", "choose one of auto"),
     ({"train": {"max_grad_norm": -1}}, "train.max_grad_norm", "0 turns clipping off"),
+    ({"train": {"select_best": "precision"}}, "train.select_best", "choose one of none, accuracy, f1_macro, loss"),
+    ({"train": {"early_stopping_patience": -1}}, "train.early_stopping_patience", "0 (never stop early)"),
+    ({"train": {"early_stopping_patience": 2}}, "train.early_stopping_patience",
+     "needs a metric to watch: set train.select_best"),
+    ({"train": {"select_best": "accuracy", "eval_steps": 20, "save_steps": 30}}, "train.save_steps",
+     "30 is not a multiple of train.eval_steps (20)"),
     ({"devices": "gpu0"}, "devices", "GPU indices like 0,1"),
 ])
 def test_each_validation_message_names_field_and_fix(changes, field, words):

@@ -87,6 +87,8 @@ def _run_record(run, status: dict) -> dict:
         record["test_metrics"] = status["test_metrics"]
     if status.get("warnings"):  # texts cut at max_length, too few steps...: worth a script's notice too
         record["warnings"] = status["warnings"]
+    if status.get("best_checkpoint"):  # the metrics are the kept checkpoint's, not the last step's
+        record["best_checkpoint"] = {k: v for k, v in status["best_checkpoint"].items() if k != "message"}
     return record
 
 

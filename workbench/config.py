@@ -24,6 +24,7 @@ METHODS = ("full", "freeze", "lora")
 POOLINGS = ("auto", "cls", "mean", "last")
 SCHEDULERS = ("linear", "cosine", "constant_with_warmup")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+BEST_METRICS = ("none", "accuracy", "f1_macro", "loss")
 
 
 @dataclass
@@ -110,6 +111,12 @@ class TrainConfig:
     # grouping (windows of 50) cost 2 points there.
     group_by_length: bool = True
     dataloader_workers: int = 0
+    # Keep the checkpoint that scored best on the validation split by this metric and make it the
+    # run's model ("none": the model at the last step). Chosen on validation, its validation
+    # metrics are optimistic: judge it on a test split.
+    select_best: str = "none"
+    # Stop after this many evaluations in a row without improvement of select_best (0: never).
+    early_stopping_patience: int = 0
 
 
 @dataclass
@@ -262,6 +269,20 @@ def validation_problems(cfg: RunConfig) -> list[tuple[str, str]]:
     if t.max_grad_norm < 0:
         p.append(("train.max_grad_norm", f"{t.max_grad_norm} cannot be negative: 1.0 clips the gradient "
                                          "norm at 1, 0 turns clipping off"))
+    if t.select_best not in BEST_METRICS:
+        p.append(("train.select_best", f"'{t.select_best}' is not a metric to select by; choose one "
+                                       f"of {', '.join(BEST_METRICS)}"))
+    if t.early_stopping_patience < 0:
+        p.append(("train.early_stopping_patience", f"{t.early_stopping_patience} must be 0 (never "
+                                                   "stop early) or a number of evaluations"))
+    elif t.early_stopping_patience > 0 and t.select_best == "none":
+        p.append(("train.early_stopping_patience", "stopping early needs a metric to watch: set "
+                                                   "train.select_best to accuracy, f1_macro or loss"))
+    if t.select_best != "none" and isinstance(t.eval_steps, int) and isinstance(t.save_steps, int) \
+            and t.eval_steps > 0 and t.save_steps % t.eval_steps:
+        p.append(("train.save_steps", f"{t.save_steps} is not a multiple of train.eval_steps "
+                                      f"({t.eval_steps}); keeping the best checkpoint needs a checkpoint "
+                                      "at evaluations: make it a multiple, or auto"))
     if cfg.devices not in ("auto", "cpu") and not all(d.strip().isdigit() for d in cfg.devices.split(",")):
         p.append(("devices", f"'{cfg.devices}' is not auto, cpu or GPU indices like 0,1"))
     return p

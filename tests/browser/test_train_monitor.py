@@ -356,3 +356,26 @@ def test_a_batch_as_large_as_the_data_is_flagged_on_start_and_in_the_monitor(app
     expect(message).to_contain_text("trust_remote_code=True")
     assert {"model.safetensors", "pooled_classifier.py", "tokenizer.json"} <= {f.name for f in folder.iterdir()}
     screenshot(page, "13_model_exported")
+
+
+def test_keep_the_best_checkpoint_and_stop_early_from_the_form(app_server, page, tmp_path):
+    server = app_server(tmp_path)
+    open_app(page, server.url)
+    # A learning rate too small to move a weight: every evaluation scores the same, so the run
+    # keeps its first checkpoint and stops two evaluations later.
+    configure_run(page, {**TINY_RUN, "learning_rate": "1e-12"},
+                  {"head_learning_rate": "1e-12", "eval_steps": 2, "save_steps": 2, "early_stopping_patience": 2})
+    choose(page, "train-select_best", "f1_macro")
+    page.locator("#train-preview").click()
+    # The YAML editor draws only the lines in view; the command carries every changed field.
+    expect(page.locator("#train-command")).to_contain_text("train.select_best=f1_macro")
+    expect(page.locator("#train-command")).to_contain_text("train.early_stopping_patience=2")
+    run_id = start_run(page)
+    page.get_by_role("tab", name="Monitor").click()
+    expect(page.locator("#monitor-run input")).to_have_value(run_id)
+    wait_for_status(page, "Finished", timeout=120)
+    expect(page.locator("#monitor-status")).to_contain_text(
+        "Stopped early at step 6 of 40: f1_macro did not improve for 2 evaluations; the run's model is "
+        "the checkpoint of step 2")
+    screenshot(page, "14_stopped_early")
+    assert run_status(tmp_path, run_id)["best_checkpoint"]["step"] == 2

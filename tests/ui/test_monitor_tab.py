@@ -66,6 +66,17 @@ def test_warnings_the_run_recorded_show_under_its_state():
     assert describe({**status, "warnings": []}, NOW).headline == "▶ **Running** — training"
 
 
+def test_a_finished_run_says_which_checkpoint_it_kept():
+    # As the training pipeline writes it (tests/train/test_best_checkpoint.py checks that side).
+    message = ("stopped early at step 6 of 20: f1_macro did not improve for 2 evaluations; the run's "
+               "model is the checkpoint of step 2")
+    status = {"status": "finished", "step": 6, "max_steps": 20, "started": NOW - 9, "ended": NOW,
+              "metrics": {"accuracy": 0.5}, "best_checkpoint": {"step": 2, "message": message}}
+    headline = describe(status, NOW).headline
+    assert headline == "✔ **Finished** — accuracy 0.5000\n\nStopped early at step 6 of 20: f1_macro " \
+                       "did not improve for 2 evaluations; the run's model is the checkpoint of step 2"
+
+
 def test_aborted_says_where_it_stopped():
     progress = describe({"status": "aborted", "step": 12, "max_steps": 40, "started": NOW - 20, "ended": NOW}, NOW)
     assert progress.headline == "■ **Aborted** at step 12; its last checkpoint is kept: **Resume** goes on from it"

@@ -47,11 +47,12 @@ class RunRecorder(TrainerCallback):
             self.aborted = True
             control.should_save = True
             control.should_training_stop = True
-        elif state.global_step >= state.max_steps:
+        elif state.global_step >= state.max_steps and not args.load_best_model_at_end:
             # The Trainer evaluates and checkpoints (weights and optimizer state) at the last step.
             # The run saves its final model and evaluates once right after training (metrics and
             # saved predictions from one pass), and a finished run is not resumed: doing both
-            # here too would only repeat work inside the timed training loop.
+            # here too would only repeat work inside the timed training loop. (When the best
+            # checkpoint is kept, the last step must be a candidate: the Trainer does both.)
             control.should_evaluate = False
             control.should_save = False
         return control

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import torch
-from transformers import AutoTokenizer, TrainingArguments, set_seed
+from transformers import AutoTokenizer, EarlyStoppingCallback, TrainingArguments, set_seed
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
 from workbench.catalog import resolve_model
@@ -41,7 +41,10 @@ def training_arguments(cfg: RunConfig, run: Run, train_rows: int) -> TrainingArg
     t = cfg.train
     total = planned_steps(cfg, train_rows)
     eval_steps = t.eval_steps if t.eval_steps != "auto" else max(1, math.ceil(total / 4))
+    if t.select_best != "none" and t.eval_steps == "auto" and t.save_steps != "auto":
+        eval_steps = t.save_steps  # the best is chosen among checkpoints: evaluate at each one
     save_steps = t.save_steps if t.save_steps != "auto" else eval_steps
+    select_best = t.select_best != "none"
     # Every 10 steps, but a short run (a few hundred rows) still draws a curve of ~20 points.
     logging_steps = t.logging_steps if t.logging_steps != "auto" else max(1, min(10, math.ceil(total / 20)))
     return TrainingArguments(
@@ -63,6 +66,12 @@ def training_arguments(cfg: RunConfig, run: Run, train_rows: int) -> TrainingArg
         save_strategy="steps",
         save_steps=save_steps,
         save_total_limit=t.save_total_limit,
+        # The Trainer keeps the best checkpoint out of the save_total_limit rotation.
+        load_best_model_at_end=select_best,
+        metric_for_best_model=t.select_best if select_best else None,
+        greater_is_better=t.select_best != "loss" if select_best else None,
+        # The early-stopping counter lives in the checkpoint, so resume carries on counting.
+        restore_callback_states_from_checkpoint=t.early_stopping_patience > 0,
         seed=t.seed,
         data_seed=t.seed,
         # Length grouping is WorkbenchTrainer's own (train/sampler.py), not transformers' sampler.
@@ -116,6 +125,9 @@ def train_run(run: Run, resume: bool = False) -> dict:
     args = training_arguments(cfg, run, len(tokenized["train"]))
     samples_per_step = cfg.train.batch_size * cfg.train.gradient_accumulation_steps * max(1, args.world_size)
     recorder = RunRecorder(run, samples_per_step)
+    callbacks = [recorder]
+    if cfg.train.early_stopping_patience:
+        callbacks.append(EarlyStoppingCallback(cfg.train.early_stopping_patience))
     trainer = WorkbenchTrainer(
         model=model,
         args=args,
@@ -124,7 +136,7 @@ def train_run(run: Run, resume: bool = False) -> dict:
         processing_class=tokenizer,
         data_collator=classify.collator(tokenizer, on_gpu=not args.use_cpu),
         compute_metrics=classify.compute_metrics,
-        callbacks=[recorder],
+        callbacks=callbacks,
         group_by_length=cfg.train.group_by_length,
         head_learning_rate=cfg.train.head_learning_rate,
     )
@@ -140,11 +152,16 @@ def train_run(run: Run, resume: bool = False) -> dict:
         log.info("aborted at step %d; checkpoint saved", trainer.state.global_step)
         return {"status": "aborted", "step": trainer.state.global_step}
 
+    if args.load_best_model_at_end:
+        best = best_checkpoint_summary(trainer, cfg)
+        log.info("%s", best["message"])
+        run.update_status(best_checkpoint=best)
     # The final model first: if evaluation then fails, the trained weights are already safe.
     save_model(trainer, cfg, resolved.path, data.id2label, run)
     predictions = trainer.predict(tokenized["validation"], metric_key_prefix="eval")
     metrics = {k.removeprefix("eval_"): v for k, v in predictions.metrics.items()}
-    recorder.on_log(args, trainer.state, None, logs=predictions.metrics)
+    if not args.load_best_model_at_end:  # else the kept checkpoint's evaluation is already charted
+        recorder.on_log(args, trainer.state, None, logs=predictions.metrics)
     classify.write_predictions(run.predictions_path, data.splits["validation"], predictions.predictions,
                                data.label_names)
     result = {"status": "finished", "metrics": metrics, "step": trainer.state.global_step,
@@ -158,6 +175,24 @@ def train_run(run: Run, resume: bool = False) -> dict:
         result["test_metrics"] = {k.removeprefix("test_"): v for k, v in test.metrics.items()}
     log.info("finished: %s", json.dumps(metrics))
     return result
+
+
+def best_checkpoint_summary(trainer, cfg: RunConfig) -> dict:
+    """Which checkpoint became the run's model, and whether training stopped early. The Trainer
+    has already loaded the best checkpoint's weights when this runs."""
+    state, metric = trainer.state, cfg.train.select_best
+    step = state.best_global_step or None
+    stopped_early = state.global_step < state.max_steps
+    patience = cfg.train.early_stopping_patience
+    message = (f"the run's model is the checkpoint of step {step} ({metric} {state.best_metric:.4f} on "
+               "validation, the best of its evaluations; chosen on validation, so its validation "
+               "metrics are optimistic: judge it on a test split)") if step else \
+        "no evaluation chose a best checkpoint: the run's model is the last step's"
+    if stopped_early:
+        message = (f"stopped early at step {state.global_step} of {state.max_steps}: {metric} did not "
+                   f"improve for {patience} evaluation{'s' if patience > 1 else ''}; ") + message
+    return {"metric": metric, "value": state.best_metric, "step": step,
+            "stopped_early": stopped_early, "stopped_at": state.global_step, "message": message}
 
 
 def _step_throughput(recorder: RunRecorder, trainer) -> float | None:

@@ -69,6 +69,8 @@ FIELDS: tuple[Field, ...] = (
     Field("eval_steps", "train.eval_steps", "auto_int", "advanced"),
     Field("save_steps", "train.save_steps", "auto_int", "advanced"),
     Field("save_total_limit", "train.save_total_limit", "int", "advanced"),
+    Field("select_best", "train.select_best", "choice", "advanced"),
+    Field("early_stopping_patience", "train.early_stopping_patience", "int", "advanced"),
     Field("seed", "train.seed", "int", "advanced"),
     Field("data_seed", "data.seed", "optional_int", "advanced"),
     Field("precision", "train.precision", "choice", "advanced"),

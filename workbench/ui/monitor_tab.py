@@ -57,6 +57,9 @@ def describe(status: dict, now: float, waiting_behind: list[str] | None = None) 
     warnings = [w.removeprefix("WARNING: ") for w in status.get("warnings") or []]
     if warnings:
         progress.headline += "".join(f"\n\n⚠ {w}" for w in warnings)
+    best = status.get("best_checkpoint")
+    if best and best.get("message"):  # which checkpoint the model is, and why the run ended early
+        progress.headline += f"\n\n{best['message'][0].upper()}{best['message'][1:]}"
     return progress
 
 

@@ -75,6 +75,20 @@ def test_how_often_a_run_evaluates_does_not_change_the_model_it_trains(datasets_
     assert predictions[0] == predictions[1]
 
 
+@pytest.mark.parametrize("method", ["full", "lora"])
+def test_gradient_accumulation_logs_the_loss_of_one_big_batch(method, datasets_dir, tmp_path):
+    # Two micro-batches of 4 are one batch of 8 rows: the same rows (random order, no length
+    # grouping), so the first loss matches up to dropout. The Trainer once summed the micro-batch
+    # means instead (2x here, 4x with 4 steps): loss curves and gradients grew with the setting.
+    first_losses = []
+    for batch_size, accumulation in ((8, 1), (4, 2)):
+        run = create_run(tiny_config(datasets_dir, tmp_path, method, max_steps=1, batch_size=batch_size,
+                                     gradient_accumulation_steps=accumulation, group_by_length=False))
+        assert execute(run)["status"] == "finished"
+        first_losses.append(next(m["loss"] for m in run.metrics() if "loss" in m))
+    assert first_losses[0] == pytest.approx(first_losses[1], abs=0.1), first_losses
+
+
 def test_a_run_is_the_base_of_the_next_and_loads_after_the_runs_folder_moves(datasets_dir, tmp_path):
     # LoRA on the bundled model (with [CLS] pooling) -> LoRA on that run -> full on that one ->
     # LoRA on the full one: every pair of methods that differ in what their model folder holds.

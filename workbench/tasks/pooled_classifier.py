@@ -34,6 +34,10 @@ ARCHITECTURE = "WorkbenchPooledClassifier"
 class PooledClassifier(PreTrainedModel):
     config_class = PretrainedConfig
     supports_gradient_checkpointing = True
+    # forward() takes **kwargs (attention backends pass extras) but returns the batch *mean* loss.
+    # Without this the Trainer reads **kwargs as "normalises by num_items_in_batch itself" and
+    # skips dividing by gradient_accumulation_steps: with 4 steps the loss and gradient were 4x.
+    accepts_loss_kwargs = False
     _supports_sdpa = True
     _supports_attention_backend = True
 

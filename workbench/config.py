@@ -269,6 +269,9 @@ def validation_problems(cfg: RunConfig) -> list[tuple[str, str]]:
     if t.max_grad_norm < 0:
         p.append(("train.max_grad_norm", f"{t.max_grad_norm} cannot be negative: 1.0 clips the gradient "
                                          "norm at 1, 0 turns clipping off"))
+    if t.dataloader_workers < 0:
+        p.append(("train.dataloader_workers", f"{t.dataloader_workers} cannot be negative: 0 loads batches "
+                                              "in the training process, N > 0 in N worker processes"))
     if t.select_best not in BEST_METRICS:
         p.append(("train.select_best", f"'{t.select_best}' is not a metric to select by; choose one "
                                        f"of {', '.join(BEST_METRICS)}"))

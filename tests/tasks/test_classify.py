@@ -52,6 +52,17 @@ def test_freeze_deeper_than_the_model_is_refused_before_the_run():
     assert check_model(cfg, resolve_model("minilm-l6")) == "mean"
 
 
+def test_a_max_length_beyond_the_models_positions_is_refused_before_the_run():
+    # It used to fail mid-run: "The size of tensor a (902) must match the size of tensor b (512)".
+    cfg = RunConfig.from_dict({"model": {"name": "minilm-l6"}, "task": {"max_length": 2048}}).resolve()
+    with pytest.raises(ConfigError) as err:
+        check_model(cfg, resolve_model("minilm-l6"))
+    assert err.value.problems == [("task.max_length", "2048 is more tokens than this model can read "
+                                   "(512); set task.max_length to 512 or less")]
+    cfg.task.max_length = 512  # every position: allowed
+    assert check_model(cfg, resolve_model("minilm-l6")) == "mean"
+
+
 def test_causal_decoders_are_told_apart_from_encoders():
     from transformers import AutoConfig
 

@@ -66,7 +66,26 @@ def check_model(cfg: RunConfig, resolved: ResolvedModel) -> str:
     pooling = choose_pooling(cfg, resolved.path, config, trained)
     if cfg.method.type == "freeze":
         check_depth(cfg.method.freeze.trainable_layers, getattr(config, "num_hidden_layers", None))
+    check_max_length(cfg.task.max_length, config)
     return pooling
+
+
+def readable_positions(config) -> int | None:
+    """How many tokens the model has position embeddings for. RoBERTa-style models number
+    positions from padding_idx + 1, so two of their 514 are not usable."""
+    positions = getattr(config, "max_position_embeddings", None)
+    if positions and getattr(config, "model_type", "") in ("roberta", "xlm-roberta", "camembert", "longformer"):
+        positions -= (getattr(config, "pad_token_id", None) or 1) + 1
+    return positions
+
+
+def check_max_length(max_length: int, config) -> None:
+    """A text longer than the model's positions fails deep in the forward pass (a size mismatch
+    of 902 against 512); refuse such a max_length before the run instead."""
+    limit = readable_positions(config)
+    if limit and max_length > limit:
+        raise ConfigError([("task.max_length", f"{max_length} is more tokens than this model can read "
+                            f"({limit}); set task.max_length to {limit} or less")])
 
 
 def build_model(resolved: ResolvedModel, id2label: dict[int, str], cfg: RunConfig,

@@ -102,6 +102,18 @@ def test_check_command_reports_columns_and_labels(capsys, datasets_dir):
     assert "Data OK, with warnings" in err
 
 
+def test_check_refuses_what_train_would_refuse_before_the_data(runs_dir, capsys, datasets_dir):
+    # `check` is the pre-flight of `train`: a LoRA module the model lacks used to pass it, and the
+    # run then failed in peft with "No modules were targeted for adaptation".
+    for command in ("check", "train"):
+        code, record, _ = run_cli(capsys, command, "--data", str(datasets_dir / "sst2"), "--method", "lora",
+                                  "--set", "method.lora.target_modules=[query,q_proj]", "--runs-dir", str(runs_dir))
+        assert code == 2 and record["problems"] == [[
+            "method.lora.target_modules", "'q_proj' is not a module of this model; its layers have dense, "
+            "key, query, value: pick from those, or auto"]], (command, record)
+    assert_no_run(runs_dir)
+
+
 def test_train_runs_eval_and_resume_refusal(runs_dir, capsys, datasets_dir):
     code, record, _ = run_cli(
         capsys, "train", "--data", str(datasets_dir / "sst2"), "--method", "lora", "--max-steps", "2",

@@ -63,16 +63,23 @@ def config_from_args(args) -> RunConfig:
     return cfg.override(assignments + list(args.set or []))
 
 
-def preflight(cfg: RunConfig):
-    """Everything that can be checked before a run exists: config, model, data."""
+def check_settings(cfg: RunConfig) -> None:
+    """The config, the devices and what the model allows (pooling, layers, max_length, LoRA
+    modules). Raises WorkbenchError with the message."""
     from workbench.catalog import resolve_model
-    from workbench.data.validate import check_data, require_ok
     from workbench.tasks.classify import check_model
     from workbench.train.launch import require_available_devices
 
     cfg.validate()
     require_available_devices(cfg.devices)
     check_model(cfg, resolve_model(cfg.model.name, cfg.runs_dir))
+
+
+def preflight(cfg: RunConfig):
+    """Everything that can be checked before a run exists: config, model, data."""
+    from workbench.data.validate import check_data, require_ok
+
+    check_settings(cfg)
     report = check_data(cfg.data)
     require_ok(report)
     return report
@@ -116,8 +123,8 @@ def cmd_check(args) -> int:
     from workbench.data.validate import Problem, check_data
     from workbench.train.steps import run_length_warning
 
-    cfg = config_from_args(args)
-    cfg.validate()
+    cfg = config_from_args(args).resolve()
+    check_settings(cfg)  # what `train` checks before the data: the same message here
     report = check_data(cfg.data)
     warning = run_length_warning(cfg, report.split_rows) if report.ok else None
     if warning:

@@ -63,6 +63,18 @@ def test_a_max_length_beyond_the_models_positions_is_refused_before_the_run():
     assert check_model(cfg, resolve_model("minilm-l6")) == "mean"
 
 
+def test_lora_modules_are_checked_against_the_model_before_the_run():
+    cfg = RunConfig.from_dict({"model": {"name": "smollm2-135m-instruct"}, "method": {"type": "lora", "lora": {
+        "target_modules": ["q_proj", "v_proj", "query"]}}}).resolve()
+    with pytest.raises(ConfigError) as err:
+        check_model(cfg, resolve_model("smollm2-135m-instruct"))
+    assert err.value.problems == [("method.lora.target_modules", "'query' is not a module of this model; its "
+                                   "layers have down_proj, gate_proj, k_proj, o_proj, q_proj, up_proj, "
+                                   "v_proj: pick from those, or auto")]
+    cfg.method.lora.target_modules = "q_proj, v_proj"  # as the form's text box writes them
+    assert check_model(cfg, resolve_model("smollm2-135m-instruct")) == "last"
+
+
 def test_causal_decoders_are_told_apart_from_encoders():
     from transformers import AutoConfig
 

@@ -3,6 +3,7 @@
 from peft import LoraConfig, get_peft_model
 from torch import nn
 
+from workbench.errors import ConfigError
 from workbench.methods.freeze import transformer_layers
 
 
@@ -19,13 +20,27 @@ def default_target_modules(model) -> list[str]:
     return sorted(names)
 
 
+def target_modules(setting: list[str] | str, model) -> list[str]:
+    """The module names LoRA adapts for method.lora.target_modules ("auto", a list, or "a, b").
+    Raises ConfigError naming the ones the model lacks: peft's own error comes mid-run and does
+    not say which name is wrong."""
+    if setting == "auto":
+        return default_target_modules(model)
+    targets = [t.strip() for t in setting.split(",") if t.strip()] if isinstance(setting, str) else list(setting)
+    # peft matches a name as the whole module path or its last parts ("value", "attention.self.value").
+    names = [name for name, _ in model.named_modules()]
+    missing = [t for t in targets if not any(n == t or n.endswith("." + t) for n in names)]
+    if missing:
+        listed = ", ".join(repr(t) for t in missing)
+        raise ConfigError([("method.lora.target_modules", (
+            f"{listed} {'is not a module' if len(missing) == 1 else 'are not modules'} of this model; its "
+            f"layers have {', '.join(default_target_modules(model))}: pick from those, or auto"))])
+    return targets
+
+
 def apply(model, cfg):
     settings = cfg.method.lora
-    targets = settings.target_modules
-    if targets == "auto":
-        targets = default_target_modules(model)
-    elif isinstance(targets, str):
-        targets = [t.strip() for t in targets.split(",") if t.strip()]
+    targets = target_modules(settings.target_modules, model)
     lora = LoraConfig(r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
                       target_modules=targets, modules_to_save=["classifier"])
     return get_peft_model(model, lora)

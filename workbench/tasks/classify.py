@@ -13,6 +13,7 @@ from workbench.catalog import ResolvedModel, sentence_transformers_pooling
 from workbench.config import RunConfig
 from workbench.errors import ConfigError
 from workbench.methods.freeze import check_depth
+from workbench.methods.lora import target_modules as lora_target_modules
 from workbench.tasks.pooled_classifier import PooledClassifier, is_pooled_classifier
 
 NAME = "classification"
@@ -67,6 +68,13 @@ def check_model(cfg: RunConfig, resolved: ResolvedModel) -> str:
     if cfg.method.type == "freeze":
         check_depth(cfg.method.freeze.trainable_layers, getattr(config, "num_hidden_layers", None))
     check_max_length(cfg.task.max_length, config)
+    if cfg.method.type == "lora" and cfg.method.lora.target_modules != "auto":
+        import torch
+        from transformers import AutoModel
+
+        with torch.device("meta"):  # the module names only: no weights read, no memory taken
+            encoder = AutoModel.from_config(config, trust_remote_code=cfg.model.trust_remote_code)
+        lora_target_modules(cfg.method.lora.target_modules, encoder)
     return pooling
 
 

@@ -23,7 +23,7 @@ from workbench.methods import METHODS, trainable_parameters
 from workbench.runs.store import Run
 from workbench.tasks import classify
 from workbench.train.callbacks import RunRecorder
-from workbench.train.steps import planned_steps, too_few_steps_warning
+from workbench.train.steps import planned_steps, step_count_warning
 from workbench.train.trainer import WorkbenchTrainer
 
 log = logging.getLogger("workbench.train")
@@ -114,12 +114,12 @@ def train_run(run: Run, resume: bool = False) -> dict:
                                       getattr(model.config, "max_position_embeddings", None))
     if cut:
         log.warning("%s", cut)
-    few_steps = too_few_steps_warning(cfg, len(tokenized["train"]))
-    if few_steps:
-        log.warning("%s", few_steps)
+    steps_warning = step_count_warning(cfg, len(tokenized["train"]))
+    if steps_warning:
+        log.warning("%s", steps_warning)
     # Kept in the status too, so the Monitor shows them after they scroll out of the log tail.
     warnings = [str(problem) for problem in data.report.problems]
-    warnings += [f"WARNING: {text}" for text in (cut, few_steps) if text]
+    warnings += [f"WARNING: {text}" for text in (cut, steps_warning) if text]
     if warnings:
         run.update_status(warnings=warnings)
     args = training_arguments(cfg, run, len(tokenized["train"]))

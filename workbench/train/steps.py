@@ -1,4 +1,5 @@
-"""How many optimizer steps a run makes, and a warning when that is too few to learn from.
+"""How many optimizer steps a run makes, and a warning when that is too few to learn from (or
+all of it is warmup).
 
 Light on imports (no transformers) so the pre-flight of the CLI and the app can ask before a run
 exists; the training process uses the same count for its evaluation and logging cadence.
@@ -24,11 +25,16 @@ def planned_steps(cfg: RunConfig, train_rows: int) -> int:
     return t.max_steps if t.max_steps > 0 else max(1, math.ceil(steps_per_epoch * t.epochs))
 
 
-def too_few_steps_warning(cfg: RunConfig, train_rows: int) -> str | None:
+def step_count_warning(cfg: RunConfig, train_rows: int) -> str | None:
     """A run of a handful of steps ends before warmup and decay mean anything; say so, with the
-    fix, unless max_steps was set by hand (then a short run is what was asked for)."""
+    fix, unless max_steps was set by hand (then a short run is what was asked for). A warmup of
+    more steps than the run has never lets the learning rate reach its peak: say that too."""
     t = cfg.train
     steps = planned_steps(cfg, train_rows)
+    if t.warmup >= 1 and t.warmup >= steps:
+        return (f"train.warmup is {t.warmup:g} steps but this run makes {steps}: the learning rate never "
+                "reaches its peak; give warmup as a fraction of the steps (0.1 = the first 10 %) or "
+                f"fewer than {steps} steps")
     if t.max_steps > 0 or steps >= 10:
         return None
     per_step = t.batch_size * t.gradient_accumulation_steps * _world_size(cfg)
@@ -43,7 +49,7 @@ def too_few_steps_warning(cfg: RunConfig, train_rows: int) -> str | None:
 
 
 def run_length_warning(cfg: RunConfig, split_rows: dict[str, int]) -> str | None:
-    """too_few_steps_warning for data a pre-flight report counted, before the run exists."""
+    """step_count_warning for data a pre-flight report counted, before the run exists."""
     from workbench.data.prepare import expected_train_rows  # datasets and sklearn: only when asked
 
-    return too_few_steps_warning(cfg, expected_train_rows(cfg.data, split_rows))
+    return step_count_warning(cfg, expected_train_rows(cfg.data, split_rows))

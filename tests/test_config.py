@@ -93,6 +93,7 @@ def test_resolve_fills_method_specific_learning_rates():
     ({"train": {"precision": "int8"}}, "train.precision", "choose one of auto"),
     ({"train": {"max_grad_norm": -1}}, "train.max_grad_norm", "0 turns clipping off"),
     ({"train": {"dataloader_workers": -1}}, "train.dataloader_workers", "0 loads batches in the training process"),
+    ({"train": {"class_weights": "inverse"}}, "train.class_weights", "choose one of none, balanced"),
     ({"train": {"select_best": "precision"}}, "train.select_best", "choose one of none, accuracy, f1_macro, loss"),
     ({"train": {"early_stopping_patience": -1}}, "train.early_stopping_patience", "0 (never stop early)"),
     ({"train": {"early_stopping_patience": 2}}, "train.early_stopping_patience",

@@ -25,6 +25,7 @@ POOLINGS = ("auto", "cls", "mean", "last")
 SCHEDULERS = ("linear", "cosine", "constant_with_warmup")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 BEST_METRICS = ("none", "accuracy", "f1_macro", "loss")
+CLASS_WEIGHTS = ("none", "balanced")
 
 
 @dataclass
@@ -111,6 +112,9 @@ class TrainConfig:
     # grouping (windows of 50) cost 2 points there.
     group_by_length: bool = True
     dataloader_workers: int = 0
+    # "balanced": each class's training loss weighs rows / (classes x its rows), so a rare class
+    # counts as much as a common one (scikit-learn's "balanced"). Evaluation loss stays unweighted.
+    class_weights: str = "none"
     # Keep the checkpoint that scored best on the validation split by this metric and make it the
     # run's model ("none": the model at the last step). Chosen on validation, its validation
     # metrics are optimistic: judge it on a test split.
@@ -272,6 +276,9 @@ def validation_problems(cfg: RunConfig) -> list[tuple[str, str]]:
     if t.dataloader_workers < 0:
         p.append(("train.dataloader_workers", f"{t.dataloader_workers} cannot be negative: 0 loads batches "
                                               "in the training process, N > 0 in N worker processes"))
+    if t.class_weights not in CLASS_WEIGHTS:
+        p.append(("train.class_weights", f"'{t.class_weights}' is not a weighting; choose one of "
+                                         f"{', '.join(CLASS_WEIGHTS)}"))
     if t.select_best not in BEST_METRICS:
         p.append(("train.select_best", f"'{t.select_best}' is not a metric to select by; choose one "
                                        f"of {', '.join(BEST_METRICS)}"))

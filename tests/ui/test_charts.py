@@ -151,6 +151,14 @@ def test_eval_metrics_figure(full):
     assert "markers" in accuracy.mode
 
 
+def test_the_checkpoint_a_run_kept_is_marked_on_its_evaluations(full):
+    fig = charts.eval_metrics_figure(full, kept_step=189)
+    assert [(shape.x0, shape.x1, shape.line.dash) for shape in fig.layout.shapes] == [(189, 189, "dash")]
+    assert [a.text for a in fig.layout.annotations] == ["kept: step 189"]
+    assert not charts.eval_metrics_figure(full).layout.shapes
+    assert not charts.eval_metrics_figure(full[:7], kept_step=189).layout.shapes  # nothing to mark yet
+
+
 def test_eval_metrics_figure_before_the_first_evaluation(full):
     fig = charts.eval_metrics_figure(full[:7])  # rows up to step 60
     assert not fig.data

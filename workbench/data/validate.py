@@ -339,7 +339,8 @@ def _check_classes(report: PreflightReport, cfg: DataConfig, problems: list[Prob
     largest, smallest = max(counts.values()), min(counts.values())
     if smallest and largest / smallest >= 10:
         problems.append(Problem("warning", f"classes are imbalanced ({largest}:{smallest}); "
-                                "watch macro F1, not only accuracy", "train"))
+                                "watch macro F1, not only accuracy, and consider train.class_weights: "
+                                "balanced", "train"))
 
 
 def _labels_look_like_classes(report: PreflightReport, counts: dict[str, int],

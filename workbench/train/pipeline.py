@@ -128,6 +128,11 @@ def train_run(run: Run, resume: bool = False) -> dict:
     callbacks = [recorder]
     if cfg.train.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(cfg.train.early_stopping_patience))
+    class_weights = balanced_class_weights(tokenized["train"]["label"], len(data.label_names)) \
+        if cfg.train.class_weights == "balanced" else None
+    if class_weights is not None:
+        shown = ", ".join(f"{name} {w:.2f}" for name, w in zip(data.label_names, class_weights.tolist()))
+        log.info("class weights (balanced): %s", shown)
     trainer = WorkbenchTrainer(
         model=model,
         args=args,
@@ -139,6 +144,7 @@ def train_run(run: Run, resume: bool = False) -> dict:
         callbacks=callbacks,
         group_by_length=cfg.train.group_by_length,
         head_learning_rate=cfg.train.head_learning_rate,
+        class_weights=class_weights,
     )
     for noisy in (PrinterCallback, ProgressCallback):  # the recorder logs instead
         trainer.remove_callback(noisy)
@@ -175,6 +181,15 @@ def train_run(run: Run, resume: bool = False) -> dict:
         result["test_metrics"] = {k.removeprefix("test_"): v for k, v in test.metrics.items()}
     log.info("finished: %s", json.dumps(metrics))
     return result
+
+
+def balanced_class_weights(labels, num_classes: int) -> torch.Tensor:
+    """rows / (classes x rows of the class), scikit-learn's "balanced" weighting."""
+    import numpy as np
+    from sklearn.utils.class_weight import compute_class_weight
+
+    weights = compute_class_weight("balanced", classes=np.arange(num_classes), y=np.asarray(labels))
+    return torch.tensor(weights, dtype=torch.float32)
 
 
 def best_checkpoint_summary(trainer, cfg: RunConfig) -> dict:

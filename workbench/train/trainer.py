@@ -8,6 +8,8 @@
 4. Evaluation leaves the random number generators as it found them, so how often a run evaluates
    does not change the model it trains.
 5. Length-grouped batches come from small windows (train/sampler.py), not transformers' sampler.
+6. With class weights, the training loss weighs each row by its class; evaluation stays unweighted
+   so eval loss compares across runs.
 """
 
 from __future__ import annotations
@@ -28,10 +30,21 @@ def is_head_parameter(name: str) -> bool:
 
 class WorkbenchTrainer(Trainer):
     def __init__(self, *args, head_learning_rate: float | None = None, group_by_length: bool = False,
-                 **kwargs):
+                 class_weights: torch.Tensor | None = None, **kwargs):
         self.head_learning_rate = head_learning_rate
         self.group_by_length = group_by_length
+        self.class_weights = class_weights
         super().__init__(*args, **kwargs)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if self.class_weights is None or not model.training:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        logits = outputs.logits.float()
+        loss = torch.nn.functional.cross_entropy(logits, labels.view(-1),
+                                                 weight=self.class_weights.to(logits.device))
+        return (loss, outputs) if return_outputs else loss
 
     def _get_train_sampler(self, train_dataset=None):
         dataset = train_dataset if train_dataset is not None else self.train_dataset

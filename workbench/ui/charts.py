@@ -109,8 +109,10 @@ def loss_figure(rows: Iterable[Mapping], smoothing: float = 0.6, log_scale: bool
     return _finish(fig, bool(steps or eval_steps), "waiting for the first logged step")
 
 
-def eval_metrics_figure(rows: Iterable[Mapping], title: str = "Evaluation metrics") -> go.Figure:
-    """Every model-quality evaluation metric (accuracy, macro F1, ...) against the step."""
+def eval_metrics_figure(rows: Iterable[Mapping], title: str = "Evaluation metrics",
+                        kept_step: int | None = None) -> go.Figure:
+    """Every model-quality evaluation metric (accuracy, macro F1, ...) against the step; a dashed
+    line at `kept_step`, the checkpoint a run kept as its model (train.select_best)."""
     rows = list(rows)
     evals = eval_rows(rows)
     fig = _figure(title, "value", False)
@@ -118,6 +120,9 @@ def eval_metrics_figure(rows: Iterable[Mapping], title: str = "Evaluation metric
         steps, values = series(evals, name)
         fig.add_trace(go.Scatter(x=steps, y=values, name=name.removeprefix("eval_"), mode="lines+markers",
                                  line={"color": PALETTE[(i + 2) % len(PALETTE)], "width": 2}))
+    if kept_step is not None and fig.data:
+        fig.add_vline(x=kept_step, line={"dash": "dash", "color": "#555", "width": 1},
+                      annotation_text=f"kept: step {kept_step}", annotation_position="top left")
     return _finish(fig, bool(fig.data), "no evaluation yet")
 
 

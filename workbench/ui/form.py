@@ -69,6 +69,7 @@ FIELDS: tuple[Field, ...] = (
     Field("eval_steps", "train.eval_steps", "auto_int", "advanced"),
     Field("save_steps", "train.save_steps", "auto_int", "advanced"),
     Field("save_total_limit", "train.save_total_limit", "int", "advanced"),
+    Field("class_weights", "train.class_weights", "choice", "advanced"),
     Field("select_best", "train.select_best", "choice", "advanced"),
     Field("early_stopping_patience", "train.early_stopping_patience", "int", "advanced"),
     Field("seed", "train.seed", "int", "advanced"),

@@ -202,10 +202,11 @@ def build_monitor_tab(ws: Workspace) -> MonitorTab:
         now_progress = describe(status, time.time(), behind)
         rows, version = metrics_tail(run.dir).poll()
         evals = len(charts.eval_rows(rows))
-        keys = {"loss": (version, log, smooth), "metrics": (version[0], evals),
+        kept_step = (status.get("best_checkpoint") or {}).get("step")
+        keys = {"loss": (version, log, smooth), "metrics": (version[0], evals, kept_step),
                 "learning_rate": (version, log), "grad_norm": (version, log), "throughput": version}
         makers = {"loss": lambda: charts.loss_figure(rows, smooth, log),
-                  "metrics": lambda: charts.eval_metrics_figure(rows),
+                  "metrics": lambda: charts.eval_metrics_figure(rows, kept_step=kept_step),
                   "learning_rate": lambda: charts.learning_rate_figure(rows, log),
                   "grad_norm": lambda: charts.grad_norm_figure(rows, log),
                   "throughput": lambda: charts.throughput_figure(rows)}

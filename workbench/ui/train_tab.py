@@ -17,8 +17,8 @@ from pathlib import Path
 import gradio as gr
 
 from workbench.catalog import BUNDLED, resolve_model
-from workbench.config import (BEST_METRICS, DEFAULT_LEARNING_RATE, METHODS, POOLINGS, PRECISIONS, SCHEDULERS,
-                              TASKS, RunConfig)
+from workbench.config import (BEST_METRICS, CLASS_WEIGHTS, DEFAULT_LEARNING_RATE, METHODS, POOLINGS,
+                              PRECISIONS, SCHEDULERS, TASKS, RunConfig)
 from workbench.data.validate import require_ok
 from workbench.errors import ConfigError, DataError, WorkbenchError
 from workbench.runs import queue
@@ -74,6 +74,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "eval_steps": ("Evaluate every N steps", "auto = about 4 evaluations a run"),
     "save_steps": ("Checkpoint every N steps", "auto = at each evaluation"),
     "save_total_limit": ("Checkpoints kept", ""),
+    "class_weights": ("Class weights", "balanced = a rare class weighs as much as a common one in "
+                      "the training loss"),
     "select_best": ("Keep the best checkpoint by", "none = the last step's model; else the checkpoint "
                     "that scored best on validation (its validation metrics are then optimistic)"),
     "early_stopping_patience": ("Early stopping patience", "stop after this many evaluations without "
@@ -87,7 +89,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "name": ("Run name", "optional label shown in the runs table"),
 }
 CHOICES = {"task": TASKS, "pooling": POOLINGS, "scheduler": SCHEDULERS, "precision": PRECISIONS,
-           "select_best": BEST_METRICS,
+           "select_best": BEST_METRICS, "class_weights": CLASS_WEIGHTS,
            "method": [(METHOD_NAMES.get(m, m), m) for m in METHODS]}
 
 

@@ -211,6 +211,23 @@ def test_runs_table_shows_names_and_why_a_run_failed(runs_dir, capsys):
     assert any(line.startswith(named.id) and "baseline-lr1e-4" in line for line in table)
 
 
+def test_delete_removes_a_stopped_run_and_refuses_an_active_one(runs_dir, capsys):
+    from workbench.config import RunConfig
+    from workbench.runs.store import create_run
+
+    queued, other = create_run(RunConfig(runs_dir=str(runs_dir))), create_run(RunConfig(runs_dir=str(runs_dir)))
+    code, refused, _ = run_cli(capsys, "delete", queued.id, "--runs-dir", str(runs_dir))
+    assert code == 2 and refused["error"] == (f"run {queued.id} is queued; abort it before deleting (Abort in "
+                                              f"the Monitor tab, or `workbench abort {queued.id} --wait`)")
+    assert queued.dir.is_dir()
+    run_cli(capsys, "abort", queued.id, "--runs-dir", str(runs_dir))
+    code, record, _ = run_cli(capsys, "delete", queued.id, "--runs-dir", str(runs_dir))
+    assert code == 0 and record == {"run_id": queued.id, "status": "deleted", "output": str(queued.dir)}
+    assert not queued.dir.exists() and other.dir.is_dir()
+    code, refused, _ = run_cli(capsys, "delete", queued.id, "--runs-dir", str(runs_dir))
+    assert code == 2 and "no run" in refused["error"]
+
+
 def test_a_config_reads_relative_paths_beside_itself_when_missing_here(tmp_path, capsys, monkeypatch):
     import shutil
 

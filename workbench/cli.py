@@ -238,6 +238,15 @@ def cmd_abort(args) -> int:
     return 0
 
 
+def cmd_delete(args) -> int:
+    from workbench.runs.store import delete_run, get_run
+
+    run = get_run(args.runs_dir, args.run)
+    delete_run(run)
+    _emit({"run_id": run.id, "status": "deleted", "output": str(run.dir)})
+    return 0
+
+
 def cmd_resume(args) -> int:
     from workbench.runs.store import get_run, require_resumable
     from workbench.train.launch import launch
@@ -341,6 +350,10 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("run"), ab.add_argument("--runs-dir", default="runs")
     ab.add_argument("--wait", action="store_true", help="return once the run has stopped")
     ab.set_defaults(func=cmd_abort)
+
+    de = sub.add_parser("delete", help="remove a finished, failed or aborted run's folder")
+    de.add_argument("run"), de.add_argument("--runs-dir", default="runs")
+    de.set_defaults(func=cmd_delete)
 
     re_ = sub.add_parser("resume", help="continue an aborted or failed run from its last checkpoint")
     re_.add_argument("run"), re_.add_argument("--runs-dir", default="runs")

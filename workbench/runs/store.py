@@ -227,6 +227,10 @@ def require_resumable(run: Run) -> None:
 
 
 def delete_run(run: Run) -> None:
-    if run.status()["status"] == "running":
-        raise WorkbenchError(f"run {run.id} is running; abort it before deleting")
+    """Remove a run's folder. A queued or running run is refused: its process would go on
+    writing into a folder that is gone."""
+    status = run.status()["status"]
+    if status in ACTIVE:
+        raise WorkbenchError(f"run {run.id} is {status}; abort it before deleting "
+                             f"(Abort in the Monitor tab, or `workbench abort {run.id} --wait`)")
     shutil.rmtree(run.dir)

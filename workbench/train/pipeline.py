@@ -111,7 +111,7 @@ def train_run(run: Run, resume: bool = False) -> dict:
 
     tokenized = classify.tokenize(data.splits, tokenizer, cfg.task.max_length)
     cut = classify.truncation_warning(tokenized, cfg.task.max_length,
-                                      getattr(model.config, "max_position_embeddings", None))
+                                      classify.readable_positions(model.config))
     if cut:
         log.warning("%s", cut)
     steps_warning = step_count_warning(cfg, len(tokenized["train"]))

@@ -63,3 +63,24 @@ def test_a_run_against_itself_and_against_other_rows(sst2_run, tmp_path):
     other_rows = second_run(sst2_run, tmp_path, max_eval_samples=100)
     with pytest.raises(WorkbenchError, match=r"evaluated on different examples \(200 and 100\)"):
         compare_runs(sst2_run, other_rows)
+
+
+def test_pair_runs_list_both_texts_of_each_disagreement(datasets_dir, tmp_path):
+    from workbench.config import RunConfig
+
+    runs = []
+    for steps in (1, 4):
+        cfg = RunConfig.from_dict({
+            "data": {"path": str(datasets_dir / "mrpc"), "max_train_samples": 64, "max_eval_samples": 32},
+            "task": {"max_length": 64}, "train": {"max_steps": steps, "batch_size": 16, "eval_steps": 1000},
+            "runs_dir": str(tmp_path)}).resolve()
+        run = create_run(cfg)
+        assert execute(run)["status"] == "finished"
+        runs.append(run)
+    c = compare_runs(*runs)
+    assert len(c.disagreements) > 0  # 1 step against 4: some examples are labelled differently
+    assert list(c.disagreements.columns) == ["text", "text_pair", "gold", "predicted_a", "predicted_b",
+                                             "confidence_a", "confidence_b"]
+    dev = pd.read_json(datasets_dir / "mrpc" / "validation.jsonl", lines=True)
+    pairs = dict(zip(dev["sentence1"], dev["sentence2"]))
+    assert all(pairs[t] == p for t, p in zip(c.disagreements["text"], c.disagreements["text_pair"]))

@@ -257,3 +257,42 @@ def test_label_typed_texts_and_a_file(app_server, page, workspace, sst2_run, dat
     page.locator("#analyze-predict-file-button").click()
     expect(message).to_contain_text("empty text in column 'review'", timeout=60_000)
     expect(message).to_contain_text("line 3")
+
+
+def test_compare_two_runs_on_the_same_eval_examples(app_server, page, workspace, sst2_run):
+    from tests.analysis.test_compare import second_run
+    from workbench.analysis import compare_runs
+    from workbench.ui.analyze_tab import run_choices
+
+    weak = second_run(sst2_run, workspace / "runs")  # 5 steps on the same 200 dev rows: the newest run
+    expected = compare_runs(weak, sst2_run)
+    server = app_server(workspace)
+    page.goto(server.url)
+    page.get_by_role("tab", name="Analyze").click()
+    expect(page.locator("#analyze-run-message")).to_contain_text(weak.id, timeout=60_000)
+    open_view(page, "Compare")
+    message = page.locator("#analyze-compare-message")
+    page.locator("#analyze-compare-button").click()
+    expect(message).to_contain_text("Pick the run to compare with.", timeout=30_000)
+
+    # The picker offers every other run, not the one being analysed.
+    label = dict((v, k) for k, v in run_choices(str(workspace / "runs")))[sst2_run.id]
+    page.locator("#analyze-compare-run input").click()
+    expect(page.get_by_role("option")).to_have_count(1)
+    page.get_by_role("option", name=label, exact=True).click()
+    page.locator("#analyze-compare-button").click()
+    verdict = page.locator("#analyze-compare-verdict")
+    expect(verdict).to_contain_text(f"{sst2_run.id} is more accurate by {abs(expected.accuracy_a - expected.accuracy_b):.3f}",
+                                    timeout=60_000)
+    expect(verdict).to_contain_text(f"{len(expected.disagreements)} of 200 examples labelled differently")
+    scores = page.locator("#analyze-compare-scores")
+    expect(scores).to_contain_text(f"{expected.accuracy_b:.4f}".rstrip("0"))
+    counts = page.locator("#analyze-compare-counts")
+    expect(counts.get_by_role("row").filter(has_text=f"only {sst2_run.id} right")).to_contain_text(
+        str(expected.only_b_right))
+    table = page.locator("#analyze-compare-table")
+    expect(table).to_contain_text(expected.disagreements["text"].iloc[0][:30])
+    expect(page.locator("#analyze-compare-csv a[download]").first).to_have_attribute(
+        "download", f"{weak.id}-vs-{sst2_run.id}.csv", timeout=30_000)
+    expect(message).to_be_empty()
+    screenshot(page, "analyze_compare")

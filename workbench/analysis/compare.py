@@ -33,7 +33,7 @@ class RunComparison:
     only_b_right: int
     both_wrong: int
     p_value: float  # exact two-sided McNemar test on the examples where exactly one run is right
-    disagreements: pd.DataFrame  # text, gold, predicted_a, predicted_b, confidence_a, confidence_b
+    disagreements: pd.DataFrame  # text, [text_pair,] gold, predicted_a, predicted_b, confidence_a, confidence_b
 
     def summary(self) -> dict:
         return {"runs": [self.run_a, self.run_b], "examples": self.examples,
@@ -70,7 +70,8 @@ def compare_runs(a: Run, b: Run) -> RunComparison:
     p_value = binomtest(only_a, only_a + only_b, 0.5).pvalue if only_a + only_b else 1.0
     differ = (predicted_a != predicted_b).to_numpy()
     disagreements = pd.DataFrame({
-        "text": pa["text"][differ], "gold": pa["gold"][differ],
+        **{column: pa[column][differ] for column in key},  # a pair model's examples are both texts
+        "gold": pa["gold"][differ],
         "predicted_a": pa["predicted"][differ], "predicted_b": pb["predicted"][differ],
         "confidence_a": pa["confidence"][differ].round(4), "confidence_b": pb["confidence"][differ].round(4),
     }).reset_index(drop=True)

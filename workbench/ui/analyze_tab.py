@@ -1,4 +1,4 @@
-"""Analyze tab: look inside a finished classification run.
+"""Analyze tab: look inside a finished classification run, and set it beside another.
 
 Every view calls a plain function of `workbench.analysis` (the notebooks call the same ones) and
 reads only the run folder. A problem the user can fix (no run chosen, a failed run, a run without
@@ -29,6 +29,9 @@ CELL_LIMIT = 200
 COST_COLUMNS = ("explainer", "model evaluations", "estimated seconds", "what runs")
 CLUSTER_COLUMNS = {"cluster": "cluster", "size": "size", "confusion": "gold → predicted", "confusion_share": "share",
                    "mean_confidence": "confidence", "terms": "distinguishing terms", "examples": "typical examples"}
+COMPARE_SCORE_COLUMNS = ("run", "accuracy", "macro F1")
+COMPARE_COUNT_COLUMNS = ("examples", "count")
+COMPARE_COLUMNS = ("gold", "predicted by A", "predicted by B", "confidence A", "confidence B", "text")
 METHODS = {"SHAP": "shap", "Integrated Gradients": "integrated_gradients", "Gradient x input": "gradient_x_input"}
 
 
@@ -160,8 +163,8 @@ def build_analyze_tab(runs_dir: str, tab: gr.Tab | None = None) -> None:
     Opening `tab` refreshes the run list and, when no run is chosen, picks the newest finished one."""
     runs_dir = str(runs_dir)
     gr.Markdown("Look inside a finished classifier: metrics, confusions, attention, token attributions, "
-                "how faithful each explanation is, and what the errors have in common; then label new "
-                "texts with it.")
+                "how faithful each explanation is, and what the errors have in common; label new texts "
+                "with it, or set it beside another run on the same examples.")
     with gr.Row():
         run_dd = gr.Dropdown(label="Run", choices=run_choices(runs_dir), value=None, interactive=True,
                              scale=5, elem_id="analyze-run")
@@ -276,6 +279,24 @@ def build_analyze_tab(runs_dir: str, tab: gr.Tab | None = None) -> None:
             label_button = gr.Button("Label the file", elem_id="analyze-predict-file-button")
             predict_table = gr.Dataframe(_empty("text", "predicted", "confidence"), interactive=False, wrap=True,
                                          label="Predictions", elem_id="analyze-predict-table")
+
+        # -- compare: this run against another on the same eval examples
+        with gr.Tab("Compare", elem_id="analyze-compare-tab"):
+            compare_msg = gr.HTML(elem_id="analyze-compare-message")
+            with gr.Row():
+                other_dd = gr.Dropdown(choices=[], value=None, label="Compare with run", scale=5,
+                                       elem_id="analyze-compare-run")
+                compare_button = gr.Button("Compare", variant="primary", scale=1, elem_id="analyze-compare-button")
+            compare_verdict = gr.Markdown(elem_id="analyze-compare-verdict")
+            with gr.Row():
+                compare_scores = gr.Dataframe(_empty(*COMPARE_SCORE_COLUMNS), interactive=False,
+                                              label="Scores on the same eval examples", elem_id="analyze-compare-scores")
+                compare_counts = gr.Dataframe(_empty(*COMPARE_COUNT_COLUMNS), interactive=False,
+                                              label="Examples by which run is right", elem_id="analyze-compare-counts")
+            compare_table = gr.Dataframe(_empty(*COMPARE_COLUMNS), interactive=False, wrap=True,
+                                         label="Examples the runs label differently", elem_id="analyze-compare-table",
+                                         column_widths=["8%", "12%", "12%", "9%", "9%", "50%"])
+            compare_file = gr.File(label="Those examples as CSV", interactive=False, elem_id="analyze-compare-csv")
 
     # ---- handlers ---------------------------------------------------------------------------------
     def refresh_runs(current):
@@ -412,6 +433,38 @@ def build_analyze_tab(runs_dir: str, tab: gr.Tab | None = None) -> None:
         summary = result.summary.rename(columns=CLUSTER_COLUMNS)
         return A.cluster_figure(result), summary, str(out), ""
 
+    def other_runs(run_id, current):
+        choices = [(label, value) for label, value in run_choices(runs_dir) if value != run_id]
+        return gr.update(choices=choices, value=current if current in [v for _, v in choices] else None)
+
+    @_guarded(6)
+    def compare(run_id, other_id):
+        run = _run(runs_dir, run_id)
+        if not other_id:
+            raise WorkbenchError("Pick the run to compare with.")
+        other = get_run(runs_dir, other_id)
+        for each in (run, other):
+            A.check_analysable(each)
+        result = A.compare_runs(run, other)
+        scores = pd.DataFrame({"run": [run.id, other.id], "accuracy": [result.accuracy_a, result.accuracy_b],
+                               "macro F1": [result.f1_macro_a, result.f1_macro_b]}).round(4)
+        counts = pd.DataFrame([["both right", result.both_right], [f"only {run.id} right", result.only_a_right],
+                               [f"only {other.id} right", result.only_b_right], ["both wrong", result.both_wrong]],
+                              columns=list(COMPARE_COUNT_COLUMNS))
+        # The short columns first: a long text would push them out of view.
+        texts = [c for c in ("text", "text_pair") if c in result.disagreements]
+        table = result.disagreements[["gold", "predicted_a", "predicted_b", "confidence_a", "confidence_b",
+                                      *texts]].rename(columns={
+            "predicted_a": f"predicted by {run.id}", "predicted_b": f"predicted by {other.id}",
+            "confidence_a": f"confidence {run.id}", "confidence_b": f"confidence {other.id}"})
+        out = Path(tempfile.mkdtemp(prefix="workbench-compare-")) / f"{run.id}-vs-{other.id}.csv"
+        table.to_csv(out, index=False)
+        shown = f"; the first {CELL_LIMIT} are shown" if len(table) > CELL_LIMIT else ""
+        verdict = (f"**{result.verdict()[0].upper()}{result.verdict()[1:]}.** McNemar's exact test on the "
+                   f"{result.only_a_right + result.only_b_right} examples exactly one run gets right; "
+                   f"{len(table)} of {result.examples} examples labelled differently{shown}.")
+        return verdict, scores, counts, table.head(CELL_LIMIT), str(out), ""
+
     @_guarded(3)
     def predict_lines(run_id, text):
         run = _run(runs_dir, run_id)
@@ -464,5 +517,9 @@ def build_analyze_tab(runs_dir: str, tab: gr.Tab | None = None) -> None:
         event(faith_estimate, faith_inputs, [faith_cost, faith_msg], trigger_mode="always_last")
     faith_button.click(measure_faith, faith_inputs, [faith_table, faith_plot, faith_msg])
     cluster_button.click(cluster, run_dd, [cluster_plot, cluster_table, cluster_file, cluster_msg])
+    for event in (run_dd.change, refresh.click):
+        event(other_runs, [run_dd, other_dd], other_dd)
+    compare_button.click(compare, [run_dd, other_dd],
+                         [compare_verdict, compare_scores, compare_counts, compare_table, compare_file, compare_msg])
     predict_button.click(predict_lines, [run_dd, predict_text], [predict_table, predict_download, predict_msg])
     label_button.click(label_file, [run_dd, predict_upload], [predict_table, predict_download, predict_msg])

@@ -101,7 +101,7 @@ class TrainConfig:
     scheduler: str = "linear"
     max_grad_norm: float = 1.0  # 0 turns clipping off (as in transformers)
     logging_steps: int | str = "auto"  # "auto": every 10 steps, more often in short runs (~20 points)
-    eval_steps: int | str = "auto"  # "auto": about 4 evaluations a run
+    eval_steps: int | str = "auto"  # "auto": about 4 evaluations a run (with select_best, at least 1 an epoch)
     save_steps: int | str = "auto"
     save_total_limit: int = 2
     seed: int = 42

@@ -26,3 +26,18 @@ def test_logging_steps_set_by_hand_are_kept(tmp_path):
     cfg = RunConfig.from_dict({"data": {"path": "train.csv"}, "train": {"logging_steps": 7},
                                "runs_dir": str(tmp_path)}).resolve()
     assert training_arguments(cfg, create_run(cfg), 40).logging_steps == 7
+
+
+@pytest.mark.parametrize("train, eval_steps, save_steps", [
+    ({"epochs": 10}, 250, 250),                                  # 1,000 steps: about 4 evaluations
+    ({"epochs": 10, "select_best": "accuracy"}, 100, 100),       # keeping the best: once an epoch
+    ({"epochs": 1, "select_best": "accuracy"}, 25, 25),          # 100 steps: 4 evaluations already
+    ({"epochs": 10, "select_best": "loss", "save_steps": 50}, 50, 50),  # at each checkpoint
+    ({"epochs": 10, "select_best": "loss", "eval_steps": 40}, 40, 40),
+])
+def test_evaluation_cadence(train, eval_steps, save_steps, tmp_path):
+    cfg = RunConfig.from_dict({"data": {"path": "train.csv"}, "train": {"batch_size": 16, **train},
+                               "runs_dir": str(tmp_path)}).resolve()
+    args = training_arguments(cfg, create_run(cfg), 1600)  # 100 steps an epoch
+    assert (args.eval_steps, args.save_steps) == (eval_steps, save_steps)
+    assert args.load_best_model_at_end == ("select_best" in train)

@@ -18,11 +18,15 @@ def _world_size(cfg: RunConfig) -> int:
     return max(1, int(torch.cuda.device_count())) if torch.cuda.is_available() and cfg.devices != "cpu" else 1
 
 
+def steps_per_epoch(cfg: RunConfig, train_rows: int) -> int:
+    t = cfg.train
+    return max(1, math.ceil(train_rows / (t.batch_size * t.gradient_accumulation_steps * _world_size(cfg))))
+
+
 def planned_steps(cfg: RunConfig, train_rows: int) -> int:
     """Optimizer steps the run will make, as the Trainer counts them."""
     t = cfg.train
-    steps_per_epoch = math.ceil(train_rows / (t.batch_size * t.gradient_accumulation_steps * _world_size(cfg)))
-    return t.max_steps if t.max_steps > 0 else max(1, math.ceil(steps_per_epoch * t.epochs))
+    return t.max_steps if t.max_steps > 0 else max(1, math.ceil(steps_per_epoch(cfg, train_rows) * t.epochs))
 
 
 def step_count_warning(cfg: RunConfig, train_rows: int) -> str | None:

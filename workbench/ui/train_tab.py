@@ -71,7 +71,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "scheduler": ("LR schedule", ""),
     "max_grad_norm": ("Max grad norm", "gradient clipping; 0 turns it off"),
     "logging_steps": ("Log every N steps", "each log is a point on the charts; auto = every 10 steps, more often in short runs"),
-    "eval_steps": ("Evaluate every N steps", "auto = about 4 evaluations a run"),
+    "eval_steps": ("Evaluate every N steps", "auto = about 4 evaluations a run (at least one an epoch "
+                   "when keeping the best checkpoint)"),
     "save_steps": ("Checkpoint every N steps", "auto = at each evaluation"),
     "save_total_limit": ("Checkpoints kept", ""),
     "class_weights": ("Class weights", "balanced = a rare class weighs as much as a common one in "

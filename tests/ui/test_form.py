@@ -60,7 +60,7 @@ def test_defaults_show_the_runconfig_defaults():
     assert (form["lora_r"], form["lora_alpha"], form["lora_dropout"]) == (16, 32, 0.05)
     assert form["freeze_trainable_layers"] == 2
     assert form["text_pair_column"] == "auto" and form["label_names"] == ""
-    assert form["max_train_samples"] is None
+    assert form["max_train_samples"] == "" and form["data_seed"] == ""  # text boxes: empty = none
     assert form["name"] == ""
     # devices auto on a machine without GPUs: the CPU box is ticked.
     assert form["devices"] == ["cpu"]
@@ -157,14 +157,23 @@ def test_several_validation_problems_become_a_list():
     assert "hub:&lt;id&gt;" in message  # escaped: markdown would swallow <id> as an HTML tag
 
 
-def test_optional_row_limits_and_label_names():
+def test_optional_numbers_and_label_names():
     form = config_to_form(RunConfig())
-    form.update(max_train_samples=0, max_eval_samples=200, label_names=" neg , pos,, ", name="  ")
+    form.update(max_train_samples=" ", max_eval_samples="200", data_seed="0", label_names=" neg , pos,, ", name="  ")
     cfg = form_to_config(form)
-    assert cfg.data.max_train_samples is None  # 0 / empty = all rows
+    assert cfg.data.max_train_samples is None  # empty = all rows
     assert cfg.data.max_eval_samples == 200
+    assert cfg.data.seed == 0  # a seed of 0 is a seed, not "empty" (it used to be unreachable)
+    assert config_to_form(cfg)["data_seed"] == "0"
     assert cfg.data.label_names == ["neg", "pos"]
     assert cfg.name is None
+    form.update(max_train_samples="many")
+    with pytest.raises(ConfigError) as err:
+        form_to_config(form)
+    assert err.value.problems == [("data.max_train_samples", "'many' is not a whole number")]
+    form.update(max_train_samples="0")  # read as the number it is; Start's validation names the fix
+    with pytest.raises(ConfigError, match="0 must be a positive number of rows, or empty for all"):
+        form_to_config(form).validate()
 
 
 @pytest.mark.parametrize("ticked, expected", [(["cpu"], "cpu"), ([], AUTO), (["0"], "0"), (["2", "0"], "0,2"),

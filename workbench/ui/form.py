@@ -134,8 +134,9 @@ def _to_config(kind: str, value: Any, detected_modules, uses_lora: bool = True) 
         return bool(value)
     if kind == "int":
         return _whole_number(value)
-    if kind == "optional_int":
-        return None if value in (None, "", 0) else _whole_number(value)
+    if kind == "optional_int":  # a text box: empty is "none", and 0 stays a number (data seed 0)
+        text = str(value if value is not None else "").strip()
+        return None if text == "" else _whole_number(text)
     if kind == "float":
         if value in (None, ""):
             raise ValueError("is empty; give a number")
@@ -175,7 +176,7 @@ def _to_form(kind: str, value: Any, detected_modules, gpu_indices) -> Any:
     if kind in ("text", "optional_text"):
         return value or ""
     if kind == "optional_int":
-        return value
+        return "" if value is None else str(value)
     if kind in ("auto_float", "auto_int"):
         return AUTO if value == AUTO else f"{value:g}"
     if kind == "pair_column":
@@ -194,7 +195,10 @@ def _to_form(kind: str, value: Any, detected_modules, gpu_indices) -> Any:
 def _whole_number(value: Any) -> int:
     if value is None or value == "":
         raise ValueError("is empty; give a whole number")
-    number = float(value)
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"'{value}' is not a whole number") from None
     if not number.is_integer():
         raise ValueError(f"{value} is not a whole number")
     return int(number)

@@ -172,7 +172,7 @@ def build_train_tab(ws: Workspace) -> TrainTab:
             made = gr.Dropdown(choices=list(CHOICES[key]), value=value, **kwargs)
         elif field.kind == "bool":
             made = gr.Checkbox(value=value, **kwargs)
-        elif field.kind in ("int", "optional_int"):
+        elif field.kind == "int":
             made = gr.Number(value=value, precision=0, **kwargs)
         elif field.kind == "float":
             made = gr.Number(value=value, **kwargs)

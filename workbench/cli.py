@@ -63,28 +63,6 @@ def config_from_args(args) -> RunConfig:
     return cfg.override(assignments + list(args.set or []))
 
 
-def check_settings(cfg: RunConfig) -> None:
-    """The config, the devices and what the model allows (pooling, layers, max_length, LoRA
-    modules). Raises WorkbenchError with the message."""
-    from workbench.catalog import resolve_model
-    from workbench.tasks.classify import check_model
-    from workbench.train.launch import require_available_devices
-
-    cfg.validate()
-    require_available_devices(cfg.devices)
-    check_model(cfg, resolve_model(cfg.model.name, cfg.runs_dir))
-
-
-def preflight(cfg: RunConfig):
-    """Everything that can be checked before a run exists: config, model, data."""
-    from workbench.data.validate import check_data, require_ok
-
-    check_settings(cfg)
-    report = check_data(cfg.data)
-    require_ok(report)
-    return report
-
-
 def _run_record(run, status: dict) -> dict:
     record = {"run_id": run.id, "status": status["status"], "output": str(run.dir),
               "metrics": status.get("metrics")}
@@ -100,6 +78,7 @@ def _run_record(run, status: dict) -> dict:
 
 
 def cmd_train(args) -> int:
+    from workbench.preflight import preflight
     from workbench.runs.store import create_run
     from workbench.train.launch import launch
     from workbench.train.main import execute
@@ -121,6 +100,7 @@ def cmd_train(args) -> int:
 
 def cmd_check(args) -> int:
     from workbench.data.validate import Problem, check_data
+    from workbench.preflight import check_settings
     from workbench.train.steps import run_length_warning
 
     cfg = config_from_args(args).resolve()

@@ -36,6 +36,10 @@ def export_run(run: Run, output: str | Path | None = None) -> dict:
     except OSError as err:
         shutil.rmtree(tmp, ignore_errors=True)
         raise WorkbenchError(f"cannot export to '{target}': {err.strerror or err}; choose another --output") from None
-    size = sum(f.stat().st_size for f in target.iterdir())
     return {"export": str(target), "files": sorted(f.name for f in target.iterdir()),
-            "megabytes": round(size / 2**20, 1), "labels": [model.config.id2label[i] for i in range(model.config.num_labels)]}
+            "megabytes": folder_megabytes(target),
+            "labels": [model.config.id2label[i] for i in range(model.config.num_labels)]}
+
+
+def folder_megabytes(folder: Path) -> float:
+    return round(sum(f.stat().st_size for f in folder.iterdir()) / 2**20, 1)

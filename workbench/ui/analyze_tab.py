@@ -443,9 +443,7 @@ def build_analyze_tab(runs_dir: str, tab: gr.Tab | None = None) -> None:
         if not other_id:
             raise WorkbenchError("Pick the run to compare with.")
         other = get_run(runs_dir, other_id)
-        for each in (run, other):
-            A.check_analysable(each)
-        result = A.compare_runs(run, other)
+        result = A.compare_runs(run, other)  # refuses a run that is not finished, with the reason
         scores = pd.DataFrame({"run": [run.id, other.id], "accuracy": [result.accuracy_a, result.accuracy_b],
                                "macro F1": [result.f1_macro_a, result.f1_macro_b]}).round(4)
         counts = pd.DataFrame([["both right", result.both_right], [f"only {run.id} right", result.only_a_right],
@@ -460,7 +458,8 @@ def build_analyze_tab(runs_dir: str, tab: gr.Tab | None = None) -> None:
         out = Path(tempfile.mkdtemp(prefix="workbench-compare-")) / f"{run.id}-vs-{other.id}.csv"
         table.to_csv(out, index=False)
         shown = f"; the first {CELL_LIMIT} are shown" if len(table) > CELL_LIMIT else ""
-        verdict = (f"**{result.verdict()[0].upper()}{result.verdict()[1:]}.** McNemar's exact test on the "
+        said = result.verdict()
+        verdict = (f"**{said[0].upper()}{said[1:]}.** McNemar's exact test on the "
                    f"{result.only_a_right + result.only_b_right} examples exactly one run gets right; "
                    f"{len(table)} of {result.examples} examples labelled differently{shown}.")
         return verdict, scores, counts, table.head(CELL_LIMIT), str(out), ""

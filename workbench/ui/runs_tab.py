@@ -12,7 +12,7 @@ import gradio as gr
 import pandas as pd
 
 from workbench.errors import WorkbenchError
-from workbench.export import export_run
+from workbench.export import export_run, folder_megabytes
 from workbench.runs.store import Run, delete_run, get_run, list_runs
 from workbench.ui import charts
 from workbench.ui.monitor_tab import format_duration
@@ -125,7 +125,7 @@ def build_runs_tab(ws: Workspace) -> RunsTab:
             run = get_run(ws.runs_dir, run_id)
             folder = run.dir / "export"
             if folder.is_dir() and any(folder.iterdir()):  # exported before: the same model, say where
-                where, size = folder, sum(f.stat().st_size for f in folder.iterdir()) / 2**20
+                where, size = folder, folder_megabytes(folder)
             else:
                 result = export_run(run)
                 where, size = Path(result["export"]), result["megabytes"]

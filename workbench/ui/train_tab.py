@@ -16,15 +16,14 @@ from pathlib import Path
 
 import gradio as gr
 
-from workbench.catalog import BUNDLED, resolve_model
+from workbench.catalog import BUNDLED
 from workbench.config import (BEST_METRICS, CLASS_WEIGHTS, DEFAULT_LEARNING_RATE, METHODS, POOLINGS,
                               PRECISIONS, SCHEDULERS, TASKS, RunConfig)
 from workbench.data.validate import require_ok
 from workbench.errors import ConfigError, DataError, WorkbenchError
+from workbench.preflight import check_settings
 from workbench.runs import queue
 from workbench.runs.store import create_run, get_run, list_runs
-from workbench.tasks.classify import check_model
-from workbench.train.launch import require_available_devices
 from workbench.train.steps import run_length_warning
 from workbench.ui import charts
 from workbench.ui.data_panel import DataView, inspect_data
@@ -457,9 +456,7 @@ def build_train_tab(ws: Workspace) -> TrainTab:
     def on_start(*values_in):
         try:
             cfg = read_form(values_in)
-            cfg.validate()
-            require_available_devices(cfg.devices)
-            check_model(cfg, resolve_model(cfg.model.name, cfg.runs_dir))
+            check_settings(cfg)  # what `workbench train` checks before the data
             view = inspect_data(cfg.data)
             if view.report is None:
                 raise DataError(view.error)

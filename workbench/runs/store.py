@@ -37,8 +37,12 @@ ACTIVE = ("queued", "running")
 
 def write_json_atomic(path: Path, data: dict) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=str))
-    tmp.replace(path)
+    try:
+        tmp.write_text(json.dumps(data, indent=1, default=str))
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half-written temp file behind
+        raise
 
 
 @dataclass
@@ -96,8 +100,12 @@ class Run:
                                "machine ran out of memory, lower train.batch_size or task.max_length); "
                                "checkpoints are kept: Resume in the Monitor tab, or "
                                f"`workbench resume {self.id}`, continues"}
-            # Persist it so every reader agrees; harmless if two readers race.
-            write_json_atomic(self.status_path, status)
+            # Persist it so every reader agrees; harmless if two readers race. Best effort: on a
+            # full disk (often why the process died) the reader still gets the answer.
+            try:
+                write_json_atomic(self.status_path, status)
+            except OSError:
+                pass
         return status
 
     def metrics(self) -> list[dict]:
@@ -112,12 +120,18 @@ class Run:
                     break
         return rows
 
-    def last_checkpoint(self) -> Path | None:
+    def complete_checkpoints(self) -> list[Path]:
+        """Checkpoints, oldest first, that were written to the end: the Trainer writes
+        trainer_state.json last, so one cut short (a kill, a full disk) lacks it or has it cut."""
         if not self.checkpoints_dir.is_dir():
-            return None
+            return []
         found = [p for p in self.checkpoints_dir.glob("checkpoint-*")
-                 if p.is_dir() and (p / "trainer_state.json").is_file()]
-        return max(found, key=lambda p: int(p.name.split("-")[-1]), default=None)
+                 if p.is_dir() and p.name.split("-")[-1].isdigit() and _readable_json(p / "trainer_state.json")]
+        return sorted(found, key=lambda p: int(p.name.split("-")[-1]))
+
+    def last_checkpoint(self) -> Path | None:
+        complete = self.complete_checkpoints()
+        return complete[-1] if complete else None
 
     def log_tail(self, lines: int = 40) -> str:
         if not self.log_path.is_file():
@@ -150,6 +164,14 @@ class Run:
 
     def abort_requested(self) -> bool:
         return self.abort_path.exists()
+
+
+def _readable_json(path: Path) -> bool:
+    try:
+        json.loads(path.read_text())
+        return True
+    except (OSError, ValueError):
+        return False
 
 
 def _is_main_process() -> bool:

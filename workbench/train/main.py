@@ -20,6 +20,7 @@ from pathlib import Path
 
 from workbench.errors import WorkbenchError
 from workbench.runs.store import Run, process_identity
+from workbench.train.disk import disk_full_message, is_disk_full, remove_partial_saves
 
 log = logging.getLogger("workbench.train")
 
@@ -95,8 +96,12 @@ def execute(run: Run, resume: bool = False, echo: bool = False) -> dict:
                                  error="interrupted before a checkpoint could be saved")
     except Exception as err:  # a bug or an environment problem: keep the traceback in the log
         log.exception("training failed")
+        message = failure_message(err)
+        if is_disk_full(err, run.dir):
+            remove_partial_saves(run)
+            message = disk_full_message(run.dir)
         return run.update_status(status="failed", ended=time.time(),
-                                 error=f"{failure_message(err)} (details in {run.log_path.name})")
+                                 error=f"{message} (details in {run.log_path.name})")
     return run.update_status(ended=time.time(), **result)
 
 

@@ -23,6 +23,7 @@ from workbench.methods import METHODS, trainable_parameters
 from workbench.runs.store import Run
 from workbench.tasks import classify
 from workbench.train.callbacks import RunRecorder
+from workbench.train.disk import disk_needed, require_disk_space
 from workbench.train.steps import planned_steps, step_count_warning, steps_per_epoch
 from workbench.train.trainer import WorkbenchTrainer
 
@@ -125,6 +126,9 @@ def train_run(run: Run, resume: bool = False) -> dict:
     if warnings:
         run.update_status(warnings=warnings)
     args = training_arguments(cfg, run, len(tokenized["train"]))
+    checkpoint = run.last_checkpoint() if resume else None
+    planned_saves = planned_steps(cfg, len(tokenized["train"])) // args.save_steps
+    require_disk_space(run.dir.parent, disk_needed(model, cfg, planned_saves, len(run.complete_checkpoints())))
     samples_per_step = cfg.train.batch_size * cfg.train.gradient_accumulation_steps * max(1, args.world_size)
     recorder = RunRecorder(run, samples_per_step)
     callbacks = [recorder]
@@ -151,7 +155,6 @@ def train_run(run: Run, resume: bool = False) -> dict:
     for noisy in (PrinterCallback, ProgressCallback):  # the recorder logs instead
         trainer.remove_callback(noisy)
 
-    checkpoint = run.last_checkpoint() if resume else None
     if resume and checkpoint is None:
         log.warning("no checkpoint to resume from: starting from step 0")
     log.info("training%s", f" from {checkpoint.name}" if checkpoint else "")

@@ -1,0 +1,95 @@
+"""How much disk a run writes, checked against the free space before training starts.
+
+A full fine-tuning checkpoint holds the weights and AdamW's two moments: three copies of the model
+(MiniLM-L6: 90 + 181 MB). The Trainer writes a new checkpoint before it deletes the oldest, so
+save_total_limit + 1 of them exist at once. A disk that fills at the first checkpoint wastes the
+training done until then and leaves a half-written checkpoint; refusing to start costs nothing.
+"""
+
+from __future__ import annotations
+
+import errno
+import shutil
+from pathlib import Path
+
+from workbench.config import RunConfig
+from workbench.errors import WorkbenchError
+from workbench.runs.store import Run
+
+ADAM_MOMENTS = 2  # AdamW keeps exp_avg and exp_avg_sq per trainable parameter
+NEARLY_FULL = 32 * 2**20  # less free than this after a failed write: the disk is why it failed
+SMALL_FILES = 2 * 2**20  # tokenizer, config, trainer state, rng state: about 1 MB with MiniLM's vocabulary
+
+
+def saved_bytes(model) -> int:
+    """Bytes of the weights a save writes: all of them, or only the trainable ones of a peft model
+    (its adapter and the head)."""
+    from peft import PeftModel
+
+    adapter_only = isinstance(model, PeftModel)
+    return sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad or not adapter_only)
+
+
+def checkpoint_bytes(model) -> int:
+    optimizer = sum(ADAM_MOMENTS * p.numel() * p.element_size() for p in model.parameters() if p.requires_grad)
+    return saved_bytes(model) + optimizer + SMALL_FILES
+
+
+def disk_needed(model, cfg: RunConfig, planned_saves: int, complete_checkpoints: int = 0) -> int:
+    """Bytes the run will still add: the checkpoints at their peak (less those already on disk,
+    which the rotation deletes) and the final model."""
+    at_once = cfg.train.save_total_limit + 1 + (cfg.train.select_best != "none")  # the best is kept aside
+    new_checkpoints = max(0, min(at_once, planned_saves) - complete_checkpoints)
+    return new_checkpoints * checkpoint_bytes(model) + saved_bytes(model) + SMALL_FILES
+
+
+def require_disk_space(folder: Path, needed: int) -> None:
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise WorkbenchError(
+            f"not enough disk space: this run writes about {_size(needed)} (its checkpoints and the "
+            f"final model) and the disk holding {folder} has {_size(free)} free; free some space "
+            "(delete runs you no longer need), set train.save_total_limit to 1, or set runs_dir to a "
+            "folder on a larger disk")
+
+
+def is_disk_full(err: BaseException, folder: Path | None = None) -> bool:
+    """ENOSPC, however it arrives: an OSError from Python, a message from safetensors' Rust writer
+    ("I/O error: No space left on device (os error 28)"), or, as torch.save reports it, an error
+    that names no cause ("basic_ios::clear: iostream error") on a disk with next to nothing left."""
+    if folder is not None and _free(folder) < NEARLY_FULL:
+        return True
+    while err is not None:
+        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "No space left on device" in str(err) or "Disk quota exceeded" in str(err):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
+def remove_partial_saves(run: Run) -> None:
+    """Delete what a full disk cut short (a checkpoint without its trainer state, a half-saved
+    model): useless for resuming, and the space lets the run's status be written."""
+    complete = set(run.complete_checkpoints())
+    partial = [p for p in run.checkpoints_dir.glob("checkpoint-*") if p.is_dir() and p not in complete]
+    for folder in partial + [run.model_dir.with_name("model.tmp")]:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _free(folder: Path) -> float:
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return float("inf")
+
+
+def disk_full_message(folder: Path) -> str:
+    free = _free(folder)
+    free = f" ({_size(free)} free now)" if free != float("inf") else ""
+    return (f"the disk holding {folder} is full{free}: free some space (delete runs you no longer "
+            "need), then resume the run: it continues from its last complete checkpoint")
+
+
+def _size(size: int) -> str:
+    return f"{size / 2**30:.1f} GB" if size >= 2**30 else f"{max(size, 0) / 2**20:.0f} MB"

@@ -48,3 +48,26 @@ def sst2_run(tmp_path_factory, datasets_dir):
     status = execute(run)
     assert status["status"] == "finished", status.get("error")
     return run
+
+
+@pytest.fixture
+def make_small_disk(tmp_path):
+    """make_small_disk(megabytes) -> a folder on a real filesystem of that size (tmpfs), so a disk
+    really fills. Mounting needs root, as CI has; elsewhere the test is skipped."""
+    import subprocess
+
+    mounts = []
+
+    def make(megabytes: int) -> Path:
+        mount = tmp_path / f"small_disk_{len(mounts)}"
+        mount.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={megabytes}m", "tmpfs", str(mount)],
+                              capture_output=True, text=True)
+        if done.returncode:
+            pytest.skip(f"cannot mount a small filesystem here: {done.stderr.strip()}")
+        mounts.append(mount)
+        return mount
+
+    yield make
+    for mount in mounts:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

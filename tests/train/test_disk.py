@@ -58,20 +58,8 @@ def test_a_run_that_cannot_fit_on_the_disk_fails_before_it_trains(datasets_dir, 
     assert not (run.checkpoints_dir.is_dir() and any(run.checkpoints_dir.iterdir()))
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A real 800 MB filesystem (tmpfs), so the disk really fills; needs root, as CI has."""
-    mount = tmp_path / "small_disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=800m", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
-    if done.returncode:
-        pytest.skip(f"cannot mount a small filesystem here: {done.stderr.strip()}")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def test_a_disk_that_fills_mid_run_fails_it_with_the_fix_and_resume_finishes(datasets_dir, small_disk):
+def test_a_disk_that_fills_mid_run_fails_it_with_the_fix_and_resume_finishes(datasets_dir, make_small_disk):
+    small_disk = make_small_disk(800)
     run = create_run(tiny_config(datasets_dir, small_disk, "full", max_steps=60, save_steps=20,
                                  save_total_limit=1))
     launch(run)

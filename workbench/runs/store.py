@@ -17,6 +17,7 @@ killed or crashed, and its checkpoints stay usable for `workbench resume`.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -200,25 +201,41 @@ def _slug(text: str) -> str:
 
 
 def create_run(cfg: RunConfig) -> Run:
-    """A new run folder holding the config and a queued status."""
+    """A new run folder holding the config and a queued status; nothing is left behind when the
+    folder cannot be written (a full disk, no permission)."""
     runs_dir = Path(cfg.runs_dir)
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    model = _slug(Path(cfg.model.name).name or cfg.model.name)
-    base = f"{datetime.now():%Y%m%d-%H%M%S}-{model}-{cfg.method.type}"
-    for suffix in [""] + [f"-{i}" for i in range(2, 1000)]:
-        try:
-            (runs_dir / (base + suffix)).mkdir()
-            run = Run(runs_dir / (base + suffix))
-            break
-        except FileExistsError:
-            continue
-    cfg.save(run.dir / "config.yaml")
-    write_json_atomic(run.status_path, {
-        "id": run.id, "status": "queued", "name": cfg.name, "created": time.time(),
-        "model": cfg.model.name, "task": cfg.task.type, "method": cfg.method.type,
-        "data": cfg.data.path,
-    })
+    run = None
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        model = _slug(Path(cfg.model.name).name or cfg.model.name)
+        base = f"{datetime.now():%Y%m%d-%H%M%S}-{model}-{cfg.method.type}"
+        for suffix in [""] + [f"-{i}" for i in range(2, 1000)]:
+            try:
+                (runs_dir / (base + suffix)).mkdir()
+                run = Run(runs_dir / (base + suffix))
+                break
+            except FileExistsError:
+                continue
+        cfg.save(run.dir / "config.yaml")
+        write_json_atomic(run.status_path, {
+            "id": run.id, "status": "queued", "name": cfg.name, "created": time.time(),
+            "model": cfg.model.name, "task": cfg.task.type, "method": cfg.method.type,
+            "data": cfg.data.path,
+        })
+    except OSError as err:
+        if run is not None:
+            shutil.rmtree(run.dir, ignore_errors=True)
+        raise WorkbenchError(f"cannot write a run folder in '{runs_dir}' ({err.strerror or err}); "
+                             f"{_write_fix(err)}") from None
     return run
+
+
+def _write_fix(err: OSError) -> str:
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "free some space on that disk (delete runs you no longer need) or set runs_dir to a folder on another disk"
+    if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "set runs_dir to a folder you can write to"
+    return "set runs_dir to another folder"
 
 
 def list_runs(runs_dir: str | Path) -> list[Run]:

@@ -231,3 +231,55 @@ def test_the_summary_lists_a_long_label_set_briefly(datasets_dir, tmp_path):
     summary = check_data(DataConfig(path=_sst2_with_labels(datasets_dir, tmp_path, labels))).summary()
     assert summary == ("Data OK: train 300 rows; 30 labels: topic00, topic01, topic02, topic03, "
                        "topic04, topic05, topic06, topic07, topic08, topic09 and 20 more")
+
+
+def sst2_rows(datasets_dir, split: str, count: int):
+    import pandas as pd
+    return pd.read_csv(datasets_dir / "sst2" / f"{split}.tsv", sep="\t").head(count)
+
+
+def test_evaluation_texts_that_are_also_in_train_are_reported(datasets_dir, tmp_path):
+    import pandas as pd
+    dev = sst2_rows(datasets_dir, "dev", 200)
+    leaked = dev.iloc[[5, 50, 120]].copy()
+    leaked["sentence"] = leaked["sentence"].str.replace(" ", "  ") + " "  # spacing is not a difference
+    pd.concat([sst2_rows(datasets_dir, "train", 300), leaked]).to_csv(tmp_path / "train.csv", index=False)
+    dev.to_csv(tmp_path / "validation.csv", index=False)
+    report = check_data(DataConfig(path=str(tmp_path)))
+    assert report.ok
+    [warning] = report.problems
+    assert str(warning) == ("WARNING: [validation] 3 of 200 validation texts (1.5 %) are also in train, so "
+                            "validation metrics overstate how the model does on new text; remove them "
+                            "from one of the two splits (line 7, line 52, line 122)")
+
+
+def test_a_few_repeats_in_a_large_split_are_not_reported(datasets_dir, tmp_path):
+    import pandas as pd
+    dev = sst2_rows(datasets_dir, "dev", 200)
+    pd.concat([sst2_rows(datasets_dir, "train", 300), dev.iloc[[5]]]).to_csv(tmp_path / "train.csv", index=False)
+    dev.to_csv(tmp_path / "validation.csv", index=False)
+    assert check_data(DataConfig(path=str(tmp_path))).problems == []  # 1 of 200: 0.5 %
+
+
+def test_texts_with_conflicting_labels_in_train_are_reported(datasets_dir, tmp_path):
+    import pandas as pd
+    train = sst2_rows(datasets_dir, "train", 300)
+    flipped = train.iloc[[3, 4]].assign(label=lambda f: 1 - f["label"])
+    pd.concat([train, flipped, train.iloc[[9]]]).to_csv(tmp_path / "train.csv", index=False)  # row 9 twice, same label: fine
+    report = check_data(DataConfig(path=str(tmp_path / "train.csv")))
+    [warning] = report.problems
+    assert str(warning) == ("WARNING: [train] 2 texts appear in train with different labels (4 rows), so the "
+                            "model is taught both; give each text one label, or delete the rows that are "
+                            "wrong (line 5, line 6, line 302, line 303)")
+
+
+def test_pairs_repeat_only_when_both_texts_do(datasets_dir, tmp_path):
+    import pandas as pd
+    train = pd.read_json(datasets_dir / "mrpc" / "train.jsonl", lines=True).head(300)
+    dev = pd.read_json(datasets_dir / "mrpc" / "validation.jsonl", lines=True).head(100)
+    train = pd.concat([train, dev.head(5).assign(**{"sentence2": "an unrelated second sentence"})])
+    train.to_csv(tmp_path / "train.csv", index=False)
+    dev.to_csv(tmp_path / "validation.csv", index=False)
+    report = check_data(DataConfig(path=str(tmp_path)))
+    assert report.columns.text_pair is not None
+    assert not [p for p in report.problems if "also in train" in p.message]

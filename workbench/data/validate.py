@@ -22,6 +22,9 @@ MAX_CLASSES_LISTED = 10
 # More distinct labels than this that are fractional numbers, or that are unique to about every
 # other row, are not classes; fewer (ratings like 1.5) only get a warning.
 MAX_SCORE_CLASSES = 20
+# Texts repeated across splits, or with conflicting labels, are reported from this share of a
+# split's rows: enough to move its metrics by a point.
+REPEATED_SHARE = 0.01
 
 
 @dataclass
@@ -129,7 +132,48 @@ def check_data(cfg: DataConfig, raw: RawData | None = None, for_training: bool =
     _check_label_spelling(train_values, problems)
     if for_training:
         _check_classes(report, cfg, problems)
+        _check_repeated_texts(raw, columns, problems)
     return report
+
+
+def _text_keys(frame: pd.DataFrame, columns: ColumnMapping) -> pd.Series:
+    """A row's text (and second text) with whitespace runs collapsed: what the model reads."""
+    def clean(values: pd.Series) -> pd.Series:
+        return values.map(lambda v: " ".join(v.split()) if isinstance(v, str) else None)
+
+    keys = clean(frame[columns.text])
+    if columns.text_pair is not None:
+        keys = keys + "\x1f" + clean(frame[columns.text_pair])
+    return keys
+
+
+def _check_repeated_texts(raw: RawData, columns: ColumnMapping, problems: list[Problem]) -> None:
+    """Texts that are in train and in an evaluation split (the model is scored on rows it learned,
+    so its metrics are optimistic), and texts that train gives different labels (the model is
+    taught both). A handful in a large set is noise (SST-2 has 5 conflicting phrases in 67,349),
+    so only a share of at least REPEATED_SHARE is reported."""
+    train = raw.splits["train"]
+    train_keys = _text_keys(train.frame, columns)
+    for split, part in raw.splits.items():
+        if split == "train":
+            continue
+        keys = _text_keys(part.frame, columns)
+        seen = keys.notna() & keys.isin(set(train_keys.dropna()))
+        if seen.sum() >= REPEATED_SHARE * len(part.frame):
+            problems.append(_rows_problem(
+                part, split, seen, f"{seen.sum()} of {len(part.frame)} {split} texts "
+                f"({100 * seen.mean():.1f} %) are also in train, so {split} metrics overstate how the "
+                f"model does on new text; remove them from one of the two splits", "warning"))
+    labels = train.frame[columns.label].map(label_key)
+    known = train_keys.notna() & labels.notna()
+    label_sets = labels[known].groupby(train_keys[known]).nunique()
+    conflicting = train_keys.isin(set(label_sets[label_sets > 1].index))
+    if conflicting.any() and conflicting.sum() >= REPEATED_SHARE * len(train.frame):
+        texts = int((label_sets > 1).sum())
+        problems.append(_rows_problem(
+            train, "train", conflicting, f"{texts} text{'s' if texts > 1 else ''} appear in train with "
+            f"different labels ({conflicting.sum()} rows), so the model is taught both; give each text "
+            "one label, or delete the rows that are wrong", "warning"))
 
 
 def _check_label_spelling(values: list[str], problems: list[Problem]) -> None:

@@ -248,3 +248,33 @@ def test_a_config_reads_relative_paths_beside_itself_when_missing_here(tmp_path,
     (project / "run.yaml").write_text("data: {path: missing.csv}\n")
     code, record, _ = run_cli(capsys, "check", str(project / "run.yaml"))
     assert code == 2 and f"does not exist (relative paths start from {elsewhere})" in record["error"]
+
+
+def test_delete_checkpoints_of_a_finished_run_keeps_its_model(runs_dir, capsys, datasets_dir):
+    from tests.train.test_training import tiny_config
+    from workbench.runs.store import create_run, folder_bytes
+    from workbench.train.main import execute
+
+    run = create_run(tiny_config(datasets_dir, runs_dir, "full", max_steps=3, save_steps=1))
+    assert execute(run)["status"] == "finished"
+    size = folder_bytes(run.checkpoints_dir)
+    assert size > 2 * 250 * 2**20  # two kept checkpoints of weights and AdamW moments
+    code, record, _ = run_cli(capsys, "delete", run.id, "--checkpoints", "--runs-dir", str(runs_dir))
+    assert code == 0 and record == {"run_id": run.id, "status": "checkpoints deleted", "output": str(run.dir),
+                                    "freed_megabytes": round(size / 2**20, 1)}
+    assert not run.checkpoints_dir.exists() and run.status()["status"] == "finished"
+    code, record, _ = run_cli(capsys, "eval", run.id, "--data", str(datasets_dir / "sst2"), "--split",
+                              "validation", "--runs-dir", str(runs_dir))
+    assert code == 0 and 0 <= record["metrics"]["accuracy"] <= 1  # the model did not need them
+
+
+def test_delete_checkpoints_refuses_a_run_that_can_still_resume(runs_dir, capsys):
+    from workbench.config import RunConfig
+    from workbench.runs.store import create_run
+
+    run = create_run(RunConfig(runs_dir=str(runs_dir)))
+    run.request_abort()  # queued, then aborted: resume would start it
+    code, refused, _ = run_cli(capsys, "delete", run.id, "--checkpoints", "--runs-dir", str(runs_dir))
+    assert code == 2 and refused["error"] == (f"run {run.id} is aborted: its checkpoints are what resume "
+                                              "continues from; resume it, or delete the whole run")
+    assert run.dir.is_dir()

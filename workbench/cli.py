@@ -219,9 +219,14 @@ def cmd_abort(args) -> int:
 
 
 def cmd_delete(args) -> int:
-    from workbench.runs.store import delete_run, get_run
+    from workbench.runs.store import delete_checkpoints, delete_run, get_run
 
     run = get_run(args.runs_dir, args.run)
+    if args.checkpoints:
+        freed = delete_checkpoints(run)
+        _emit({"run_id": run.id, "status": "checkpoints deleted", "output": str(run.dir),
+               "freed_megabytes": round(freed / 2**20, 1)})
+        return 0
     delete_run(run)
     _emit({"run_id": run.id, "status": "deleted", "output": str(run.dir)})
     return 0
@@ -333,6 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     de = sub.add_parser("delete", help="remove a finished, failed or aborted run's folder")
     de.add_argument("run"), de.add_argument("--runs-dir", default="runs")
+    de.add_argument("--checkpoints", action="store_true",
+                    help="only a finished run's checkpoints (hundreds of MB each); its model stays")
     de.set_defaults(func=cmd_delete)
 
     re_ = sub.add_parser("resume", help="continue an aborted or failed run from its last checkpoint")

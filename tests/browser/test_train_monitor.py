@@ -10,6 +10,7 @@ Screenshots of each state go to artifacts/screenshots/.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import psutil
@@ -18,6 +19,8 @@ from conftest import screenshot
 from driver import (TINY_RUN, TINY_RUN_ADVANCED, choose, configure_run, field, monitor_status, open_app,
                     plot_layout, set_field, start_run, wait_for_points)
 from playwright.sync_api import expect
+
+from workbench.ui.runs_tab import COLUMNS
 
 pytestmark = pytest.mark.browser
 
@@ -147,7 +150,7 @@ def test_restart_app_mid_run_reattaches(app_server, page, tmp_path):
     assert len(wait_for_points(page, 1, timeout=10, elem_id="runs-compare-plot", trace=run_id)) >= len(later)
     screenshot(page, "06_runs_tab_selected")
     page.locator("#runs-export").click()  # an aborted run has no final model to export
-    expect(page.locator("#runs-export-text")).to_contain_text(f"run {run_id} has no final model (status: aborted)")
+    expect(page.locator("#runs-action-text")).to_contain_text(f"run {run_id} has no final model (status: aborted)")
     page.locator("#runs-delete").click()
     expect(page.locator("#runs-confirm-text")).to_contain_text("cannot be undone")
     page.locator("#runs-confirm-delete").click()
@@ -351,11 +354,25 @@ def test_a_batch_as_large_as_the_data_is_flagged_on_start_and_in_the_monitor(app
     expect(page.locator("#runs-selected")).to_contain_text(run_id)
     page.locator("#runs-export").click()
     folder = tmp_path / "runs" / run_id / "export"
-    message = page.locator("#runs-export-text")
+    message = page.locator("#runs-action-text")
     expect(message).to_contain_text(f"exported to {folder.resolve()}", timeout=60_000)
     expect(message).to_contain_text("trust_remote_code=True")
     assert {"model.safetensors", "pooled_classifier.py", "tokenizer.json"} <= {f.name for f in folder.iterdir()}
     screenshot(page, "13_model_exported")
+
+    # Its checkpoints (weights and optimizer state, hundreds of MB) go; the model stays.
+    disk = page.locator("#runs-table").get_by_test_id(f"cell-0-{COLUMNS.index('disk')}")
+    expect(disk).to_have_text(re.compile(r"\d+ MB"))
+    before = int(disk.inner_text().split()[0])
+    assert before > 500
+    page.locator("#runs-delete-checkpoints").click()
+    expect(message).to_contain_text(f"Deleted the checkpoints of {run_id}: ")
+    expect(message).to_contain_text("MB freed. Its model, predictions and logs stay.")
+    expect(disk).not_to_have_text(f"{before} MB")
+    # Two checkpoints of 259 MB went; the export (87 MB) came since the table was drawn.
+    assert int(disk.inner_text().split()[0]) < before - 400
+    assert not (tmp_path / "runs" / run_id / "checkpoints").exists()
+    screenshot(page, "13b_checkpoints_deleted")
 
 
 def test_keep_the_best_checkpoint_and_stop_early_from_the_form(app_server, page, tmp_path):

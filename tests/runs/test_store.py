@@ -21,8 +21,9 @@ def test_a_full_disk_refuses_a_new_run_and_leaves_no_half_made_folder(make_small
     with pytest.raises(WorkbenchError) as refused:
         create_run(config(disk))
     assert str(refused.value) == (f"cannot write a run folder in '{disk}' (No space left on device); free "
-                                  "some space on that disk (delete runs you no longer need) or set "
-                                  "runs_dir to a folder on another disk")
+                                  "some space on that disk (delete runs you no longer need, or the "
+                                  "checkpoints of finished runs: `workbench delete RUN --checkpoints`) or "
+                                  "set runs_dir to a folder on another disk")
     assert sorted(p.name for p in disk.iterdir()) == ["filler"]
 
 

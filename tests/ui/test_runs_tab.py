@@ -31,7 +31,7 @@ def test_finished_run_row(tmp_path):
     assert row == {"run": run.id, "name": "baseline", "status": "finished", "model": "minilm-l6",
                    "task": "classification", "method": "full",
                    "best metric": "accuracy 0.8234",  # the best evaluation (step 189), not the last
-                   "duration": "6:36", "started": "2026-11-24 13:30:00"}
+                   "duration": "6:36", "started": "2026-11-24 13:30:00", "disk": "0 MB"}
 
 
 def test_running_run_counts_its_duration_until_now(tmp_path):

@@ -232,7 +232,9 @@ def create_run(cfg: RunConfig) -> Run:
 
 def _write_fix(err: OSError) -> str:
     if err.errno in (errno.ENOSPC, errno.EDQUOT):
-        return "free some space on that disk (delete runs you no longer need) or set runs_dir to a folder on another disk"
+        return ("free some space on that disk (delete runs you no longer need, or the checkpoints of "
+                "finished runs: `workbench delete RUN --checkpoints`) or set runs_dir to a folder on "
+                "another disk")
     if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return "set runs_dir to a folder you can write to"
     return "set runs_dir to another folder"
@@ -263,6 +265,34 @@ def require_resumable(run: Run) -> None:
         raise WorkbenchError(f"run {run.id} is {status}; wait for it or abort it first")
     if status == "finished":
         raise WorkbenchError(f"run {run.id} already finished; start a new run to train more")
+
+
+def folder_bytes(folder: Path) -> int:
+    """Bytes of every file under a folder; 0 when it is gone. os.walk skips what disappears while
+    it counts (a checkpoint the Trainer rotates out)."""
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def delete_checkpoints(run: Run) -> int:
+    """Remove a finished run's checkpoints, keeping its model, predictions and logs; returns the
+    bytes freed. A finished run never reads them again (its model is in model/, the kept best
+    checkpoint included); an unfinished run's are what resume continues from, so they stay."""
+    status = run.status()["status"]
+    if status in ACTIVE:
+        raise WorkbenchError(f"run {run.id} is {status}; its checkpoints are being written")
+    if status != "finished":
+        raise WorkbenchError(f"run {run.id} is {status}: its checkpoints are what resume continues "
+                             "from; resume it, or delete the whole run")
+    freed = folder_bytes(run.checkpoints_dir)
+    shutil.rmtree(run.checkpoints_dir, ignore_errors=True)
+    return freed
 
 
 def delete_run(run: Run) -> None:

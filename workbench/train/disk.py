@@ -17,6 +17,8 @@ from workbench.errors import WorkbenchError
 from workbench.runs.store import Run
 
 ADAM_MOMENTS = 2  # AdamW keeps exp_avg and exp_avg_sq per trainable parameter
+FREEING = ("delete runs you no longer need, or the checkpoints of finished runs: "
+           "`workbench delete RUN --checkpoints`, or the Runs tab")
 NEARLY_FULL = 32 * 2**20  # less free than this after a failed write: the disk is why it failed
 SMALL_FILES = 2 * 2**20  # tokenizer, config, trainer state, rng state: about 1 MB with MiniLM's vocabulary
 
@@ -49,8 +51,7 @@ def require_disk_space(folder: Path, needed: int) -> None:
         raise WorkbenchError(
             f"not enough disk space: this run writes about {_size(needed)} (its checkpoints and the "
             f"final model) and the disk holding {folder} has {_size(free)} free; free some space "
-            "(delete runs you no longer need), set train.save_total_limit to 1, or set runs_dir to a "
-            "folder on a larger disk")
+            f"({FREEING}), set train.save_total_limit to 1, or set runs_dir to a folder on a larger disk")
 
 
 def is_disk_full(err: BaseException, folder: Path | None = None) -> bool:
@@ -87,8 +88,8 @@ def _free(folder: Path) -> float:
 def disk_full_message(folder: Path) -> str:
     free = _free(folder)
     free = f" ({_size(free)} free now)" if free != float("inf") else ""
-    return (f"the disk holding {folder} is full{free}: free some space (delete runs you no longer "
-            "need), then resume the run: it continues from its last complete checkpoint")
+    return (f"the disk holding {folder} is full{free}: free some space ({FREEING}), "
+            "then resume the run: it continues from its last complete checkpoint")
 
 
 def _size(size: int) -> str:

@@ -1,5 +1,6 @@
-"""The Runs tab: every run in the workspace, one run's curves and config, several runs overlaid,
-exporting a run's model, and deleting a run (after a confirmation)."""
+"""The Runs tab: every run in the workspace with the disk it takes, one run's curves and config,
+several runs overlaid, exporting a run's model, deleting a finished run's checkpoints, and deleting
+a run (after a confirmation)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ import pandas as pd
 
 from workbench.errors import WorkbenchError
 from workbench.export import export_run, folder_megabytes
-from workbench.runs.store import Run, delete_run, get_run, list_runs
+from workbench.runs.store import Run, delete_checkpoints, delete_run, folder_bytes, get_run, list_runs
 from workbench.ui import charts
 from workbench.ui.monitor_tab import format_duration
 from workbench.ui.run_watch import forget, metrics_tail
 from workbench.ui.workspace import Workspace
 
-COLUMNS = ["run", "name", "status", "model", "task", "method", "best metric", "duration", "started"]
+COLUMNS = ["run", "name", "status", "model", "task", "method", "best metric", "duration", "started", "disk"]
 
 
 def run_row(run: Run, now: float | None = None) -> dict:
@@ -41,7 +42,12 @@ def run_row(run: Run, now: float | None = None) -> dict:
         "best metric": f"{best[0]} {best[1]:.4f}" if best else "",
         "duration": format_duration(duration) if duration is not None else "",
         "started": datetime.fromtimestamp(when).strftime("%Y-%m-%d %H:%M:%S") if when else "",
+        "disk": format_size(folder_bytes(run.dir)),
     }
+
+
+def format_size(size: int) -> str:
+    return f"{size / 2**30:.1f} GB" if size >= 2**30 else f"{size / 2**20:.0f} MB"
 
 
 def runs_table(runs_dir: str | Path) -> pd.DataFrame:
@@ -60,14 +66,18 @@ def build_runs_tab(ws: Workspace) -> RunsTab:
     with gr.Row():
         refresh_btn = gr.Button("↻ Refresh", elem_id="runs-refresh", scale=0, min_width=140)
         gr.Markdown("Click a run to see its curves and config.")
+    # Widths, so that short headers (name, method) are not broken letter by letter.
     table = gr.Dataframe(value=runs_table(ws.runs_dir), headers=COLUMNS, interactive=False, wrap=True,
+                         column_widths=["22%", "7%", "8%", "10%", "12%", "7%", "12%", "7%", "9%", "6%"],
                          max_height=360, elem_id="runs-table", label="Runs")
     selected = gr.State("")
     with gr.Row():
         selected_md = gr.Markdown("No run selected.", elem_id="runs-selected")
         export_btn = gr.Button("Export model", elem_id="runs-export", scale=0, min_width=160)
+        checkpoints_btn = gr.Button("Delete checkpoints", elem_id="runs-delete-checkpoints", scale=0,
+                                    min_width=210)
         delete_btn = gr.Button("Delete run…", variant="stop", elem_id="runs-delete", scale=0, min_width=160)
-    export_md = gr.Markdown(elem_id="runs-export-text")
+    action_md = gr.Markdown(elem_id="runs-action-text")
     with gr.Group(visible=False) as confirm_box:
         confirm_md = gr.Markdown(elem_id="runs-confirm-text")
         with gr.Row():
@@ -136,8 +146,20 @@ def build_runs_tab(ws: Workspace) -> RunsTab:
                 "without the workbench: `AutoModelForSequenceClassification.from_pretrained(folder, "
                 "trust_remote_code=True)`, or as a local model here.")
 
-    export_btn.click(on_export, selected, export_md)
-    table.select(lambda: "", None, export_md)  # a message about another run would mislead
+    export_btn.click(on_export, selected, action_md)
+
+    def on_delete_checkpoints(run_id):
+        if not run_id:
+            return "Click a run in the table first.", gr.skip()
+        try:
+            freed = delete_checkpoints(get_run(ws.runs_dir, run_id))
+        except WorkbenchError as err:
+            return f"⚠ {err}", gr.skip()
+        return (f"Deleted the checkpoints of **{run_id}**: {format_size(freed)} freed. Its model, predictions "
+                "and logs stay.", runs_table(ws.runs_dir))
+
+    checkpoints_btn.click(on_delete_checkpoints, selected, [action_md, table])
+    table.select(lambda: "", None, action_md)  # a message about another run would mislead
 
     def ask_delete(run_id):
         if not run_id:

@@ -125,6 +125,7 @@ def test_train_runs_eval_and_resume_refusal(runs_dir, capsys, datasets_dir):
 
     code, listing, _ = run_cli(capsys, "runs", "--json", "--runs-dir", str(runs_dir))
     assert [r["id"] for r in listing["runs"]] == [record["run_id"]]
+    assert 0 < listing["runs"][0]["disk_megabytes"] < 10  # a LoRA run: the adapter, not the encoder
 
     code, evaluated, _ = run_cli(capsys, "eval", record["run_id"], "--data", str(datasets_dir / "sst2"),
                                  "--split", "validation", "--runs-dir", str(runs_dir))
@@ -204,7 +205,7 @@ def test_runs_table_shows_names_and_why_a_run_failed(runs_dir, capsys):
 
     code = main(["runs", "--runs-dir", str(runs_dir)])
     table = capsys.readouterr().out.splitlines()
-    assert code == 0 and table[0].split()[:3] == ["id", "name", "status"]
+    assert code == 0 and table[0].split() == ["id", "name", "status", "method", "step", "accuracy", "disk", "started"]
     row = next(i for i, line in enumerate(table) if line.startswith(killed.id))
     assert table[row].split()[1] == "failed"
     assert table[row + 1].strip().startswith("error: the training process ended without reporting")

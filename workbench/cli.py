@@ -117,7 +117,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_runs(args) -> int:
-    from workbench.runs.store import list_runs
+    from workbench.runs.store import folder_bytes, list_runs
 
     rows = []
     for run in list_runs(args.runs_dir):
@@ -126,7 +126,8 @@ def cmd_runs(args) -> int:
         rows.append({"id": run.id, "name": s.get("name"), "status": s["status"], "model": s.get("model"),
                      "task": s.get("task"), "method": s.get("method"), "accuracy": metrics.get("accuracy"),
                      "step": s.get("step"), "max_steps": s.get("max_steps"),
-                     "created": s.get("created"), "error": s.get("error")})
+                     "created": s.get("created"), "error": s.get("error"),
+                     "disk_megabytes": round(folder_bytes(run.dir) / 2**20, 1)})
     if args.json:
         _emit({"runs": rows})
         return 0
@@ -141,14 +142,15 @@ def format_runs_table(rows: list[dict]) -> str:
     names = max((len(r["name"] or "") for r in rows), default=0)
     name_width = max(names, len("name"))
     name_head = f" {'name':{name_width}}" if names else ""
-    lines = [f"{'id':{width}}{name_head} {'status':9} {'method':6} {'step':>9} {'accuracy':>8}  started"]
+    lines = [f"{'id':{width}}{name_head} {'status':9} {'method':6} {'step':>9} {'accuracy':>8} {'disk':>8}  started"]
     for r in rows:
         step = f"{r['step'] or 0}/{r['max_steps'] or '?'}"
         acc = f"{r['accuracy']:.4f}" if isinstance(r["accuracy"], float) else "-"
         started = datetime.fromtimestamp(r["created"]).strftime("%Y-%m-%d %H:%M") if r["created"] else ""
         name = f" {r['name'] or '':{name_width}}" if names else ""
-        lines.append(f"{r['id']:{width}}{name} {r['status']:9} {r['method'] or '':6} {step:>9} {acc:>8}  "
-                     f"{started}")
+        disk = f"{r['disk_megabytes']:.0f} MB"
+        lines.append(f"{r['id']:{width}}{name} {r['status']:9} {r['method'] or '':6} {step:>9} {acc:>8} "
+                     f"{disk:>8}  {started}")
         if r["error"] and r["status"] == "failed":
             first = (str(r["error"]).strip().splitlines() or [""])[0]
             lines.append(f"{'':{width}}  error: {first[:160]}")

@@ -21,3 +21,38 @@ def test_it_matches_what_prepare_data_keeps(path, settings, datasets_dir):
     cfg = DataConfig(path=str(DEMO_DATA if path == "demo" else datasets_dir / path), **settings)
     report = check_data(cfg)
     assert expected_train_rows(cfg, report.split_rows) == len(prepare_data(cfg, seed=5).splits["train"])
+
+
+def ag_news_frame(datasets_dir, rows: int):
+    from workbench.data.load import load_raw
+    frame = load_raw(str(datasets_dir / "ag_news")).splits["train"].frame
+    frame = frame.iloc[::len(frame) // rows].head(rows)  # the file is in label order: every k-th row has all four
+    return frame.rename(columns={"content": "text"})[["text", "label"]].reset_index(drop=True)
+
+
+def test_without_repeated_texts_the_carve_is_the_plain_stratified_split(datasets_dir):
+    from sklearn.model_selection import train_test_split
+
+    from workbench.data.prepare import carve_validation
+    train = ag_news_frame(datasets_dir, 2000)
+    keep, held_out = carve_validation(train, 0.1, seed=5)
+    plain_keep, plain_held_out = train_test_split(train, test_size=0.1, random_state=5, stratify=train["label"])
+    assert list(held_out.index) == sorted(plain_held_out.index) and list(keep.index) == sorted(plain_keep.index)
+
+
+def test_repeated_texts_stay_on_one_side_of_the_carve(datasets_dir, tmp_path):
+    import pandas as pd
+    train = ag_news_frame(datasets_dir, 600)
+    repeats = train.iloc[::10].copy()  # 60 articles twice more, one copy with other spacing
+    spaced = repeats.assign(text=repeats["text"].str.replace(" ", "   "))
+    pd.concat([train, repeats, spaced]).to_csv(tmp_path / "train.csv", index=False)
+    cfg = DataConfig(path=str(tmp_path / "train.csv"))
+    splits = prepare_data(cfg, seed=5).splits
+    def keys(split):
+        return {" ".join(t.split()) for t in splits[split]["text"]}
+    assert not keys("train") & keys("validation")
+    assert len(splits["train"]) + len(splits["validation"]) == 720
+    assert 0.07 < len(splits["validation"]) / 720 < 0.13
+    assert set(splits["validation"]["label"]) == set(splits["train"]["label"]) == {0, 1, 2, 3}
+    # Before the run exists the count is known to within the repeats that went to validation.
+    assert abs(expected_train_rows(cfg, check_data(cfg).split_rows) - len(splits["train"])) <= 2 * 60

@@ -2,7 +2,7 @@
 
 Every run sees the same rows for the same config: the train sample (max_train_samples) is a
 seeded shuffle, and a missing validation split is carved from train with the same seed,
-stratified by label so small classes appear in both.
+stratified by label so small classes appear in both, with repeated texts kept on one side.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sklearn.model_selection import train_test_split
 
 from workbench.config import DataConfig
 from workbench.data.load import RawData, load_raw
-from workbench.data.validate import PreflightReport, check_data, label_key, label_values, require_ok
+from workbench.data.validate import PreflightReport, check_data, label_key, label_values, require_ok, text_keys
 
 
 @dataclass
@@ -48,11 +48,7 @@ def prepare_data(cfg: DataConfig, seed: int) -> PreparedData:
         frames[split] = frame
 
     if "validation" not in frames:
-        train = frames["train"]
-        stratify = train["label"] if train["label"].value_counts().min() >= 2 else None
-        keep, held_out = train_test_split(train, test_size=cfg.validation_fraction, random_state=seed,
-                                          stratify=stratify)
-        frames["train"], frames["validation"] = keep.sort_index(), held_out.sort_index()
+        frames["train"], frames["validation"] = carve_validation(frames["train"], cfg.validation_fraction, seed)
 
     splits = datasets.DatasetDict({
         name: datasets.Dataset.from_pandas(frame.reset_index(drop=True), preserve_index=False)
@@ -66,9 +62,22 @@ def prepare_data(cfg: DataConfig, seed: int) -> PreparedData:
     return PreparedData(splits, report.label_names, report)
 
 
+def carve_validation(train: pd.DataFrame, fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(train, validation), stratified by label. Repeated texts go to one side together: the model
+    would otherwise be scored on rows it trained on. The split is drawn over the distinct texts, so
+    data without repeats splits exactly as train_test_split splits its rows."""
+    keys = text_keys(train, "text", "text_pair" if "text_pair" in train else None)
+    distinct = train[~keys.duplicated()]
+    stratify = distinct["label"] if distinct["label"].value_counts().min() >= 2 else None
+    _, held_out = train_test_split(distinct, test_size=fraction, random_state=seed, stratify=stratify)
+    in_validation = keys.isin(set(keys[held_out.index]))
+    return train[~in_validation], train[in_validation]
+
+
 def expected_train_rows(cfg: DataConfig, split_rows: dict[str, int]) -> int:
     """The training rows prepare_data will keep, from the split sizes a pre-flight report counted:
-    the validation carve (train_test_split rounds the held-out share up) and max_train_samples.
+    the validation carve (train_test_split rounds the held-out share up; repeated texts, which go
+    to one side together, can move a few rows) and max_train_samples.
     Lets a front end warn about the run's length before the run exists."""
     rows = split_rows.get("train", 0)
     if "validation" not in split_rows:

@@ -136,14 +136,15 @@ def check_data(cfg: DataConfig, raw: RawData | None = None, for_training: bool =
     return report
 
 
-def _text_keys(frame: pd.DataFrame, columns: ColumnMapping) -> pd.Series:
-    """A row's text (and second text) with whitespace runs collapsed: what the model reads."""
+def text_keys(frame: pd.DataFrame, text_column: str, text_pair_column: str | None = None) -> pd.Series:
+    """A row's text (and second text) with whitespace runs collapsed: rows with the same key are
+    the same input to the model."""
     def clean(values: pd.Series) -> pd.Series:
         return values.map(lambda v: " ".join(v.split()) if isinstance(v, str) else None)
 
-    keys = clean(frame[columns.text])
-    if columns.text_pair is not None:
-        keys = keys + "\x1f" + clean(frame[columns.text_pair])
+    keys = clean(frame[text_column])
+    if text_pair_column is not None:
+        keys = keys + "\x1f" + clean(frame[text_pair_column])
     return keys
 
 
@@ -153,11 +154,11 @@ def _check_repeated_texts(raw: RawData, columns: ColumnMapping, problems: list[P
     taught both). A handful in a large set is noise (SST-2 has 5 conflicting phrases in 67,349),
     so only a share of at least REPEATED_SHARE is reported."""
     train = raw.splits["train"]
-    train_keys = _text_keys(train.frame, columns)
+    train_keys = text_keys(train.frame, columns.text, columns.text_pair)
     for split, part in raw.splits.items():
         if split == "train":
             continue
-        keys = _text_keys(part.frame, columns)
+        keys = text_keys(part.frame, columns.text, columns.text_pair)
         seen = keys.notna() & keys.isin(set(train_keys.dropna()))
         if seen.sum() >= REPEATED_SHARE * len(part.frame):
             problems.append(_rows_problem(

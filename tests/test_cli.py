@@ -279,3 +279,17 @@ def test_delete_checkpoints_refuses_a_run_that_can_still_resume(runs_dir, capsys
     assert code == 2 and refused["error"] == (f"run {run.id} is aborted: its checkpoints are what resume "
                                               "continues from; resume it, or delete the whole run")
     assert run.dir.is_dir()
+
+
+def test_a_run_the_disk_cannot_hold_is_refused_before_it_exists(runs_dir, capsys, datasets_dir):
+    # A checkpoint at every one of a million steps, all kept: tens of TB.
+    flags = ["--data", str(datasets_dir / "sst2"), "--max-steps", "1000000", "--runs-dir", str(runs_dir),
+             "--set", "train.save_steps=1", "--set", "train.save_total_limit=1000000"]
+    for command in ("check", "train"):
+        code, record, err = run_cli(capsys, command, *flags)
+        assert code == 2 and record["error"].startswith("not enough disk space: this run writes about ")
+        assert " TB (its checkpoints and the final model)" in record["error"]
+        assert "Traceback" not in err
+    assert_no_run(runs_dir)
+    code, record, _ = run_cli(capsys, "check", *flags[:-4])  # the default checkpoints fit
+    assert code == 0 and record["status"] == "ok"

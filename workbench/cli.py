@@ -101,6 +101,7 @@ def cmd_train(args) -> int:
 def cmd_check(args) -> int:
     from workbench.data.validate import Problem, check_data
     from workbench.preflight import check_settings
+    from workbench.train.disk import require_disk_for
     from workbench.train.steps import run_length_warning
 
     cfg = config_from_args(args).resolve()
@@ -109,6 +110,8 @@ def cmd_check(args) -> int:
     warning = run_length_warning(cfg, report.split_rows) if report.ok else None
     if warning:
         report.problems.append(Problem("warning", warning, "train"))
+    if report.ok:  # as `train` would refuse it: the disk the run will write
+        require_disk_for(cfg, report.split_rows, len(report.label_names))
     print(report.summary(), file=sys.stderr)
     _emit({"status": "ok" if report.ok else "invalid", "columns": report.columns.__dict__ if report.columns else None,
            "labels": report.label_names, "rows": report.split_rows, "label_counts": report.label_counts,

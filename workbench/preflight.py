@@ -24,10 +24,13 @@ def check_settings(cfg: RunConfig) -> None:
 
 
 def preflight(cfg: RunConfig) -> PreflightReport:
-    """check_settings, then the data; raises DataError when the data check finds an error."""
+    """check_settings, then the data, then the disk the run will write; raises DataError when
+    the data check finds an error, WorkbenchError when the disk lacks the space."""
     from workbench.data.validate import check_data, require_ok
+    from workbench.train.disk import require_disk_for
 
     check_settings(cfg)
     report = check_data(cfg.data)
     require_ok(report)
+    require_disk_for(cfg, report.split_rows, len(report.label_names))
     return report

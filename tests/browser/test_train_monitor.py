@@ -305,6 +305,13 @@ def test_bad_input_gives_one_clear_message_and_configs_save_and_load(app_server,
     expect(status).to_contain_text("check failed", timeout=30_000)
     choose(page, "train-label_column", "label")
     expect(page.locator("#train-preflight")).to_contain_text("passed", timeout=30_000)
+
+    # A checkpoint at every one of a million steps, all kept: more than any disk holds.
+    configure_run(page, {"max_steps": 1_000_000}, {"save_steps": 1, "save_total_limit": 1_000_000})
+    page.locator("#train-start").click()
+    expect(status).to_contain_text("not enough disk space: this run writes about ", timeout=30_000)
+    expect(status).to_contain_text("set train.save_total_limit to 1")
+    configure_run(page, {"max_steps": 40}, {"save_steps": "auto", "save_total_limit": 2})
     assert "Traceback" not in page.locator("body").inner_text()
     assert not list((tmp_path / "runs").glob("*/status.json")), "bad input created a run"
     screenshot(page, "11_bad_input")

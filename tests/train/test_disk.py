@@ -27,7 +27,7 @@ def folder_bytes(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
 
-@pytest.mark.parametrize("method", ["full", "lora"])
+@pytest.mark.parametrize("method", ["full", "freeze", "lora"])
 def test_the_estimate_matches_the_checkpoint_and_model_the_trainer_writes(method, datasets_dir, tmp_path):
     cfg = tiny_config(datasets_dir, tmp_path, method, max_steps=2, save_steps=1)
     run = create_run(cfg)
@@ -37,6 +37,10 @@ def test_the_estimate_matches_the_checkpoint_and_model_the_trainer_writes(method
     model = METHODS[method].apply(classify.build_model(resolve_model("minilm-l6"), {0: "0", 1: "1"}, cfg), cfg)
 
     written, estimated = folder_bytes(checkpoint), checkpoint_bytes(model)
+    # The pre-flight's model, on the meta device, gives the same figures without any weights.
+    meta = classify.meta_model(cfg, resolve_model("minilm-l6"), 2)
+    assert next(meta.parameters()).is_meta
+    assert (checkpoint_bytes(meta), saved_bytes(meta)) == (estimated, saved_bytes(model))
     assert written <= estimated <= written * 1.05 + SMALL_FILES, (written, estimated)
     model_written = folder_bytes(run.model_dir)
     assert model_written <= saved_bytes(model) + 2 * 2**20 and saved_bytes(model) <= model_written * 1.05

@@ -56,13 +56,7 @@ def check_model(cfg: RunConfig, resolved: ResolvedModel) -> str:
     """What a run of `cfg` needs from its model, checked before the run exists (reads config.json
     only): a pooling that suits it, which is returned, and, for freeze, no more trainable layers
     than it has."""
-    from transformers import AutoConfig
-
-    # A run's model folder (full weights or adapter) has its own config.json with the pooling its
-    # head was trained on; a LoRA adapter's base folder lacks it.
-    has_config = (Path(resolved.path) / "config.json").is_file()
-    config = AutoConfig.from_pretrained(resolved.path if has_config else resolved.adapter_base or resolved.path,
-                                        trust_remote_code=cfg.model.trust_remote_code)
+    config = model_config(cfg, resolved)
     trained = getattr(config, "workbench_pooling", None)
     pooling = choose_pooling(cfg, resolved.path, config, trained)
     if cfg.method.type == "freeze":
@@ -76,6 +70,32 @@ def check_model(cfg: RunConfig, resolved: ResolvedModel) -> str:
             encoder = AutoModel.from_config(config, trust_remote_code=cfg.model.trust_remote_code)
         lora_target_modules(cfg.method.lora.target_modules, encoder)
     return pooling
+
+
+def model_config(cfg: RunConfig, resolved: ResolvedModel):
+    """The encoder's config, without reading weights. A run's model folder (full weights or
+    adapter) has its own config.json with the pooling its head was trained on; a LoRA adapter's
+    folder lacks it, and its base has it."""
+    from transformers import AutoConfig
+
+    has_config = (Path(resolved.path) / "config.json").is_file()
+    return AutoConfig.from_pretrained(resolved.path if has_config else resolved.adapter_base or resolved.path,
+                                      trust_remote_code=cfg.model.trust_remote_code)
+
+
+def meta_model(cfg: RunConfig, resolved: ResolvedModel, num_labels: int):
+    """The model a run of `cfg` trains, method applied, with its weights on the meta device: its
+    shapes and which parameters train, at no cost in memory or time (milliseconds)."""
+    import torch
+    from transformers import AutoModel
+
+    from workbench.methods import METHODS
+
+    pooling = check_model(cfg, resolved)
+    with torch.device("meta"):
+        encoder = AutoModel.from_config(model_config(cfg, resolved), trust_remote_code=cfg.model.trust_remote_code)
+        model = PooledClassifier.from_encoder_module(encoder, {i: str(i) for i in range(num_labels)}, pooling)
+        return METHODS[cfg.method.type].apply(model, cfg)
 
 
 def readable_positions(config) -> int | None:

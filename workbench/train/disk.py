@@ -45,8 +45,30 @@ def disk_needed(model, cfg: RunConfig, planned_saves: int, complete_checkpoints:
     return new_checkpoints * checkpoint_bytes(model) + saved_bytes(model) + SMALL_FILES
 
 
+def require_disk_for(cfg: RunConfig, split_rows: dict[str, int], num_labels: int) -> None:
+    """The same check before the run exists (the CLI's train and check, the app's Start), on the
+    model built on the meta device: a run refused for space is then a message, not a failed run."""
+    from workbench.catalog import resolve_model
+    from workbench.data.prepare import expected_train_rows
+    from workbench.tasks.classify import meta_model
+    from workbench.train.steps import eval_and_save_steps, planned_steps
+
+    rows = expected_train_rows(cfg.data, split_rows)
+    _, save_steps = eval_and_save_steps(cfg, rows)
+    try:
+        model = meta_model(cfg, resolve_model(cfg.model.name, cfg.runs_dir), num_labels)
+    except WorkbenchError:
+        raise
+    except Exception:  # a model whose code cannot be built on the meta device: the run checks itself
+        return
+    require_disk_space(Path(cfg.runs_dir).absolute(), disk_needed(model, cfg, planned_steps(cfg, rows) // save_steps))
+
+
 def require_disk_space(folder: Path, needed: int) -> None:
-    free = shutil.disk_usage(folder).free
+    existing = folder
+    while not existing.exists() and existing != existing.parent:  # a runs folder not made yet
+        existing = existing.parent
+    free = shutil.disk_usage(existing).free
     if free < needed:
         raise WorkbenchError(
             f"not enough disk space: this run writes about {_size(needed)} (its checkpoints and the "
@@ -93,4 +115,7 @@ def disk_full_message(folder: Path) -> str:
 
 
 def _size(size: int) -> str:
-    return f"{size / 2**30:.1f} GB" if size >= 2**30 else f"{max(size, 0) / 2**20:.0f} MB"
+    for unit, scale in (("TB", 2**40), ("GB", 2**30)):
+        if size >= scale:
+            return f"{size / scale:,.1f} {unit}"
+    return f"{max(size, 0) / 2**20:.0f} MB"

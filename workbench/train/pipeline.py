@@ -24,7 +24,7 @@ from workbench.runs.store import Run
 from workbench.tasks import classify
 from workbench.train.callbacks import RunRecorder
 from workbench.train.disk import disk_needed, require_disk_space
-from workbench.train.steps import planned_steps, step_count_warning, steps_per_epoch
+from workbench.train.steps import eval_and_save_steps, planned_steps, step_count_warning
 from workbench.train.trainer import WorkbenchTrainer
 
 log = logging.getLogger("workbench.train")
@@ -42,12 +42,7 @@ def training_arguments(cfg: RunConfig, run: Run, train_rows: int) -> TrainingArg
     t = cfg.train
     total = planned_steps(cfg, train_rows)
     select_best = t.select_best != "none"
-    eval_steps = t.eval_steps if t.eval_steps != "auto" else max(1, math.ceil(total / 4))
-    if select_best and t.eval_steps == "auto":
-        # The best is chosen among checkpoints: evaluate at each one, and at least once an epoch,
-        # so a long run (and its early stopping) has more than four candidates.
-        eval_steps = t.save_steps if t.save_steps != "auto" else min(eval_steps, steps_per_epoch(cfg, train_rows))
-    save_steps = t.save_steps if t.save_steps != "auto" else eval_steps
+    eval_steps, save_steps = eval_and_save_steps(cfg, train_rows)
     # Every 10 steps, but a short run (a few hundred rows) still draws a curve of ~20 points.
     logging_steps = t.logging_steps if t.logging_steps != "auto" else max(1, min(10, math.ceil(total / 20)))
     return TrainingArguments(

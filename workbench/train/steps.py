@@ -29,6 +29,19 @@ def planned_steps(cfg: RunConfig, train_rows: int) -> int:
     return t.max_steps if t.max_steps > 0 else max(1, math.ceil(steps_per_epoch(cfg, train_rows) * t.epochs))
 
 
+def eval_and_save_steps(cfg: RunConfig, train_rows: int) -> tuple[int, int]:
+    """(eval_steps, save_steps) with "auto" worked out: about four evaluations a run, and a
+    checkpoint at each. With select_best the best is chosen among checkpoints: evaluate at each
+    one, and at least once an epoch, so a long run (and its early stopping) has more than four
+    candidates."""
+    t = cfg.train
+    eval_steps = t.eval_steps if t.eval_steps != "auto" else max(1, math.ceil(planned_steps(cfg, train_rows) / 4))
+    if t.select_best != "none" and t.eval_steps == "auto":
+        eval_steps = t.save_steps if t.save_steps != "auto" else min(eval_steps, steps_per_epoch(cfg, train_rows))
+    save_steps = t.save_steps if t.save_steps != "auto" else eval_steps
+    return eval_steps, save_steps
+
+
 def step_count_warning(cfg: RunConfig, train_rows: int) -> str | None:
     """A run of a handful of steps ends before warmup and decay mean anything; say so, with the
     fix, unless max_steps was set by hand (then a short run is what was asked for). A warmup of

@@ -22,6 +22,7 @@ from workbench.config import (BEST_METRICS, CLASS_WEIGHTS, DEFAULT_LEARNING_RATE
 from workbench.data.validate import require_ok
 from workbench.errors import ConfigError, DataError, WorkbenchError
 from workbench.preflight import check_settings
+from workbench.train.disk import require_disk_for
 from workbench.runs import queue
 from workbench.runs.store import create_run, get_run, list_runs
 from workbench.train.steps import run_length_warning
@@ -462,7 +463,9 @@ def build_train_tab(ws: Workspace) -> TrainTab:
                 raise DataError(view.error)
             require_ok(view.report)
             warning = run_length_warning(cfg, view.report.split_rows)
-            run = create_run(cfg.resolve())
+            cfg = cfg.resolve()
+            require_disk_for(cfg, view.report.split_rows, len(view.report.label_names))
+            run = create_run(cfg)
             state = queue.submit(run, len(queue.list_gpus()))
         except WorkbenchError as err:
             gr.Warning(str(err).splitlines()[0][:200])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -83,19 +85,24 @@ def model_config(cfg: RunConfig, resolved: ResolvedModel):
                                       trust_remote_code=cfg.model.trust_remote_code)
 
 
-def meta_model(cfg: RunConfig, resolved: ResolvedModel, num_labels: int):
-    """The model a run of `cfg` trains, method applied, with its weights on the meta device: its
-    shapes and which parameters train, at no cost in memory or time (milliseconds)."""
-    import torch
+_meta_build_lock = threading.Lock()  # transformers' model construction is not re-entrant-safe
+
+
+def meta_model(cfg: RunConfig, resolved: ResolvedModel, num_labels: int, with_method: bool = True):
+    """The model a run of `cfg` trains (the method applied unless with_method is False), with
+    shapes but no weights, on the meta device: which parameters train and how much they weigh,
+    in milliseconds and without reading a weight file. Pooling has no parameters, so mean stands
+    in for any (check_model checks the real one)."""
     from transformers import AutoModel
 
     from workbench.methods import METHODS
 
-    pooling = check_model(cfg, resolved)
-    with torch.device("meta"):
+    labels = {i: f"label_{i}" for i in range(max(2, num_labels))}
+    with _meta_build_lock, warnings.catch_warnings(), torch.device("meta"):
+        warnings.simplefilter("ignore")
         encoder = AutoModel.from_config(model_config(cfg, resolved), trust_remote_code=cfg.model.trust_remote_code)
-        model = PooledClassifier.from_encoder_module(encoder, {i: str(i) for i in range(num_labels)}, pooling)
-        return METHODS[cfg.method.type].apply(model, cfg)
+        model = PooledClassifier.from_encoder_module(encoder, labels, "mean")
+        return METHODS[cfg.method.type].apply(model, cfg) if with_method else model
 
 
 def readable_positions(config) -> int | None:

@@ -1,21 +1,18 @@
 """What the Train form shows about a base model before launch: its LoRA target modules and how
 many parameters a method trains.
 
-The model is built on PyTorch's "meta" device: the same classes the trainer builds (the task's
-head, then the method), with shapes but no weights, so counting takes a fraction of a second
-and reads no weight file. The counts equal those the training process logs.
+The model is built on PyTorch's "meta" device (tasks/classify.meta_model, which the disk check
+before a run uses too): the same classes the trainer builds (the task's head, then the method),
+with shapes but no weights, so counting takes a fraction of a second and reads no weight file.
+The counts equal those the training process logs.
 """
 
 from __future__ import annotations
 
-import threading
-import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
 from workbench.config import RunConfig
-
-_build_lock = threading.Lock()  # transformers' model construction is not re-entrant-safe
 
 
 @dataclass(frozen=True)
@@ -40,38 +37,19 @@ class ParameterCount:
         return f"{self.trainable:,} of {self.total:,} parameters train ({100 * self.share:.2f}%)"
 
 
-def _meta_model(cfg: RunConfig, num_labels: int):
-    """The task's model for cfg, on the meta device, with the method applied."""
-    import torch
-    from transformers import AutoConfig, AutoModel
-
-    from workbench.catalog import resolve_model
-    from workbench.methods import METHODS
-    from workbench.tasks.pooled_classifier import PooledClassifier
-
-    resolved = resolve_model(cfg.model.name, cfg.runs_dir)
-    config = AutoConfig.from_pretrained(resolved.adapter_base or resolved.path,
-                                        trust_remote_code=cfg.model.trust_remote_code)
-    labels = {i: f"label_{i}" for i in range(max(2, num_labels))}
-    with _build_lock, warnings.catch_warnings(), torch.device("meta"):
-        warnings.simplefilter("ignore")
-        encoder = AutoModel.from_config(config, trust_remote_code=cfg.model.trust_remote_code)
-        # Pooling has no parameters, so any pooling counts the same; the Start button checks it.
-        model = PooledClassifier.from_encoder_module(encoder, labels, "mean")
-        info_model = model
-        model = METHODS[cfg.method.type].apply(model, cfg)
-    return resolved, config, info_model, model
-
-
 @lru_cache(maxsize=32)
 def model_info(name: str, runs_dir: str, trust_remote_code: bool = False) -> ModelInfo:
     """Raises WorkbenchError (ModelNotFoundError) with a message when the model cannot be found."""
+    from workbench.catalog import resolve_model
     from workbench.methods.freeze import transformer_layers
     from workbench.methods.lora import default_target_modules
+    from workbench.tasks.classify import meta_model, model_config
 
     cfg = RunConfig.from_dict({"model": {"name": name, "trust_remote_code": trust_remote_code},
                                "method": {"type": "full"}, "runs_dir": runs_dir})
-    resolved, config, model, _ = _meta_model(cfg, 2)
+    resolved = resolve_model(cfg.model.name, cfg.runs_dir)
+    config = model_config(cfg, resolved)
+    model = meta_model(cfg, resolved, 2, with_method=False)
     try:
         layers = len(transformer_layers(model))
         targets = tuple(default_target_modules(model))
@@ -93,9 +71,11 @@ _counts: dict[tuple, ParameterCount] = {}
 
 def _count(key: tuple, cfg: RunConfig) -> ParameterCount:
     if key not in _counts:
+        from workbench.catalog import resolve_model
         from workbench.methods import trainable_parameters
+        from workbench.tasks.classify import meta_model
 
-        _, _, _, model = _meta_model(cfg, key[-1])
+        model = meta_model(cfg, resolve_model(cfg.model.name, cfg.runs_dir), key[-1])
         _counts[key] = ParameterCount(*trainable_parameters(model))
     return _counts[key]
 

@@ -115,4 +115,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Every run folder the bench makes (hundreds of MB of checkpoints each) goes with this one.
+    with tempfile.TemporaryDirectory(prefix="workbench_bench_") as scratch:
+        tempfile.tempdir = scratch
+        main()

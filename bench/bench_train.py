@@ -32,7 +32,7 @@ SST2 = ROOT.parent / "shared" / "datasets" / "sst2"
 
 def plain(samples: int, *args: str) -> dict:
     cmd = [sys.executable, str(ROOT / "bench" / "plain_trainer.py"), "--data", str(SST2),
-           "--max-train-samples", str(samples), *args]
+           "--max-train-samples", str(samples), "--output", tempfile.mkdtemp(prefix="plain_trainer_"), *args]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     line = [l for l in out.stdout.splitlines() if l.startswith("{")]
     if out.returncode or not line:
@@ -147,4 +147,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Every run folder the bench makes (hundreds of MB of checkpoints each) goes with this one.
+    with tempfile.TemporaryDirectory(prefix="workbench_bench_") as scratch:
+        tempfile.tempdir = scratch
+        main()

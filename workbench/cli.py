@@ -120,7 +120,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_runs(args) -> int:
-    from workbench.runs.store import folder_bytes, list_runs
+    from workbench.runs.store import folder_megabytes, list_runs
 
     rows = []
     for run in list_runs(args.runs_dir):
@@ -130,7 +130,7 @@ def cmd_runs(args) -> int:
                      "task": s.get("task"), "method": s.get("method"), "accuracy": metrics.get("accuracy"),
                      "step": s.get("step"), "max_steps": s.get("max_steps"),
                      "created": s.get("created"), "error": s.get("error"),
-                     "disk_megabytes": round(folder_bytes(run.dir) / 2**20, 1)})
+                     "disk_megabytes": folder_megabytes(run.dir)})
     if args.json:
         _emit({"runs": rows})
         return 0

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from workbench.errors import WorkbenchError
 from workbench.predict import load_run_model
-from workbench.runs.store import Run
+from workbench.runs.store import Run, folder_megabytes
 
 
 def export_run(run: Run, output: str | Path | None = None) -> dict:
@@ -39,7 +39,3 @@ def export_run(run: Run, output: str | Path | None = None) -> dict:
     return {"export": str(target), "files": sorted(f.name for f in target.iterdir()),
             "megabytes": folder_megabytes(target),
             "labels": [model.config.id2label[i] for i in range(model.config.num_labels)]}
-
-
-def folder_megabytes(folder: Path) -> float:
-    return round(sum(f.stat().st_size for f in folder.iterdir()) / 2**20, 1)

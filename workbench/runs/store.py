@@ -280,6 +280,18 @@ def folder_bytes(folder: Path) -> int:
     return total
 
 
+def folder_megabytes(folder: Path) -> float:
+    return round(folder_bytes(folder) / 2**20, 1)
+
+
+def human_size(size: float) -> str:
+    """"518 MB", "1.5 GB", "248.2 TB": what a person reads for a folder or a free disk."""
+    for unit, scale in (("TB", 2**40), ("GB", 2**30)):
+        if size >= scale:
+            return f"{size / scale:,.1f} {unit}"
+    return f"{max(size, 0) / 2**20:.0f} MB"
+
+
 def delete_checkpoints(run: Run) -> int:
     """Remove a finished run's checkpoints, keeping its model, predictions and logs; returns the
     bytes freed. A finished run never reads them again (its model is in model/, the kept best

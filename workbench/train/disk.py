@@ -14,7 +14,7 @@ from pathlib import Path
 
 from workbench.config import RunConfig
 from workbench.errors import WorkbenchError
-from workbench.runs.store import Run
+from workbench.runs.store import Run, human_size
 
 ADAM_MOMENTS = 2  # AdamW keeps exp_avg and exp_avg_sq per trainable parameter
 FREEING = ("delete runs you no longer need, or the checkpoints of finished runs: "
@@ -37,11 +37,15 @@ def checkpoint_bytes(model) -> int:
     return saved_bytes(model) + optimizer + SMALL_FILES
 
 
-def disk_needed(model, cfg: RunConfig, planned_saves: int, complete_checkpoints: int = 0) -> int:
+def disk_needed(model, cfg: RunConfig, train_rows: int, complete_checkpoints: int = 0) -> int:
     """Bytes the run will still add: the checkpoints at their peak (less those already on disk,
     which the rotation deletes) and the final model."""
+    from workbench.train.steps import eval_and_save_steps, planned_steps
+
+    _, save_steps = eval_and_save_steps(cfg, train_rows)
+    saves = planned_steps(cfg, train_rows) // save_steps
     at_once = cfg.train.save_total_limit + 1 + (cfg.train.select_best != "none")  # the best is kept aside
-    new_checkpoints = max(0, min(at_once, planned_saves) - complete_checkpoints)
+    new_checkpoints = max(0, min(at_once, saves) - complete_checkpoints)
     return new_checkpoints * checkpoint_bytes(model) + saved_bytes(model) + SMALL_FILES
 
 
@@ -51,17 +55,15 @@ def require_disk_for(cfg: RunConfig, split_rows: dict[str, int], num_labels: int
     from workbench.catalog import resolve_model
     from workbench.data.prepare import expected_train_rows
     from workbench.tasks.classify import meta_model
-    from workbench.train.steps import eval_and_save_steps, planned_steps
 
-    rows = expected_train_rows(cfg.data, split_rows)
-    _, save_steps = eval_and_save_steps(cfg, rows)
     try:
         model = meta_model(cfg, resolve_model(cfg.model.name, cfg.runs_dir), num_labels)
     except WorkbenchError:
         raise
     except Exception:  # a model whose code cannot be built on the meta device: the run checks itself
         return
-    require_disk_space(Path(cfg.runs_dir).absolute(), disk_needed(model, cfg, planned_steps(cfg, rows) // save_steps))
+    rows = expected_train_rows(cfg.data, split_rows)
+    require_disk_space(Path(cfg.runs_dir).absolute(), disk_needed(model, cfg, rows))
 
 
 def require_disk_space(folder: Path, needed: int) -> None:
@@ -71,8 +73,8 @@ def require_disk_space(folder: Path, needed: int) -> None:
     free = shutil.disk_usage(existing).free
     if free < needed:
         raise WorkbenchError(
-            f"not enough disk space: this run writes about {_size(needed)} (its checkpoints and the "
-            f"final model) and the disk holding {folder} has {_size(free)} free; free some space "
+            f"not enough disk space: this run writes about {human_size(needed)} (its checkpoints and the "
+            f"final model) and the disk holding {folder} has {human_size(free)} free; free some space "
             f"({FREEING}), set train.save_total_limit to 1, or set runs_dir to a folder on a larger disk")
 
 
@@ -109,13 +111,6 @@ def _free(folder: Path) -> float:
 
 def disk_full_message(folder: Path) -> str:
     free = _free(folder)
-    free = f" ({_size(free)} free now)" if free != float("inf") else ""
+    free = f" ({human_size(free)} free now)" if free != float("inf") else ""
     return (f"the disk holding {folder} is full{free}: free some space ({FREEING}), "
             "then resume the run: it continues from its last complete checkpoint")
-
-
-def _size(size: int) -> str:
-    for unit, scale in (("TB", 2**40), ("GB", 2**30)):
-        if size >= scale:
-            return f"{size / scale:,.1f} {unit}"
-    return f"{max(size, 0) / 2**20:.0f} MB"

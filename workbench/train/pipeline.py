@@ -106,6 +106,10 @@ def train_run(run: Run, resume: bool = False) -> dict:
     run.update_status(trainable_parameters=trainable, total_parameters=total,
                       label_names=data.label_names, rows={k: len(v) for k, v in data.splits.items()},
                       columns=vars(data.report.columns))
+    # Before tokenizing (minutes on a large dataset): a run the disk cannot hold stops here.
+    complete = run.complete_checkpoints() if resume else []
+    checkpoint = complete[-1] if complete else None
+    require_disk_space(run.dir.parent, disk_needed(model, cfg, len(data.splits["train"]), len(complete)))
 
     tokenized = classify.tokenize(data.splits, tokenizer, cfg.task.max_length)
     cut = classify.truncation_warning(tokenized, cfg.task.max_length,
@@ -121,9 +125,6 @@ def train_run(run: Run, resume: bool = False) -> dict:
     if warnings:
         run.update_status(warnings=warnings)
     args = training_arguments(cfg, run, len(tokenized["train"]))
-    checkpoint = run.last_checkpoint() if resume else None
-    planned_saves = planned_steps(cfg, len(tokenized["train"])) // args.save_steps
-    require_disk_space(run.dir.parent, disk_needed(model, cfg, planned_saves, len(run.complete_checkpoints())))
     samples_per_step = cfg.train.batch_size * cfg.train.gradient_accumulation_steps * max(1, args.world_size)
     recorder = RunRecorder(run, samples_per_step)
     callbacks = [recorder]

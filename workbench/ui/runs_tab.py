@@ -13,8 +13,9 @@ import gradio as gr
 import pandas as pd
 
 from workbench.errors import WorkbenchError
-from workbench.export import export_run, folder_megabytes
-from workbench.runs.store import Run, delete_checkpoints, delete_run, folder_bytes, get_run, list_runs
+from workbench.export import export_run
+from workbench.runs.store import (Run, delete_checkpoints, delete_run, folder_bytes, folder_megabytes, get_run,
+                                  human_size, list_runs)
 from workbench.ui import charts
 from workbench.ui.monitor_tab import format_duration
 from workbench.ui.run_watch import forget, metrics_tail
@@ -42,12 +43,8 @@ def run_row(run: Run, now: float | None = None) -> dict:
         "best metric": f"{best[0]} {best[1]:.4f}" if best else "",
         "duration": format_duration(duration) if duration is not None else "",
         "started": datetime.fromtimestamp(when).strftime("%Y-%m-%d %H:%M:%S") if when else "",
-        "disk": format_size(folder_bytes(run.dir)),
+        "disk": human_size(folder_bytes(run.dir)),
     }
-
-
-def format_size(size: int) -> str:
-    return f"{size / 2**30:.1f} GB" if size >= 2**30 else f"{size / 2**20:.0f} MB"
 
 
 def runs_table(runs_dir: str | Path) -> pd.DataFrame:
@@ -155,7 +152,7 @@ def build_runs_tab(ws: Workspace) -> RunsTab:
             freed = delete_checkpoints(get_run(ws.runs_dir, run_id))
         except WorkbenchError as err:
             return f"⚠ {err}", gr.skip()
-        return (f"Deleted the checkpoints of **{run_id}**: {format_size(freed)} freed. Its model, predictions "
+        return (f"Deleted the checkpoints of **{run_id}**: {human_size(freed)} freed. Its model, predictions "
                 "and logs stay.", runs_table(ws.runs_dir))
 
     checkpoints_btn.click(on_delete_checkpoints, selected, [action_md, table])

@@ -22,9 +22,9 @@ from workbench.config import (BEST_METRICS, CLASS_WEIGHTS, DEFAULT_LEARNING_RATE
 from workbench.data.validate import require_ok
 from workbench.errors import ConfigError, DataError, WorkbenchError
 from workbench.preflight import check_settings
-from workbench.train.disk import require_disk_for
 from workbench.runs import queue
 from workbench.runs.store import create_run, get_run, list_runs
+from workbench.train.disk import require_disk_for
 from workbench.train.steps import run_length_warning
 from workbench.ui import charts
 from workbench.ui.data_panel import DataView, inspect_data

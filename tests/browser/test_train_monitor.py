@@ -308,6 +308,9 @@ def test_bad_input_gives_one_clear_message_and_configs_save_and_load(app_server,
 
     # A checkpoint at every one of a million steps, all kept: more than any disk holds.
     configure_run(page, {"max_steps": 1_000_000}, {"save_steps": 1, "save_total_limit": 1_000_000})
+    page.locator("#train-preview").click()  # Start reads the form once the command shows every value
+    expect(page.locator("#train-command")).to_contain_text("train.save_total_limit=1000000", timeout=30_000)
+    expect(page.locator("#train-command")).to_contain_text(re.compile(r"train\.save_steps=1\b"))
     page.locator("#train-start").click()
     expect(status).to_contain_text("not enough disk space: this run writes about ", timeout=30_000)
     expect(status).to_contain_text("set train.save_total_limit to 1")

@@ -84,6 +84,21 @@ def configure_run(page: Page, basic: dict, advanced: dict) -> None:
         set_field(page, key, value)
 
 
+def preview_shows(page: Page, *settings: str, timeout: float = 30) -> None:
+    """Click Preview until the command carries every one of `settings` (e.g. "train.save_steps=1"):
+    a value typed a moment ago may not have reached the server yet, and Start would read the old one."""
+    command = page.locator("#train-command")
+    deadline = time.time() + timeout
+    while True:
+        page.locator("#train-preview").click()
+        time.sleep(0.5)
+        text = (command.text_content() or "") if command.count() else ""
+        missing = [s for s in settings if not re.search(re.escape(s) + r"(?![\w.])", text)]
+        if not missing or time.time() > deadline:
+            break
+    assert not missing, f"the command never showed {missing}: {text}"
+
+
 def start_run(page: Page, timeout: float = 30) -> str:
     """Click Start; returns the id of the run it made (not one an earlier Start reported).
 

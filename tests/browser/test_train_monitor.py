@@ -17,7 +17,7 @@ import psutil
 import pytest
 from conftest import screenshot
 from driver import (TINY_RUN, TINY_RUN_ADVANCED, choose, configure_run, field, monitor_status, open_app,
-                    plot_layout, set_field, start_run, wait_for_points)
+                    plot_layout, preview_shows, set_field, start_run, wait_for_points)
 from playwright.sync_api import expect
 
 from workbench.ui.runs_tab import COLUMNS
@@ -308,9 +308,7 @@ def test_bad_input_gives_one_clear_message_and_configs_save_and_load(app_server,
 
     # A checkpoint at every one of a million steps, all kept: more than any disk holds.
     configure_run(page, {"max_steps": 1_000_000}, {"save_steps": 1, "save_total_limit": 1_000_000})
-    page.locator("#train-preview").click()  # Start reads the form once the command shows every value
-    expect(page.locator("#train-command")).to_contain_text("train.save_total_limit=1000000", timeout=30_000)
-    expect(page.locator("#train-command")).to_contain_text(re.compile(r"train\.save_steps=1\b"))
+    preview_shows(page, "train.save_steps=1", "train.save_total_limit=1000000")  # then Start reads them
     page.locator("#train-start").click()
     expect(status).to_contain_text("not enough disk space: this run writes about ", timeout=30_000)
     expect(status).to_contain_text("set train.save_total_limit to 1")
@@ -393,10 +391,9 @@ def test_keep_the_best_checkpoint_and_stop_early_from_the_form(app_server, page,
     configure_run(page, {**TINY_RUN, "learning_rate": "1e-12"},
                   {"head_learning_rate": "1e-12", "eval_steps": 2, "save_steps": 2, "early_stopping_patience": 2})
     choose(page, "train-select_best", "f1_macro")
-    page.locator("#train-preview").click()
     # The YAML editor draws only the lines in view; the command carries every changed field.
-    expect(page.locator("#train-command")).to_contain_text("train.select_best=f1_macro")
-    expect(page.locator("#train-command")).to_contain_text("train.early_stopping_patience=2")
+    preview_shows(page, "train.select_best=f1_macro", "train.early_stopping_patience=2",
+                  "train.learning_rate=1e-12", "train.head_learning_rate=1e-12")
     run_id = start_run(page)
     page.get_by_role("tab", name="Monitor").click()
     expect(page.locator("#monitor-run input")).to_have_value(run_id)

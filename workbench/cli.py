@@ -270,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--model", help=f"bundled ({', '.join(BUNDLED)}), run:<id>, a local folder or a Hub id")
         p.add_argument("--task", help=f"one of {', '.join(TASKS)}")
         p.add_argument("--method", help=f"one of {', '.join(METHODS)}")
-        p.add_argument("--data", help="file, folder of split files, or hub:<id>")
+        p.add_argument("--data", help="file, folder of split files, or hub:<id>[:<subset>]")
         p.add_argument("--epochs", type=float, help="passes over the training data (fractions allowed)")
         p.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
         p.add_argument("--lr", type=float, help="body learning rate (default by method: "

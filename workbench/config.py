@@ -70,7 +70,8 @@ class MethodConfig:
 @dataclass
 class DataConfig:
     # A file (csv, tsv, json, jsonl, parquet), a folder whose files are named by split
-    # (train / dev or validation / test), or hub:<dataset id>.
+    # (train / dev or validation / test), or hub:<dataset id>, with :<subset> for a dataset that has
+    # several (its configurations), e.g. hub:nyu-mll/glue:sst2.
     path: str = ""
     text_column: str = "auto"
     text_pair_column: str | None = "auto"

@@ -133,6 +133,40 @@ def test_offline_hub_dataset_says_so():
         load_raw("hub:some-user/some-dataset-that-is-not-cached")
 
 
+def _dataset_repo_with_two_subsets(datasets_dir, root):
+    """A dataset repository laid out as on the Hub: subsets declared in its README's metadata.
+    datasets loads a local repository through the same builder code as a downloaded one."""
+    import pandas as pd
+
+    for subset, source in (("sst2", "sst2/dev.tsv"), ("mrpc", "mrpc/validation.jsonl")):
+        frame = pd.read_json(datasets_dir / source, lines=True) if source.endswith("jsonl") \
+            else pd.read_csv(datasets_dir / source, sep="\t")
+        (root / subset).mkdir(parents=True)
+        frame.head(200).to_csv(root / subset / "train.csv", index=False)
+        frame.tail(50).to_csv(root / subset / "validation.csv", index=False)
+    (root / "README.md").write_text("---\nconfigs:\n" + "".join(
+        f"- config_name: {s}\n  data_files:\n  - split: train\n    path: {s}/train.csv\n"
+        f"  - split: validation\n    path: {s}/validation.csv\n" for s in ("sst2", "mrpc")) + "---\n")
+    return root
+
+
+def test_hub_dataset_subset_is_named_after_a_colon(datasets_dir, tmp_path):
+    repo = _dataset_repo_with_two_subsets(datasets_dir, tmp_path / "glue")
+    raw = load_raw(f"hub:{repo}:mrpc")
+    assert {k: len(v.frame) for k, v in raw.splits.items()} == {"train": 200, "validation": 50}
+    assert {"sentence1", "sentence2", "label"} <= set(raw.splits["train"].frame.columns)
+    assert raw.source == f"hub:{repo}:mrpc"
+
+
+@pytest.mark.parametrize("suffix, problem", [("", "has several subsets"), (":cola", "has no subset 'cola'")])
+def test_hub_dataset_without_a_valid_subset_lists_them(datasets_dir, tmp_path, suffix, problem):
+    repo = _dataset_repo_with_two_subsets(datasets_dir, tmp_path / "glue")
+    with pytest.raises(DataError) as err:
+        load_raw(f"hub:{repo}{suffix}")
+    assert str(err.value) == (f"Hub dataset '{repo}' {problem}: name one as hub:{repo}:<subset>, "
+                              f"e.g. hub:{repo}:sst2 (its subsets: sst2, mrpc)")
+
+
 @pytest.mark.parametrize("name", ["dev.csv.gz", "dev.tsv.bz2", "dev.jsonl.xz", "dev.json.gz"])
 def test_compressed_files_read_like_plain_ones(datasets_dir, tmp_path, name):
     # Many datasets ship as train.jsonl.gz; the rows must come out exactly as from the plain file.

@@ -67,11 +67,11 @@ def load_raw(path: str) -> RawData:
         return _load_folder(p)
     if p.is_file():
         return RawData({"train": read_file(p)}, str(p), _label_names_beside(p.parent))
-    if re.fullmatch(r"[\w.-]+/[\w.-]+", path) and not path.startswith("."):
+    if re.fullmatch(r"[\w.-]+/[\w.-]+(:[\w.-]+)?", path) and not path.startswith("."):
         return _load_hub(path)
     where = "" if p.is_absolute() else f" (relative paths start from {Path.cwd()})"
     raise DataError(f"data path '{path}' does not exist{where}; give a CSV, TSV, JSON, JSONL or Parquet "
-                    "file, a folder of split files (train/dev/test), or hub:<dataset id>")
+                    "file, a folder of split files (train/dev/test), or hub:<dataset id>[:<subset>]")
 
 
 def _split_suffix(path: Path) -> tuple[str, str]:
@@ -287,24 +287,43 @@ def _label_names_beside(folder: Path) -> list[str] | None:
     return None
 
 
-def _load_hub(dataset_id: str) -> RawData:
+def _load_hub(name: str) -> RawData:
+    """`<id>` or `<id>:<subset>` (a Hub dataset's configuration, e.g. nyu-mll/glue:sst2)."""
     import datasets
 
+    dataset_id, _, subset = name.partition(":")
+    shown = f"'{dataset_id}'" + (f" (subset '{subset}')" if subset else "")
     try:
-        loaded = datasets.load_dataset(dataset_id)
+        loaded = datasets.load_dataset(dataset_id, subset or None)
     except Exception as err:  # datasets raises many types (ConnectionError, DatasetNotFoundError...)
+        subsets = _subsets_named_in(str(err))
+        if subsets is not None:
+            # datasets' own message shows Python usage; ours names the path syntax to type.
+            problem = f"has no subset '{subset}'" if subset else "has several subsets"
+            raise DataError(f"Hub dataset '{dataset_id}' {problem}: name one as hub:{dataset_id}:<subset>, "
+                            f"e.g. hub:{dataset_id}:{subsets[0]} (its subsets: {', '.join(subsets)})") from None
         if os.environ.get("HF_HUB_OFFLINE") == "1":
-            raise DataError(f"Hub dataset '{dataset_id}' could not be loaded: it is not in the local "
+            raise DataError(f"Hub dataset {shown} could not be loaded: it is not in the local "
                             "cache and the Hub cannot be reached (offline). Fix: connect once so it "
                             "downloads, or download its files and give their path instead") from None
         text = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise DataError(f"Hub dataset '{dataset_id}' could not be loaded ({text}). If this machine "
+        raise DataError(f"Hub dataset {shown} could not be loaded ({text}). If this machine "
                         "is offline, download the files and give their path instead") from None
     splits, names = {}, {}
     for split_name, dataset in loaded.items():
         split = SPLIT_NAMES.get(split_name, split_name)
-        splits[split] = SplitFrame(dataset.to_pandas(), f"{dataset_id}[{split_name}]", 1, "row")
+        splits[split] = SplitFrame(dataset.to_pandas(), f"{name}[{split_name}]", 1, "row")
         for column, feature in dataset.features.items():
             if isinstance(feature, datasets.ClassLabel):
                 names[column] = list(feature.names)
-    return RawData(splits, f"hub:{dataset_id}", hub_label_names=names)
+    return RawData(splits, f"hub:{name}", hub_label_names=names)
+
+
+def _subsets_named_in(message: str) -> list[str] | None:
+    """The subset names in datasets' "Config name is missing ... available configs: [...]" and
+    "BuilderConfig 'x' not found. Available: [...]" errors; None for any other error."""
+    found = re.search(r"(?:available configs|Available): \[([^\]]*)\]", message)
+    if not found:
+        return None
+    names = re.findall(r"'([^']+)'", found.group(1))
+    return names or None

@@ -50,7 +50,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "lora_target_modules": ("Target modules", "linear layers found in the model's blocks; all ticked = auto"),
     "freeze_trainable_layers": ("Trainable top layers", "the rest stays frozen; 0 trains only the head"),
     "data_path": ("Data path", "a CSV/TSV/JSON/JSONL/Parquet file (.gz/.bz2/.xz too), "
-                  "a folder of train/dev/test files, or hub:<id>"),
+                  "a folder of train/dev/test files, or hub:<id>[:<subset>]"),
     "text_column": ("Text column", ""),
     "text_pair_column": ("Second text column", "for sentence pairs"),
     "label_column": ("Label column", ""),
@@ -382,7 +382,7 @@ def build_train_tab(ws: Workspace) -> TrainTab:
 
     def on_source(choice, current):
         placeholders = {"Local path": "/path/to/data.csv or a folder with train/dev files",
-                        "Hub": "hub:<dataset id>, e.g. hub:stanfordnlp/sst2 (needs the Hub or its cache)",
+                        "Hub": "hub:<dataset id>[:<subset>], e.g. hub:nyu-mll/glue:sst2 (needs the Hub or its cache)",
                         "Upload": "the uploaded file's copy in the workspace", "Demo": ""}
         if choice == "Demo":
             path = gr.Textbox(value=str(DEMO_DATA), placeholder="")

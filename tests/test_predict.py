@@ -86,6 +86,21 @@ def test_eval_of_data_without_labels_points_to_predict(sst2_run, dev_without_lab
         f"`workbench predict {sst2_run.id} --data {path}`")
 
 
+def test_eval_of_a_split_with_hidden_labels_names_the_labelled_ones(sst2_run, datasets_dir, tmp_path, capsys):
+    from tests.hub_datasets import sst2_as_on_the_hub
+
+    data = f"hub:{sst2_as_on_the_hub(datasets_dir, tmp_path / 'glue-sst2')}"
+    args = ("eval", sst2_run.id, "--data", data, "--runs-dir", str(sst2_run.dir.parent))
+    code, refused, _ = run_cli(capsys, *args)  # the default split is test: every label is -1
+    assert code == 2
+    assert refused["error"] == (
+        f"no row of '{data}' split test has a label in column 'label'; eval compares predictions with "
+        f"gold labels: evaluate a labelled split (--split train or validation), or label these rows with "
+        f"`workbench predict {sst2_run.id} --data {data} --split test`")
+    code, scored, _ = run_cli(capsys, *args, "--split", "validation")
+    assert code == 0 and scored["metrics"]["rows"] == 100 and scored["split"] == "validation"
+
+
 def test_a_pair_model_needs_both_texts(datasets_dir, tmp_path, capsys):
     cfg = RunConfig.from_dict({
         "model": {"name": "minilm-l6"}, "method": {"type": "lora"}, "task": {"max_length": 64},

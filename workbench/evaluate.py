@@ -16,19 +16,28 @@ from workbench.runs.store import Run
 from workbench.tasks import classify
 
 
-def _require_labels(run: Run, frame, data_cfg: DataConfig, data_path: str) -> None:
+def _require_labels(run: Run, frame, data_cfg: DataConfig, data_path: str, split_flag: str,
+                    other_splits: list[str]) -> None:
     """Scoring needs gold labels; data without them is for `workbench predict`. A wrong text
     column is left to the data check, which names it."""
     detected = detect_columns(frame)
     text = detected["text"] if data_cfg.text_column == "auto" else data_cfg.text_column
     label_column = data_cfg.label_column
     found = detected["label"] if label_column == "auto" else label_column
+    predict = f"`workbench predict {run.id} --data {data_path}{split_flag}`"
     if text in frame.columns and (found is None or found not in frame.columns):
         named = "" if label_column == "auto" else f" '{label_column}'"
         raise WorkbenchError(
             f"'{data_path}' has no label column{named} (it has {', '.join(map(str, frame.columns))}); eval "
             "compares predictions with gold labels: name the label column with --label-column, or "
-            f"label data that has no labels with `workbench predict {run.id} --data {data_path}`")
+            f"label data that has no labels with {predict}")
+    if text in frame.columns and len(frame) and frame[found].map(label_key).isna().all():
+        # The Hub's benchmarks hide their test labels (GLUE's test splits are all -1).
+        raise WorkbenchError(
+            f"no row of '{data_path}'{split_flag.replace(' --split ', ' split ')} has a label in column '{found}'; "
+            f"eval compares predictions with gold labels: evaluate a labelled split"
+            f"{' (--split ' + ' or '.join(other_splits) + ')' if other_splits else ''}, or label these rows "
+            f"with {predict}")
 
 
 def _require_same_input_shape(run: Run, trained: dict | None, columns, data_path: str) -> None:
@@ -59,7 +68,9 @@ def evaluate_run(run: Run, data_path: str, split: str | None = None, output: str
     raw = load_raw(data_path)
     split = pick_split(raw.splits, data_path, split)
     data_cfg = DataConfig(**{**cfg.data.__dict__, "path": data_path, **(columns or {})})
-    _require_labels(run, raw.splits[split].frame, data_cfg, data_path)
+    split_flag = f" --split {split}" if len(raw.splits) > 1 else ""
+    _require_labels(run, raw.splits[split].frame, data_cfg, data_path, split_flag,
+                    [s for s in raw.splits if s != split])
     # Check the chosen split as if it were the training split, with the run's column mapping,
     # and name the split it really is in the messages.
     report = check_data(data_cfg, RawData({"train": raw.splits[split]}, raw.source, raw.label_names_file,

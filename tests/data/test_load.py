@@ -219,3 +219,12 @@ def test_every_json_layout_pandas_writes_reads_back_in_row_order(tmp_path, datas
     assert list(loaded.columns) == ["sentence", "label"]
     assert loaded["sentence"].tolist() == frame["sentence"].tolist()
     assert [int(v) for v in loaded["label"]] == frame["label"].tolist()
+
+
+def test_hub_class_label_minus_one_is_a_missing_label(datasets_dir, tmp_path):
+    from tests.hub_datasets import sst2_as_on_the_hub
+
+    raw = load_raw(f"hub:{sst2_as_on_the_hub(datasets_dir, tmp_path / 'glue-sst2')}")
+    assert raw.hub_label_names == {"label": ["0", "1"]}
+    assert raw.splits["test"].frame["label"].isna().all()
+    assert raw.splits["validation"].frame["label"].tolist()[:4] == [1, 0, 1, 1]

@@ -283,3 +283,60 @@ def test_pairs_repeat_only_when_both_texts_do(datasets_dir, tmp_path):
     report = check_data(DataConfig(path=str(tmp_path)))
     assert report.columns.text_pair is not None
     assert not [p for p in report.problems if "also in train" in p.message]
+
+
+def _sst2_rows(datasets_dir, rows=300):
+    import pandas as pd
+    return pd.read_csv(datasets_dir / "sst2" / "train.tsv", sep="\t").head(rows)
+
+
+def test_a_test_file_without_labels_is_left_out_with_a_warning(datasets_dir, tmp_path):
+    # The Kaggle layout: train.csv labelled, test.csv only texts.
+    train = _sst2_rows(datasets_dir)
+    train.to_csv(tmp_path / "train.csv", index=False)
+    train[["sentence"]].head(40).to_csv(tmp_path / "test.csv", index=False)
+    report = check_data(DataConfig(path=str(tmp_path)))
+    assert report.ok and report.unlabeled_splits == ["test"]
+    assert [str(p) for p in report.problems] == [
+        f"WARNING: [test] {tmp_path / 'test.csv'} has no labels (it has no column 'label'), so the run "
+        f"leaves it out; once trained, `workbench predict RUN --data {tmp_path} --split test` labels its rows"]
+    assert "test" not in report.split_rows
+    prepared = prepare_data(DataConfig(path=str(tmp_path)), seed=42)
+    assert sorted(prepared.splits) == ["train", "validation"]
+    assert len(prepared.splits["train"]) + len(prepared.splits["validation"]) == 300
+
+
+def test_a_validation_file_with_empty_labels_is_replaced_by_a_carve(datasets_dir, tmp_path):
+    train = _sst2_rows(datasets_dir)
+    train.to_csv(tmp_path / "train.csv", index=False)
+    train.head(40).assign(label="").to_csv(tmp_path / "dev.csv", index=False)
+    report = check_data(DataConfig(path=str(tmp_path)))
+    assert report.ok and report.unlabeled_splits == ["validation"]
+    assert "(no row has a label in column 'label'), so the run leaves it out; validation is carved " \
+        "from train instead" in report.summary()
+    prepared = prepare_data(DataConfig(path=str(tmp_path)), seed=42)
+    assert len(prepared.splits["validation"]) == 30  # the 10 % carve, not the 40 unlabelled rows
+
+
+def test_a_test_split_with_some_labels_is_still_checked_row_by_row(datasets_dir, tmp_path):
+    # Partly labelled is a mistake to fix, not a split to drop.
+    train = _sst2_rows(datasets_dir)
+    train.to_csv(tmp_path / "train.csv", index=False)
+    test = train.head(40).copy()
+    test.loc[[3, 7], "label"] = None
+    test.to_csv(tmp_path / "test.csv", index=False)
+    report = check_data(DataConfig(path=str(tmp_path)))
+    assert not report.ok and report.unlabeled_splits == []
+    assert "ERROR: [test] missing label in column 'label'; give every row a label or delete it " \
+        "(line 5, line 9)" in report.summary()
+
+
+def test_hub_benchmark_with_hidden_test_labels_trains_on_its_labelled_splits(datasets_dir, tmp_path):
+    from tests.hub_datasets import sst2_as_on_the_hub
+
+    repo = sst2_as_on_the_hub(datasets_dir, tmp_path / "glue-sst2")
+    report = check_data(DataConfig(path=f"hub:{repo}"))
+    assert report.ok, report.summary()
+    assert report.unlabeled_splits == ["test"]
+    assert report.split_rows == {"train": 300, "validation": 100}
+    assert report.label_counts["validation"] == {"1": 52, "0": 48}

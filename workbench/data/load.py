@@ -312,10 +312,13 @@ def _load_hub(name: str) -> RawData:
     splits, names = {}, {}
     for split_name, dataset in loaded.items():
         split = SPLIT_NAMES.get(split_name, split_name)
-        splits[split] = SplitFrame(dataset.to_pandas(), f"{name}[{split_name}]", 1, "row")
+        frame = dataset.to_pandas()
         for column, feature in dataset.features.items():
             if isinstance(feature, datasets.ClassLabel):
                 names[column] = list(feature.names)
+                # -1 is the Hub's "no label" (GLUE hides its test labels so): a missing label.
+                frame[column] = frame[column].astype(object).where(frame[column] >= 0, None)
+        splits[split] = SplitFrame(frame, f"{name}[{split_name}]", 1, "row")
     return RawData(splits, f"hub:{name}", hub_label_names=names)
 
 

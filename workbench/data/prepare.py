@@ -40,6 +40,8 @@ def prepare_data(cfg: DataConfig, seed: int) -> PreparedData:
 
     frames = {}
     for split, part in raw.splits.items():
+        if split in report.unlabeled_splits:
+            continue
         frame = pd.DataFrame({"text": part.frame[columns.text].astype(str)})
         if columns.text_pair:
             frame["text_pair"] = part.frame[columns.text_pair].astype(str)

@@ -53,6 +53,8 @@ class PreflightReport:
     label_counts: dict[str, dict[str, int]]  # split -> label name -> rows
     split_rows: dict[str, int]
     source: str
+    # Validation or test splits without any label: left out of the run (with a warning).
+    unlabeled_splits: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -94,6 +96,7 @@ def check_data(cfg: DataConfig, raw: RawData | None = None, for_training: bool =
     if columns is None:
         return report
     report.columns = columns
+    raw = _without_unlabeled_splits(raw, report, columns.label)
     for split, part in raw.splits.items():
         missing = [c for c in (columns.text, columns.text_pair, columns.label)
                    if c is not None and c not in part.frame.columns]
@@ -134,6 +137,33 @@ def check_data(cfg: DataConfig, raw: RawData | None = None, for_training: bool =
         _check_classes(report, cfg, problems)
         _check_repeated_texts(raw, columns, problems)
     return report
+
+
+def _without_unlabeled_splits(raw: RawData, report: PreflightReport, label_column: str) -> RawData:
+    """`raw` less its validation and test splits that hold no label at all, each named in a warning.
+    Such test splits are common: a Kaggle-style folder's test.csv has no label column, and the
+    Hub's benchmarks (GLUE's test splits) hide their test labels as -1. They cannot be scored, but
+    they are no reason to refuse the run. A missing validation split is then carved from train."""
+    unlabeled = {}
+    for split, part in raw.splits.items():
+        if split == "train":
+            continue
+        if label_column not in part.frame.columns:
+            unlabeled[split] = f"it has no column '{label_column}'"
+        elif part.frame[label_column].map(label_key).isna().all():
+            unlabeled[split] = f"no row has a label in column '{label_column}'"
+    for split, why in unlabeled.items():
+        carve = " validation is carved from train instead, and" if split == "validation" else ""
+        report.problems.append(Problem(
+            "warning", f"{raw.splits[split].source} has no labels ({why}), so the run leaves it out;"
+            f"{carve} once trained, `workbench predict RUN --data {raw.source} --split {split}` labels "
+            "its rows", split))
+        report.unlabeled_splits.append(split)
+        report.split_rows.pop(split, None)
+    if not unlabeled:
+        return raw
+    return RawData({k: v for k, v in raw.splits.items() if k not in unlabeled}, raw.source,
+                   raw.label_names_file, raw.hub_label_names)
 
 
 def text_keys(frame: pd.DataFrame, text_column: str, text_pair_column: str | None = None) -> pd.Series:

@@ -91,6 +91,22 @@ def test_bad_jsonl_line_and_non_object(tmp_path):
         load_raw(str(path))
 
 
+@pytest.mark.parametrize("name, sep, encoding", [
+    ("unicode-text.tsv", "\t", "utf-16"),     # Excel's "Unicode Text" export, renamed from .txt
+    ("sheet.csv", ",", "utf-8-sig"),            # Excel's "CSV UTF-8": a byte-order mark first
+    ("sheet-utf16.csv.gz", ";", "utf-16"),
+])
+def test_spreadsheet_encodings_read_like_plain_utf8(datasets_dir, tmp_path, name, sep, encoding):
+    import pandas as pd
+
+    dev = pd.read_csv(datasets_dir / "sst2" / "dev.tsv", sep="\t", dtype=str).head(100)
+    dev.loc[0, "sentence"] = "un film très réussi , ça c'est sûr"
+    dev.to_csv(tmp_path / name, sep=sep, index=False, encoding=encoding)
+    frame = load_raw(str(tmp_path / name)).splits["train"].frame
+    assert list(frame.columns) == ["sentence", "label"]
+    assert frame.equals(dev)
+
+
 def test_empty_file_missing_path_unknown_extension_and_non_utf8(tmp_path):
     (tmp_path / "empty.csv").write_text("")
     with pytest.raises(DataError, match="is empty"):

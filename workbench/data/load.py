@@ -111,11 +111,20 @@ def _read_bytes(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _csv_separator(path: Path) -> str:
+def _text_encoding(path: Path) -> str:
+    """UTF-16 when the file starts with its byte-order mark (Excel's "Unicode Text" export writes
+    tab-separated UTF-16), else UTF-8 with an optional byte-order mark (Excel's "CSV UTF-8")."""
+    opener = COMPRESSED.get(path.suffix.lower())
+    with (opener(path, "rb") if opener is not None else path.open("rb")) as handle:
+        start = handle.read(2)
+    return "utf-16" if start in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+
+
+def _csv_separator(path: Path, encoding: str) -> str:
     """',' unless the header line has none and splits on ';' or a tab: spreadsheet programs in
     many locales export CSV with semicolons, and some tools write tabs into .csv files. The header
     decides because it is the one line whose cells hold no free text."""
-    with _open_text(path, encoding="utf-8-sig", errors="replace") as handle:
+    with _open_text(path, encoding=encoding, errors="replace") as handle:
         header = handle.readline()
     if "," not in header:
         for separator in (";", "\t"):
@@ -124,9 +133,9 @@ def _csv_separator(path: Path) -> str:
     return ","
 
 
-def _first_long_row(path: Path, sep: str, quoting: int) -> str:
+def _first_long_row(path: Path, sep: str, quoting: int, encoding: str) -> str:
     """pandas' words for a row with more fields than the header: "Expected 2 fields in line 3, saw 3"."""
-    with _open_text(path, encoding="utf-8-sig", errors="replace") as handle:
+    with _open_text(path, encoding=encoding, errors="replace") as handle:
         reader = csv.reader(handle, delimiter=sep, quoting=quoting)
         header = len(next(reader))
         for row in reader:
@@ -157,14 +166,15 @@ def read_file(path: Path) -> SplitFrame:
         raise DataError(f"'{path}' is empty; it needs a header line and at least one row")
     try:
         if fmt in ("csv", "tsv"):
-            sep = "\t" if fmt == "tsv" else _csv_separator(path)
+            encoding = _text_encoding(path)
+            sep = "\t" if fmt == "tsv" else _csv_separator(path, encoding)
             quoting = csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL
             frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""],
-                                skip_blank_lines=False, quoting=quoting)
+                                skip_blank_lines=False, quoting=quoting, encoding=encoding)
             if not isinstance(frame.index, pd.RangeIndex):
                 # The first row had one field more than the header, so pandas silently took the
                 # first column as an index: every text would shift by one column.
-                raise pd.errors.ParserError(_first_long_row(path, sep, quoting))
+                raise pd.errors.ParserError(_first_long_row(path, sep, quoting, encoding))
             return SplitFrame(_without_trailing_blank_rows(frame), str(path), line_offset=2)  # line 1: header
         if fmt == "jsonl":
             return SplitFrame(_without_trailing_blank_rows(_read_jsonl(path)), str(path), line_offset=1)

@@ -299,7 +299,8 @@ def test_a_test_file_without_labels_is_left_out_with_a_warning(datasets_dir, tmp
     assert report.ok and report.unlabeled_splits == ["test"]
     assert [str(p) for p in report.problems] == [
         f"WARNING: [test] {tmp_path / 'test.csv'} has no labels (it has no column 'label'), so the run "
-        f"leaves it out; once trained, `workbench predict RUN --data {tmp_path} --split test` labels its rows"]
+        f"leaves it out; once trained, `workbench predict RUN --data {tmp_path} --split test` labels its rows "
+        "(in the app: Analyze > Predict, with this file)"]
     assert "test" not in report.split_rows
     prepared = prepare_data(DataConfig(path=str(tmp_path)), seed=42)
     assert sorted(prepared.splits) == ["train", "validation"]

@@ -7,6 +7,7 @@ at the first problem: it reports them all, each naming the split, the rows and t
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -154,10 +155,12 @@ def _without_unlabeled_splits(raw: RawData, report: PreflightReport, label_colum
             unlabeled[split] = f"no row has a label in column '{label_column}'"
     for split, why in unlabeled.items():
         carve = " validation is carved from train instead, and" if split == "validation" else ""
+        source = raw.splits[split].source
+        in_app = " (in the app: Analyze > Predict, with this file)" if Path(source).is_file() else ""
         report.problems.append(Problem(
-            "warning", f"{raw.splits[split].source} has no labels ({why}), so the run leaves it out;"
-            f"{carve} once trained, `workbench predict RUN --data {raw.source} --split {split}` labels "
-            "its rows", split))
+            "warning", f"{source} has no labels ({why}), so the run leaves it out;{carve} once "
+            f"trained, `workbench predict RUN --data {raw.source} --split {split}` labels its rows{in_app}",
+            split))
         report.unlabeled_splits.append(split)
         report.split_rows.pop(split, None)
     if not unlabeled:

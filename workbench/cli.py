@@ -1,8 +1,8 @@
-"""`workbench` command line: train | check | runs | eval | predict | export | compare | abort | resume |
-app.
+"""The `workbench` command line: training runs, their data, and using what they made.
 
-Commands that finish a piece of work end by printing one JSON line (run id, status, output
-folder, metrics) so scripts can read the outcome; everything else goes to stderr.
+Commands: train | check | runs | eval | predict | export | compare | abort | delete | resume | app.
+Those that finish a piece of work end by printing one JSON line (run id, status, output folder,
+metrics) so scripts can read the outcome; everything else goes to stderr.
 """
 
 from __future__ import annotations
@@ -261,7 +261,8 @@ def cmd_app(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="workbench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="workbench", description="Train, check, evaluate and use transformer fine-tuning runs; each command's --help says more.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def config_flags(p):

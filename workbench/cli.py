@@ -261,8 +261,8 @@ def cmd_app(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="workbench", description="Train, check, evaluate and use transformer fine-tuning runs; each command's --help says more.")
+    parser = argparse.ArgumentParser(prog="workbench", description="Train, check, evaluate and use "
+                                     "transformer fine-tuning runs; each command's --help says more.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def config_flags(p):

@@ -16,15 +16,15 @@ from workbench.runs.store import Run
 from workbench.tasks import classify
 
 
-def _require_labels(run: Run, frame, data_cfg: DataConfig, data_path: str, split_flag: str,
+def _require_labels(run: Run, frame, data_cfg: DataConfig, data_path: str, split: str | None,
                     other_splits: list[str]) -> None:
     """Scoring needs gold labels; data without them is for `workbench predict`. A wrong text
-    column is left to the data check, which names it."""
+    column is left to the data check, which names it. `split` is None for a single file."""
     detected = detect_columns(frame)
     text = detected["text"] if data_cfg.text_column == "auto" else data_cfg.text_column
     label_column = data_cfg.label_column
     found = detected["label"] if label_column == "auto" else label_column
-    predict = f"`workbench predict {run.id} --data {data_path}{split_flag}`"
+    predict = f"`workbench predict {run.id} --data {data_path}{f' --split {split}' if split else ''}`"
     if text in frame.columns and (found is None or found not in frame.columns):
         named = "" if label_column == "auto" else f" '{label_column}'"
         raise WorkbenchError(
@@ -33,11 +33,11 @@ def _require_labels(run: Run, frame, data_cfg: DataConfig, data_path: str, split
             f"label data that has no labels with {predict}")
     if text in frame.columns and len(frame) and frame[found].map(label_key).isna().all():
         # The Hub's benchmarks hide their test labels (GLUE's test splits are all -1).
+        where = f"'{data_path}' split {split}" if split else f"'{data_path}'"
+        others = f" (--split {' or '.join(other_splits)})" if other_splits else ""
         raise WorkbenchError(
-            f"no row of '{data_path}'{split_flag.replace(' --split ', ' split ')} has a label in column '{found}'; "
-            f"eval compares predictions with gold labels: evaluate a labelled split"
-            f"{' (--split ' + ' or '.join(other_splits) + ')' if other_splits else ''}, or label these rows "
-            f"with {predict}")
+            f"no row of {where} has a label in column '{found}'; eval compares predictions with gold "
+            f"labels: evaluate a labelled split{others}, or label these rows with {predict}")
 
 
 def _require_same_input_shape(run: Run, trained: dict | None, columns, data_path: str) -> None:
@@ -68,8 +68,7 @@ def evaluate_run(run: Run, data_path: str, split: str | None = None, output: str
     raw = load_raw(data_path)
     split = pick_split(raw.splits, data_path, split)
     data_cfg = DataConfig(**{**cfg.data.__dict__, "path": data_path, **(columns or {})})
-    split_flag = f" --split {split}" if len(raw.splits) > 1 else ""
-    _require_labels(run, raw.splits[split].frame, data_cfg, data_path, split_flag,
+    _require_labels(run, raw.splits[split].frame, data_cfg, data_path, split if len(raw.splits) > 1 else None,
                     [s for s in raw.splits if s != split])
     # Check the chosen split as if it were the training split, with the run's column mapping,
     # and name the split it really is in the messages.

@@ -7,8 +7,8 @@ at the first problem: it reports them all, each naming the split, the rows and t
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd

@@ -102,6 +102,17 @@ def test_check_command_reports_columns_and_labels(capsys, datasets_dir):
     assert "Data OK, with warnings" in err
 
 
+def test_check_says_which_texts_max_length_cuts_before_the_run(capsys, datasets_dir):
+    # AG News articles run to ~120 MiniLM tokens: 64 cuts some, the default 128 almost none.
+    code, record, _ = run_cli(capsys, "check", "--data", str(datasets_dir / "ag_news"), "--set", "task.max_length=64")
+    assert code == 0
+    [warning] = [p for p in record["problems"] if "task.max_length" in p]
+    assert warning.startswith("WARNING: [train] ") and "of 5,000 sampled) are longer than task.max_length (64 tokens)" in warning
+    assert warning.endswith("keeps 99 % of them whole, at some cost in speed")
+    code, record, _ = run_cli(capsys, "check", "--data", str(datasets_dir / "ag_news"))
+    assert code == 0 and not [p for p in record["problems"] if "task.max_length" in p]
+
+
 def test_check_refuses_what_train_would_refuse_before_the_data(runs_dir, capsys, datasets_dir):
     # `check` is the pre-flight of `train`: a LoRA module the model lacks used to pass it, and the
     # run then failed in peft with "No modules were targeted for adaptation".

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 from workbench.config import RunConfig
 
 if TYPE_CHECKING:  # pandas and friends load only when a check runs
-    from workbench.data.validate import PreflightReport
+    from workbench.data.lengths import TokenLengths
+    from workbench.data.load import RawData
+    from workbench.data.validate import Problem, PreflightReport
 
 
 def check_settings(cfg: RunConfig) -> None:
@@ -26,11 +28,41 @@ def check_settings(cfg: RunConfig) -> None:
 def preflight(cfg: RunConfig) -> PreflightReport:
     """check_settings, then the data, then the disk the run will write; raises DataError when
     the data check finds an error, WorkbenchError when the disk lacks the space."""
+    from workbench.data.load import load_raw
     from workbench.data.validate import check_data, require_ok
     from workbench.train.disk import require_disk_for
 
     check_settings(cfg)
-    report = check_data(cfg.data)
+    raw = load_raw(cfg.data.path)
+    report = check_data(cfg.data, raw)
     require_ok(report)
+    report.problems += length_problems(cfg, *token_lengths_of(cfg, raw, report))
     require_disk_for(cfg, report.split_rows, len(report.label_names))
     return report
+
+
+def token_lengths_of(cfg: RunConfig, raw: "RawData", report: "PreflightReport") -> tuple[dict[str, "TokenLengths"], int | None]:
+    """Token counts of a sample of each split the run uses, by the model's own tokenizer, and how
+    many tokens the model reads. Needs a report whose columns were found."""
+    from transformers import AutoTokenizer
+
+    from workbench.catalog import resolve_model
+    from workbench.data.lengths import token_lengths
+    from workbench.tasks.classify import model_config, readable_positions
+
+    resolved = resolve_model(cfg.model.name, cfg.runs_dir)
+    tokenizer = AutoTokenizer.from_pretrained(resolved.path, trust_remote_code=cfg.model.trust_remote_code)
+    columns = report.columns
+    lengths = {split: token_lengths(tokenizer, part.frame, columns.text, columns.text_pair, split)
+               for split, part in raw.splits.items() if split not in report.unlabeled_splits}
+    return lengths, readable_positions(model_config(cfg, resolved))
+
+
+def length_problems(cfg: RunConfig, lengths: dict[str, "TokenLengths"], model_limit: int | None) -> list["Problem"]:
+    """A warning for each split of which task.max_length would cut at least 1 % of the texts."""
+    from workbench.data.lengths import cut_warning
+    from workbench.data.validate import Problem
+
+    warnings = {split: cut_warning(split_lengths, cfg.task.max_length, model_limit)
+                for split, split_lengths in lengths.items()}
+    return [Problem("warning", text, split) for split, text in warnings.items() if text]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import psutil
@@ -237,6 +238,32 @@ def test_upload_a_compressed_file_and_a_spreadsheet(app_server, page, tmp_path, 
     expect(preflight).to_contain_text("holds lists or mappings, not one label per row", timeout=30_000)
     expect(page.locator("#train-data-preview")).to_contain_text("[1]")
     screenshot(page, "07d_uploaded_multi_label_rows")
+
+
+def test_token_lengths_show_where_max_length_cuts(app_server, page, tmp_path, datasets_dir):
+    server = app_server(tmp_path)
+    open_app(page, server.url)
+    page.locator("#train-data-source").get_by_label("Local path").check()
+    set_field(page, "data_path", datasets_dir / "ag_news")
+    preflight = page.locator("#train-preflight")
+    expect(preflight).to_contain_text("train 8,000", timeout=60_000)
+    expect(page.locator("#train-length-plot")).to_be_visible()
+    expect(preflight).not_to_contain_text("will be cut")  # 128 tokens hold AG News whole
+
+    # News articles at 64 tokens: the check says how many are cut and what would keep them whole,
+    # and the chart's line moves to 64.
+    set_field(page, "max_length", 64)
+    expect(preflight).to_contain_text("are longer than task.max_length (64 tokens) and will be cut there; "
+                                      "task.max_length 120 keeps 99 % of them whole", timeout=30_000)
+    deadline = time.time() + 30
+    while plot_layout(page, "train-length-plot", "shapes.0.x0") != 64 and time.time() < deadline:
+        time.sleep(0.2)
+    assert plot_layout(page, "train-length-plot", "shapes.0.x0") == 64
+    assert "cuts 6.2 % of train" in plot_layout(page, "train-length-plot", "annotations.0.text")
+    screenshot(page, "07e_token_lengths_cut")
+
+    set_field(page, "max_length", 128)
+    expect(preflight).not_to_contain_text("will be cut", timeout=30_000)
 
 
 def test_a_run_waits_for_the_busy_cpu_and_a_killed_run_fails_in_words(app_server, page, tmp_path):

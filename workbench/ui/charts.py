@@ -236,3 +236,36 @@ def label_distribution_figure(label_counts: Mapping[str, Mapping[str, int]]) -> 
     fig = _finish(fig, bool(fig.data), "no labels to count")
     fig.update_layout(showlegend=bool(fig.data))
     return fig
+
+
+def empty_figure(title: str, message: str) -> go.Figure:
+    """A chart with nothing to draw, saying why."""
+    return _finish(_figure(title, "", False), False, message)
+
+
+def token_length_figure(lengths: Mapping, max_length: int) -> go.Figure:
+    """Texts per token count, one bar series per split (data/lengths.TokenLengths, sampled), and
+    the line where task.max_length cuts them. Binned here, so the page gets ~40 bars, not 5,000
+    numbers a split."""
+    import numpy as np
+
+    fig = _figure("Token lengths", "texts", False)
+    order = {"train": 0, "validation": 1, "test": 2}
+    splits = sorted(lengths, key=lambda split: order.get(split, len(order)))
+    longest = max((int(lengths[s].lengths.max()) for s in splits if len(lengths[s].lengths)), default=0)
+    width = max(1, math.ceil(max(longest, max_length) / 40))
+    edges = np.arange(0, max(longest, max_length) + 2 * width, width)
+    for i, split in enumerate(splits):
+        counts, _ = np.histogram(lengths[split].lengths, bins=edges)
+        sampled = " (sample)" if lengths[split].sampled else ""
+        fig.add_trace(go.Bar(x=(edges[:-1] + width / 2).tolist(), y=counts.tolist(), width=width,
+                             name=f"{split}{sampled}", marker_color=PALETTE[i % len(PALETTE)], opacity=0.75))
+    train = lengths.get("train")
+    cut = f" cuts {100 * train.share_cut(max_length):.1f} % of train" if train is not None else ""
+    fig.add_vline(x=max_length, line={"color": "#111827", "dash": "dash", "width": 1.5},
+                  annotation={"text": f"max_length {max_length}{cut}", "font": {"size": 11}},
+                  annotation_position="top left" if max_length > longest / 2 else "top right")
+    fig.update_layout(barmode="overlay", xaxis={"title": {"text": "tokens"}}, hovermode="closest")
+    fig = _finish(fig, bool(fig.data), "no texts to measure")
+    fig.update_layout(showlegend=bool(fig.data))
+    return fig

@@ -15,11 +15,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from workbench.config import DataConfig
+from workbench.config import DataConfig, RunConfig
 from workbench.data.columns import detect_columns
 from workbench.data.load import RawData, load_raw
 from workbench.data.validate import PreflightReport, check_data
 from workbench.errors import WorkbenchError
+from workbench.ui import charts
 
 PREVIEW_ROWS = 8
 MAX_PROBLEM_CHARS = 400
@@ -108,6 +109,50 @@ def inspect_data(cfg: DataConfig) -> DataView:
     # Widths from the texts as they are: shortened ones may no longer read as long.
     return DataView([str(c) for c in train.columns], detect_columns(train), shorten_texts(preview), report,
                     column_widths=preview_widths(preview))
+
+
+def token_length_view(view: DataView, cfg: RunConfig):
+    """The token-length chart of the checked data for cfg's model and max_length; the pre-flight
+    warning for texts max_length would cut joins view.report's problems. None when there is
+    nothing to measure: unreadable data or columns not found. A model whose tokenizer cannot be
+    loaded gives a chart that says so (the model section names the problem)."""
+    from workbench.preflight import length_problems
+
+    if view.report is None or view.report.columns is None or not view.report.ok:
+        return None
+    try:
+        lengths, model_limit = _cached_lengths(cfg, view.report)
+    except WorkbenchError as err:
+        return charts.empty_figure("Token lengths", f"the model's tokenizer is needed: {str(err)[:80]}")
+    view.report.problems += length_problems(cfg, lengths, model_limit)
+    return charts.token_length_figure(lengths, cfg.task.max_length)
+
+
+_lengths_cache: OrderedDict[tuple, tuple] = OrderedDict()
+
+
+def _cached_lengths(cfg: RunConfig, report: PreflightReport):
+    """token_lengths_of, remembered for the same data, columns and model: changing max_length
+    only moves the line."""
+    from workbench.preflight import token_lengths_of
+
+    raw = load_cached(cfg.data.path)
+    columns = report.columns
+    key = (cfg.data.path.strip(), _stamp(cfg.data.path.strip()), columns.text, columns.text_pair,
+           tuple(report.unlabeled_splits), cfg.model.name, cfg.model.trust_remote_code)
+    with _cache_lock:
+        if key in _lengths_cache:
+            _lengths_cache.move_to_end(key)
+            return _lengths_cache[key]
+    try:
+        measured = token_lengths_of(cfg, raw, report)
+    except (OSError, ValueError) as err:  # a folder without a tokenizer, a tokenizer that cannot load
+        raise WorkbenchError(str(err).splitlines()[0] if str(err) else type(err).__name__) from None
+    with _cache_lock:
+        _lengths_cache[key] = measured
+        while len(_lengths_cache) > 4:
+            _lengths_cache.popitem(last=False)
+    return measured
 
 
 def cell_text(value):

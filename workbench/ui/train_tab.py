@@ -27,7 +27,7 @@ from workbench.runs.store import create_run, get_run, list_runs
 from workbench.train.disk import require_disk_for
 from workbench.train.steps import run_length_warning
 from workbench.ui import charts
-from workbench.ui.data_panel import DataView, inspect_data
+from workbench.ui.data_panel import DataView, inspect_data, token_length_view
 from workbench.ui.form import BY_KEY, FIELDS, FORM_KEYS, NO_COLUMN, cli_command, config_to_form, form_to_config
 from workbench.ui.model_info import model_info, parameter_count
 from workbench.ui.workspace import DEMO_DATA, Workspace
@@ -236,7 +236,10 @@ def build_train_tab(ws: Workspace) -> TrainTab:
     with gr.Row():
         preview_table = gr.Dataframe(label="Preview (first rows of train)", interactive=False, wrap=True,
                                      max_height=320, elem_id="train-data-preview", scale=3)
-        label_plot = gr.Plot(label="Label distribution", show_label=False, elem_id="train-label-plot", scale=2)
+        with gr.Column(scale=2):
+            label_plot = gr.Plot(label="Label distribution", show_label=False, elem_id="train-label-plot")
+            # Measured with the chosen model's tokenizer: where task.max_length cuts the texts.
+            length_plot = gr.Plot(label="Token lengths", show_label=False, elem_id="train-length-plot")
 
     # ---- 3. hyperparameters ------------------------------------------------------------------------
     gr.Markdown("### 3. Training")
@@ -330,11 +333,19 @@ def build_train_tab(ws: Workspace) -> TrainTab:
 
     # ---- data handlers -------------------------------------------------------------------------------
     data_outputs = [c["text_column"], c["text_pair_column"], c["label_column"], preview_table, label_plot,
-                    preflight_md, num_labels_state]
+                    length_plot, preflight_md, num_labels_state]
+    # The last three are for the token lengths: the model's tokenizer counts, max_length cuts.
     data_inputs = [c["data_path"], c["text_column"], c["text_pair_column"], c["label_column"],
-                   c["label_names"], c["validation_fraction"], c["min_rows_per_class"]]
+                   c["label_names"], c["validation_fraction"], c["min_rows_per_class"],
+                   c["model"], c["trust_remote_code"], c["max_length"]]
 
-    def show_data(view: DataView, keep_mapping: dict | None):
+    def length_config(data_cfg, model, trust, max_length) -> RunConfig:
+        cfg = RunConfig(data=data_cfg, runs_dir=str(ws.runs_dir))
+        cfg.model.name, cfg.model.trust_remote_code = (model or "").strip(), bool(trust)
+        cfg.task.max_length = int(max_length) if max_length else cfg.task.max_length
+        return cfg
+
+    def show_data(view: DataView, keep_mapping: dict | None, cfg: RunConfig):
         pair_choices = [NO_COLUMN] + view.columns
         if keep_mapping is None and view.report is not None and view.report.columns:
             mapping = {"text": view.report.columns.text, "label": view.report.columns.label,
@@ -342,12 +353,14 @@ def build_train_tab(ws: Workspace) -> TrainTab:
         else:
             mapping = keep_mapping or view.detected
         figure = charts.label_distribution_figure(view.report.label_counts) if view.report else None
+        lengths = token_length_view(view, cfg)  # before view.message(): it adds its warning
         readable = view.report is not None  # else no rows to show: an empty table would be headed "1 2 3"
         return [gr.Dropdown(choices=view.columns, value=mapping.get("text")),
                 gr.Dropdown(choices=pair_choices, value=mapping.get("text_pair") or NO_COLUMN),
                 gr.Dropdown(choices=view.columns, value=mapping.get("label")),
                 gr.Dataframe(value=view.preview, column_widths=view.column_widths, visible=readable),
-                gr.Plot(value=figure, visible=readable), view.message(), view.num_labels or 2]
+                gr.Plot(value=figure, visible=readable), gr.Plot(value=lengths, visible=lengths is not None),
+                view.message(), view.num_labels or 2]
 
     def data_config(path, text, pair, label, label_names, validation_fraction, min_rows, auto_columns: bool):
         form = {"data_path": path, "label_names": label_names,
@@ -360,25 +373,29 @@ def build_train_tab(ws: Workspace) -> TrainTab:
 
     def on_new_data(*values_in):
         """A new dataset: detect its columns afresh."""
+        *data_values, model, trust, max_length = values_in
         try:
-            view = inspect_data(data_config(*values_in, auto_columns=True))
+            data_cfg = data_config(*data_values, auto_columns=True)
+            view = inspect_data(data_cfg)
+            return show_data(view, None, length_config(data_cfg, model, trust, max_length))
         except WorkbenchError as err:
-            return [gr.skip()] * 5 + [format_error(err), gr.skip()]
+            return [gr.skip()] * 6 + [format_error(err), gr.skip()]
         except Exception as err:
-            return [gr.skip()] * 5 + [unexpected("Reading the data", err), gr.skip()]
-        return show_data(view, None)
+            return [gr.skip()] * 6 + [unexpected("Reading the data", err), gr.skip()]
 
     def on_mapping(*values_in):
-        """The user changed a column or label setting: check again with their choice."""
+        """The user changed a column or label setting (or the model, or max_length): check again
+        with their choice."""
+        *data_values, model, trust, max_length = values_in
         try:
-            cfg = data_config(*values_in, auto_columns=False)
-            view = inspect_data(cfg)
+            data_cfg = data_config(*data_values, auto_columns=False)
+            view = inspect_data(data_cfg)
+            keep = {"text": values_in[1], "text_pair": values_in[2], "label": values_in[3]}
+            return show_data(view, keep, length_config(data_cfg, model, trust, max_length))
         except WorkbenchError as err:
-            return [gr.skip()] * 5 + [format_error(err), gr.skip()]
+            return [gr.skip()] * 6 + [format_error(err), gr.skip()]
         except Exception as err:
-            return [gr.skip()] * 5 + [unexpected("Checking the data", err), gr.skip()]
-        keep = {"text": values_in[1], "text_pair": values_in[2], "label": values_in[3]}
-        return show_data(view, keep)
+            return [gr.skip()] * 6 + [unexpected("Checking the data", err), gr.skip()]
 
     def on_source(choice, current):
         placeholders = {"Local path": "/path/to/data.csv or a folder with train/dev files",
@@ -401,7 +418,9 @@ def build_train_tab(ws: Workspace) -> TrainTab:
     upload.upload(on_upload, upload, c["data_path"]).then(on_new_data, data_inputs, data_outputs)
     gr.on([c["data_path"].submit, c["data_path"].blur], on_new_data, data_inputs, data_outputs)
     gr.on([c["text_column"].input, c["text_pair_column"].input, c["label_column"].input,
-           c["label_names"].blur, c["label_names"].submit], on_mapping, data_inputs, data_outputs)
+           c["label_names"].blur, c["label_names"].submit, c["max_length"].blur, c["max_length"].submit],
+          on_mapping, data_inputs, data_outputs)
+    model_event.then(on_mapping, data_inputs, data_outputs, show_progress="hidden")  # its tokenizer counts
     num_labels_state.change(on_count, count_inputs, params_md, show_progress="hidden")
 
     # ---- preview, save, load -------------------------------------------------------------------------

@@ -125,6 +125,25 @@ def test_check_refuses_what_train_would_refuse_before_the_data(runs_dir, capsys,
     assert_no_run(runs_dir)
 
 
+def test_a_model_folder_without_its_tokenizer_is_refused_before_a_run(runs_dir, capsys, tmp_path, datasets_dir):
+    # model.save_pretrained alone: transformers would build a 5-token tokenizer from config.json,
+    # every word [UNK], and the run would train on that without an error.
+    from workbench.catalog import bundled_model_path
+
+    folder = tmp_path / "saved-without-tokenizer"
+    folder.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        (folder / name).symlink_to(bundled_model_path("minilm-l6") / name)
+    for command in ("check", "train"):
+        code, record, _ = run_cli(capsys, command, "--model", str(folder), "--data", str(datasets_dir / "sst2"),
+                                  "--runs-dir", str(runs_dir))
+        assert code == 2 and record["error"] == (
+            f"the tokenizer in '{folder}' knows 5 tokens but the model has 30,522: the folder lacks its "
+            "tokenizer files (tokenizer.json, vocab.txt, ...). Save them beside the model "
+            "(tokenizer.save_pretrained(folder)), or copy them from the model it was trained from"), command
+    assert_no_run(runs_dir)
+
+
 def test_train_runs_eval_and_resume_refusal(runs_dir, capsys, datasets_dir):
     code, record, _ = run_cli(
         capsys, "train", "--data", str(datasets_dir / "sst2"), "--method", "lora", "--max-steps", "2",

@@ -15,14 +15,16 @@ if TYPE_CHECKING:  # pandas and friends load only when a check runs
 
 def check_settings(cfg: RunConfig) -> None:
     """The config, the devices and what the model allows (pooling, layers, max_length, LoRA
-    modules). Raises WorkbenchError with the message."""
+    modules) and needs (its tokenizer). Raises WorkbenchError with the message."""
     from workbench.catalog import resolve_model
-    from workbench.tasks.classify import check_model
+    from workbench.tasks.classify import check_model, load_tokenizer
     from workbench.train.launch import require_available_devices
 
     cfg.validate()
     require_available_devices(cfg.devices)
-    check_model(cfg, resolve_model(cfg.model.name, cfg.runs_dir))
+    resolved = resolve_model(cfg.model.name, cfg.runs_dir)
+    check_model(cfg, resolved)
+    load_tokenizer(cfg, resolved)  # refuses a folder whose tokenizer files are missing
 
 
 def preflight(cfg: RunConfig) -> PreflightReport:
@@ -44,14 +46,12 @@ def preflight(cfg: RunConfig) -> PreflightReport:
 def token_lengths_of(cfg: RunConfig, raw: "RawData", report: "PreflightReport") -> tuple[dict[str, "TokenLengths"], int | None]:
     """Token counts of a sample of each split the run uses, by the model's own tokenizer, and how
     many tokens the model reads. Needs a report whose columns were found."""
-    from transformers import AutoTokenizer
-
     from workbench.catalog import resolve_model
     from workbench.data.lengths import token_lengths
-    from workbench.tasks.classify import model_config, readable_positions
+    from workbench.tasks.classify import load_tokenizer, model_config, readable_positions
 
     resolved = resolve_model(cfg.model.name, cfg.runs_dir)
-    tokenizer = AutoTokenizer.from_pretrained(resolved.path, trust_remote_code=cfg.model.trust_remote_code)
+    tokenizer = load_tokenizer(cfg, resolved)
     columns = report.columns
     lengths = {split: token_lengths(tokenizer, part.frame, columns.text, columns.text_pair, split)
                for split, part in raw.splits.items() if split not in report.unlabeled_splits}

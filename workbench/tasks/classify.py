@@ -13,7 +13,7 @@ from transformers import AutoTokenizer, DataCollatorWithPadding
 
 from workbench.catalog import ResolvedModel, sentence_transformers_pooling
 from workbench.config import RunConfig
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, ModelNotFoundError
 from workbench.methods.freeze import check_depth
 from workbench.methods.lora import target_modules as lora_target_modules
 from workbench.tasks.pooled_classifier import PooledClassifier, is_pooled_classifier
@@ -83,6 +83,24 @@ def model_config(cfg: RunConfig, resolved: ResolvedModel):
     has_config = (Path(resolved.path) / "config.json").is_file()
     return AutoConfig.from_pretrained(resolved.path if has_config else resolved.adapter_base or resolved.path,
                                       trust_remote_code=cfg.model.trust_remote_code)
+
+
+def load_tokenizer(cfg: RunConfig, resolved: ResolvedModel):
+    """The model's tokenizer, refused when it cannot be the one the model was trained with.
+
+    A folder saved with model.save_pretrained alone has config.json and weights but no tokenizer
+    files, and transformers then builds a tokenizer from config.json that knows only its special
+    tokens (5 for BERT): every word becomes [UNK], and a run trains on that without an error."""
+    tokenizer = AutoTokenizer.from_pretrained(resolved.path, trust_remote_code=cfg.model.trust_remote_code)
+    vocab_size = getattr(model_config(cfg, resolved), "vocab_size", None)
+    # Half, not all: models pad their embedding matrix past the tokenizer (GPT-2 50,257 of 50,304).
+    if vocab_size and len(tokenizer) < vocab_size // 2:
+        raise ModelNotFoundError(
+            f"the tokenizer in '{resolved.path}' knows {len(tokenizer):,} tokens but the model has "
+            f"{vocab_size:,}: the folder lacks its tokenizer files (tokenizer.json, vocab.txt, ...). Save "
+            "them beside the model (tokenizer.save_pretrained(folder)), or copy them from the model it "
+            "was trained from")
+    return tokenizer
 
 
 _meta_build_lock = threading.Lock()  # transformers' model construction is not re-entrant-safe

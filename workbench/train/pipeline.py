@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import torch
-from transformers import AutoTokenizer, EarlyStoppingCallback, TrainingArguments, set_seed
+from transformers import EarlyStoppingCallback, TrainingArguments, set_seed
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
 from workbench.catalog import resolve_model
@@ -98,7 +98,7 @@ def train_run(run: Run, resume: bool = False) -> dict:
     for problem in data.report.problems:
         log.warning("%s", problem)
 
-    tokenizer = AutoTokenizer.from_pretrained(resolved.path, trust_remote_code=cfg.model.trust_remote_code)
+    tokenizer = classify.load_tokenizer(cfg, resolved)
     model = classify.build_model(resolved, data.id2label, cfg)
     model = METHODS[cfg.method.type].apply(model, cfg)
     trainable, total = trainable_parameters(model)

@@ -146,8 +146,11 @@ def _cached_lengths(cfg: RunConfig, report: PreflightReport):
             return _lengths_cache[key]
     try:
         measured = token_lengths_of(cfg, raw, report)
-    except (OSError, ValueError) as err:  # a folder without a tokenizer, a tokenizer that cannot load
-        raise WorkbenchError(str(err).splitlines()[0] if str(err) else type(err).__name__) from None
+    except WorkbenchError:
+        raise
+    except Exception as err:  # a folder without a tokenizer, one that cannot load: the chart says
+        # so, and the preview and the check above it stay (the model section names the problem)
+        raise WorkbenchError(f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}") from None
     with _cache_lock:
         _lengths_cache[key] = measured
         while len(_lengths_cache) > 4:

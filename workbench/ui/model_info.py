@@ -43,11 +43,12 @@ def model_info(name: str, runs_dir: str, trust_remote_code: bool = False) -> Mod
     from workbench.catalog import resolve_model
     from workbench.methods.freeze import transformer_layers
     from workbench.methods.lora import default_target_modules
-    from workbench.tasks.classify import meta_model, model_config
+    from workbench.tasks.classify import load_tokenizer, meta_model, model_config
 
     cfg = RunConfig.from_dict({"model": {"name": name, "trust_remote_code": trust_remote_code},
                                "method": {"type": "full"}, "runs_dir": runs_dir})
     resolved = resolve_model(cfg.model.name, cfg.runs_dir)
+    load_tokenizer(cfg, resolved)  # a folder without its tokenizer is named when it is picked
     config = model_config(cfg, resolved)
     model = meta_model(cfg, resolved, 2, with_method=False)
     try:

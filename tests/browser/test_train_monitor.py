@@ -244,6 +244,8 @@ def test_token_lengths_show_where_max_length_cuts(app_server, page, tmp_path, da
     server = app_server(tmp_path)
     open_app(page, server.url)
     page.locator("#train-data-source").get_by_label("Local path").check()
+    # Leaving the demo empties the path on the server's answer: typing before it lands is lost.
+    expect(field(page, "data_path")).to_have_value("", timeout=30_000)
     set_field(page, "data_path", datasets_dir / "ag_news")
     preflight = page.locator("#train-preflight")
     expect(preflight).to_contain_text("train 8,000", timeout=60_000)

@@ -106,14 +106,14 @@ def cmd_check(args) -> int:
     from workbench.train.steps import run_length_warning
 
     cfg = config_from_args(args).resolve()
-    check_settings(cfg)  # what `train` checks before the data: the same message here
+    tokenizer = check_settings(cfg)  # what `train` checks before the data: the same message here
     raw = load_raw(cfg.data.path)
     report = check_data(cfg.data, raw)
     warning = run_length_warning(cfg, report.split_rows) if report.ok else None
     if warning:
         report.problems.append(Problem("warning", warning, "train"))
     if report.ok:  # as `train` would: texts max_length cuts, then the disk the run will write
-        report.problems += length_problems(cfg, *token_lengths_of(cfg, raw, report))
+        report.problems += length_problems(cfg, *token_lengths_of(cfg, raw, report, tokenizer))
         require_disk_for(cfg, report.split_rows, len(report.label_names))
     print(report.summary(), file=sys.stderr)
     _emit({"status": "ok" if report.ok else "invalid", "columns": report.columns.__dict__ if report.columns else None,

@@ -13,9 +13,10 @@ if TYPE_CHECKING:  # pandas and friends load only when a check runs
     from workbench.data.validate import Problem, PreflightReport
 
 
-def check_settings(cfg: RunConfig) -> None:
+def check_settings(cfg: RunConfig):
     """The config, the devices and what the model allows (pooling, layers, max_length, LoRA
-    modules) and needs (its tokenizer). Raises WorkbenchError with the message."""
+    modules) and needs (its tokenizer). Raises WorkbenchError with the message; returns the
+    tokenizer it loaded, for the checks that follow (token_lengths_of)."""
     from workbench.catalog import resolve_model
     from workbench.tasks.classify import check_model, load_tokenizer
     from workbench.train.launch import require_available_devices
@@ -24,7 +25,7 @@ def check_settings(cfg: RunConfig) -> None:
     require_available_devices(cfg.devices)
     resolved = resolve_model(cfg.model.name, cfg.runs_dir)
     check_model(cfg, resolved)
-    load_tokenizer(cfg, resolved)  # refuses a folder whose tokenizer files are missing
+    return load_tokenizer(cfg, resolved)  # refuses a folder whose tokenizer files are missing
 
 
 def preflight(cfg: RunConfig) -> PreflightReport:
@@ -34,24 +35,27 @@ def preflight(cfg: RunConfig) -> PreflightReport:
     from workbench.data.validate import check_data, require_ok
     from workbench.train.disk import require_disk_for
 
-    check_settings(cfg)
+    tokenizer = check_settings(cfg)
     raw = load_raw(cfg.data.path)
     report = check_data(cfg.data, raw)
     require_ok(report)
-    report.problems += length_problems(cfg, *token_lengths_of(cfg, raw, report))
+    report.problems += length_problems(cfg, *token_lengths_of(cfg, raw, report, tokenizer))
     require_disk_for(cfg, report.split_rows, len(report.label_names))
     return report
 
 
-def token_lengths_of(cfg: RunConfig, raw: "RawData", report: "PreflightReport") -> tuple[dict[str, "TokenLengths"], int | None]:
-    """Token counts of a sample of each split the run uses, by the model's own tokenizer, and how
-    many tokens the model reads. Needs a report whose columns were found."""
+def token_lengths_of(cfg: RunConfig, raw: "RawData", report: "PreflightReport",
+                     tokenizer=None) -> tuple[dict[str, "TokenLengths"], int | None]:
+    """Token counts of a sample of each split the run uses, by the model's own tokenizer (the one
+    check_settings returned, else loaded here), and how many tokens the model reads. Needs a report
+    whose columns were found."""
     from workbench.catalog import resolve_model
     from workbench.data.lengths import token_lengths
     from workbench.tasks.classify import load_tokenizer, model_config, readable_positions
 
     resolved = resolve_model(cfg.model.name, cfg.runs_dir)
-    tokenizer = load_tokenizer(cfg, resolved)
+    if tokenizer is None:
+        tokenizer = load_tokenizer(cfg, resolved)
     columns = report.columns
     lengths = {split: token_lengths(tokenizer, part.frame, columns.text, columns.text_pair, split)
                for split, part in raw.splits.items() if split not in report.unlabeled_splits}

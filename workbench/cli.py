@@ -101,7 +101,7 @@ def cmd_train(args) -> int:
 def cmd_check(args) -> int:
     from workbench.data.load import load_raw
     from workbench.data.validate import Problem, check_data
-    from workbench.preflight import check_settings, length_problems, token_lengths_of
+    from workbench.preflight import check_settings, tokenizer_problems, token_lengths_of
     from workbench.train.disk import require_disk_for
     from workbench.train.steps import run_length_warning
 
@@ -113,7 +113,7 @@ def cmd_check(args) -> int:
     if warning:
         report.problems.append(Problem("warning", warning, "train"))
     if report.ok:  # as `train` would: texts max_length cuts, then the disk the run will write
-        report.problems += length_problems(cfg, *token_lengths_of(cfg, raw, report, tokenizer))
+        report.problems += tokenizer_problems(cfg, *token_lengths_of(cfg, raw, report, tokenizer))
         require_disk_for(cfg, report.split_rows, len(report.label_names))
     print(report.summary(), file=sys.stderr)
     _emit({"status": "ok" if report.ok else "invalid", "columns": report.columns.__dict__ if report.columns else None,

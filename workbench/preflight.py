@@ -39,7 +39,7 @@ def preflight(cfg: RunConfig) -> PreflightReport:
     raw = load_raw(cfg.data.path)
     report = check_data(cfg.data, raw)
     require_ok(report)
-    report.problems += length_problems(cfg, *token_lengths_of(cfg, raw, report, tokenizer))
+    report.problems += tokenizer_problems(cfg, *token_lengths_of(cfg, raw, report, tokenizer))
     require_disk_for(cfg, report.split_rows, len(report.label_names))
     return report
 
@@ -62,11 +62,15 @@ def token_lengths_of(cfg: RunConfig, raw: "RawData", report: "PreflightReport",
     return lengths, readable_positions(model_config(cfg, resolved))
 
 
-def length_problems(cfg: RunConfig, lengths: dict[str, "TokenLengths"], model_limit: int | None) -> list["Problem"]:
-    """A warning for each split of which task.max_length would cut at least 1 % of the texts."""
-    from workbench.data.lengths import cut_warning
+def tokenizer_problems(cfg: RunConfig, lengths: dict[str, "TokenLengths"], model_limit: int | None) -> list["Problem"]:
+    """A warning for each split of which task.max_length would cut at least 1 % of the texts, and
+    for each split the model's tokenizer cannot read (data/lengths.unknown_warning)."""
+    from workbench.data.lengths import cut_warning, unknown_warning
     from workbench.data.validate import Problem
 
-    warnings = {split: cut_warning(split_lengths, cfg.task.max_length, model_limit)
-                for split, split_lengths in lengths.items()}
-    return [Problem("warning", text, split) for split, text in warnings.items() if text]
+    problems = []
+    for split, split_lengths in lengths.items():
+        for text in (cut_warning(split_lengths, cfg.task.max_length, model_limit), unknown_warning(split_lengths)):
+            if text:
+                problems.append(Problem("warning", text, split))
+    return problems

@@ -21,6 +21,7 @@ from driver import (TINY_RUN, TINY_RUN_ADVANCED, choose, configure_run, field, m
                     plot_layout, preview_shows, set_field, start_run, wait_for_points)
 from playwright.sync_api import expect
 
+from workbench.data.load import load_raw
 from workbench.ui.runs_tab import COLUMNS
 
 pytestmark = pytest.mark.browser
@@ -266,6 +267,15 @@ def test_token_lengths_show_where_max_length_cuts(app_server, page, tmp_path, da
 
     set_field(page, "max_length", 128)
     expect(preflight).not_to_contain_text("will be cut", timeout=30_000)
+
+    # Reviews of which one in ten ends with an emoji the English vocabulary lacks.
+    reviews = load_raw(str(datasets_dir / "sst2")).splits["train"].frame.head(400).copy()
+    reviews.loc[reviews.index[::10], "sentence"] += " 👍"
+    reviews.to_csv(tmp_path / "reviews.csv", index=False)
+    set_field(page, "data_path", tmp_path / "reviews.csv")
+    expect(preflight).to_contain_text("in 40 of 400 texts) are unknown to this model's tokenizer", timeout=60_000)
+    expect(preflight).to_contain_text("the commonest: '👍' (40)")
+    screenshot(page, "07f_unknown_tokens")
 
 
 def test_a_run_waits_for_the_busy_cpu_and_a_killed_run_fails_in_words(app_server, page, tmp_path):

@@ -113,10 +113,10 @@ def inspect_data(cfg: DataConfig) -> DataView:
 
 def token_length_view(view: DataView, cfg: RunConfig):
     """The token-length chart of the checked data for cfg's model and max_length; the pre-flight
-    warning for texts max_length would cut joins view.report's problems. None when there is
+    warnings for texts max_length would cut or the tokenizer cannot read join view.report's problems. None when there is
     nothing to measure: unreadable data or columns not found. A model whose tokenizer cannot be
     loaded gives a chart that says so (the model section names the problem)."""
-    from workbench.preflight import length_problems
+    from workbench.preflight import tokenizer_problems
 
     if view.report is None or view.report.columns is None or not view.report.ok:
         return None
@@ -124,7 +124,7 @@ def token_length_view(view: DataView, cfg: RunConfig):
         lengths, model_limit = _cached_lengths(cfg, view.report)
     except WorkbenchError as err:
         return charts.empty_figure("Token lengths", f"the model's tokenizer is needed: {str(err)[:80]}")
-    view.report.problems += length_problems(cfg, lengths, model_limit)
+    view.report.problems += tokenizer_problems(cfg, lengths, model_limit)
     return charts.token_length_figure(lengths, cfg.task.max_length)
 
 

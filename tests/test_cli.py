@@ -85,6 +85,19 @@ def test_negative_learning_rate(runs_dir, capsys, datasets_dir):
     assert_no_run(runs_dir)
 
 
+@pytest.mark.parametrize("method, words", [
+    ("qlora", "method.type: 'qlora' is not available yet; choose one of full, freeze, lora"),
+    ("lorra", "method.type: 'lorra' is not a method; choose one of full, freeze, lora"),
+])
+def test_a_method_there_is_no_default_for(runs_dir, capsys, datasets_dir, method, words):
+    # The learning-rate defaults are per method: filling them in for an unknown one was a KeyError.
+    for command in ("train", "check"):
+        code, record, err = run_cli(capsys, command, "--data", str(datasets_dir / "sst2"), "--method", method,
+                                    "--runs-dir", str(runs_dir))
+        assert code == 2 and words in record["error"] and "unexpected" not in err
+    assert_no_run(runs_dir)
+
+
 def test_check_command_reports_columns_and_labels(capsys, datasets_dir):
     code, record, _ = run_cli(capsys, "check", "--data", str(datasets_dir / "mrpc"))
     assert code == 0 and record["columns"]["text_pair"] == "sentence2"

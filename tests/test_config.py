@@ -64,6 +64,10 @@ def test_resolve_fills_method_specific_learning_rates():
     assert lora.train.learning_rate > full.train.learning_rate  # LoRA wants larger steps
     explicit = RunConfig.from_dict({"method": {"type": "lora"}, "train": {"learning_rate": 5e-4}}).resolve()
     assert explicit.train.learning_rate == 5e-4
+    # A method without defaults keeps "auto"; validate() then names the methods there are.
+    unknown = RunConfig.from_dict({"method": {"type": "prefix"}, "data": {"path": "train.csv"}}).resolve()
+    assert unknown.train.learning_rate == "auto"
+    assert dict(validation_problems(unknown)) == {"method.type": "'prefix' is not available yet; choose one of full, freeze, lora"}
 
 
 @pytest.mark.parametrize("changes, field, words", [

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+import yaml
 from conftest import screenshot
 from driver import (TINY_RUN, TINY_RUN_ADVANCED, choose, configure_run, field, monitor_status, open_app,
                     plot_layout, preview_shows, set_field, start_run, wait_for_points)
@@ -375,6 +376,34 @@ def test_bad_input_gives_one_clear_message_and_configs_save_and_load(app_server,
     expect(field(page, "lora_r")).to_have_value("4")
     expect(field(page, "name")).to_have_value("small lora")
     screenshot(page, "12_config_loaded")
+
+    # YAML files from elsewhere. A method this version lacks cannot be shown: refused in words, the
+    # form left as it was (it used to take the value, and then every event failed in gradio).
+    (tmp_path / "qlora.yaml").write_text("method: {type: qlora, lora: {r: 64}}\n")
+    upload_config(page, tmp_path / "qlora.yaml")
+    expect(status).to_contain_text("method.type: 'qlora' is not available yet; choose one of full, freeze, lora",
+                                   timeout=30_000)
+    expect(field(page, "lora_r")).to_have_value("4")
+    page.locator("#train-preview").click()
+    expect(page.locator("#train-yaml")).to_contain_text("r: 4", timeout=30_000)
+    # A config saved on a machine with two GPUs: loaded, with the CPU ticked instead, and said so.
+    gpu_box = yaml.safe_load(saved.read_text())
+    gpu_box["method"]["lora"].update(r=8, target_modules=["query", "value"])
+    gpu_box["devices"] = "0,1"
+    (tmp_path / "gpu-box.yaml").write_text(yaml.safe_dump(gpu_box))
+    upload_config(page, tmp_path / "gpu-box.yaml")
+    expect(status).to_contain_text("Loaded gpu-box.yaml; GPU 0, 1 are not on this machine: ticked CPU",
+                                   timeout=30_000)
+    expect(field(page, "lora_r")).to_have_value("8")
+    expect(page.locator("#train-devices").get_by_label("CPU")).to_be_checked()
+    preview_shows(page, 'method.lora.target_modules=["query", "value"]')
+    assert "Error" not in " ".join(page.locator(".toast-body").all_inner_texts())
+
+
+def upload_config(page, path):
+    with page.expect_file_chooser() as chooser:
+        page.locator("#train-load-file").click()
+    chooser.value.set_files(str(path))
 
 
 def test_a_batch_as_large_as_the_data_is_flagged_on_start_and_in_the_monitor(app_server, page, tmp_path):

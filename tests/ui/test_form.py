@@ -87,6 +87,17 @@ def test_default_config_round_trips_except_auto_devices_become_the_cpu():
     assert back == cfg
 
 
+def test_a_value_no_choice_widget_can_show_is_refused_with_every_field():
+    cfg = RunConfig.from_dict({"method": {"type": "qlora"}, "train": {"scheduler": "polynomial"},
+                               "task": {"max_length": 4}})  # a bad number is for Start to report
+    with pytest.raises(ConfigError) as caught:
+        config_to_form(cfg)
+    assert caught.value.problems == [
+        ("method.type", "'qlora' is not available yet; choose one of full, freeze, lora"),
+        ("train.scheduler", "'polynomial' is not a schedule; choose one of linear, cosine, constant_with_warmup"),
+    ]
+
+
 def test_all_detected_modules_ticked_is_saved_as_auto():
     form = config_to_form(RunConfig(), BERT_MODULES)
     assert form["lora_target_modules"] == BERT_MODULES  # auto ticks every detected module

@@ -112,10 +112,19 @@ def form_to_config(values: dict[str, Any], runs_dir: str = "runs",
 
 def config_to_form(cfg: RunConfig, detected_modules: list[str] | tuple[str, ...] = (),
                    gpu_indices: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
-    """The form values that show a RunConfig (the inverse of form_to_config).
+    """The form values that show a RunConfig (the inverse of form_to_config). Raises ConfigError
+    when a field the form shows as a choice holds a value that is not one.
 
     `gpu_indices` are the GPUs this machine has: devices "auto" ticks all of them.
     """
+    from workbench.config import validation_problems
+
+    # A choice widget cannot show a value outside its choices (gradio then fails every event that
+    # reads it), so a config with one (method qlora, from a newer version or a typo) is refused.
+    choices = {f.path for f in FIELDS if f.kind == "choice"}
+    wrong = [(path, message) for path, message in validation_problems(cfg) if path in choices]
+    if wrong:
+        raise ConfigError(wrong)
     data = cfg.to_dict()
     return {f.key: _to_form(f.kind, _get(data, f.path), detected_modules, gpu_indices) for f in FIELDS}
 

@@ -28,7 +28,8 @@ from workbench.train.disk import require_disk_for
 from workbench.train.steps import run_length_warning
 from workbench.ui import charts
 from workbench.ui.data_panel import DataView, inspect_data, token_length_view
-from workbench.ui.form import BY_KEY, FIELDS, FORM_KEYS, NO_COLUMN, cli_command, config_to_form, form_to_config
+from workbench.ui.form import (AUTO, BY_KEY, FIELDS, FORM_KEYS, NO_COLUMN, cli_command, config_to_form, devices_to_form,
+                               form_to_config)
 from workbench.ui.model_info import model_info, parameter_count
 from workbench.ui.workspace import DEMO_DATA, Workspace
 
@@ -456,15 +457,28 @@ def build_train_tab(ws: Workspace) -> TrainTab:
     def load_config(path: str | None, detected_modules):
         if not path:
             return [gr.skip()] * len(FORM_KEYS) + ["Pick a saved config or a YAML file first."]
+        gpus = [g.index for g in queue.list_gpus()]
         try:
             cfg = RunConfig.load(path)
-            loaded = config_to_form(cfg, detected_modules or (), [g.index for g in queue.list_gpus()])
+            loaded = config_to_form(cfg, detected_modules or (), gpus)
         except WorkbenchError as err:
             return [gr.skip()] * len(FORM_KEYS) + [format_error(err)]
         except Exception as err:
             return [gr.skip()] * len(FORM_KEYS) + [unexpected("Loading the config", err)]
+        note = ""
+        # A config written on another machine may name GPUs this one lacks: tick what is here.
+        missing = [d for d in loaded["devices"] if d != "cpu" and d not in gpus]
+        if missing:
+            loaded["devices"] = [d for d in loaded["devices"] if d not in missing] or devices_to_form(AUTO, gpus)
+            ticked = ", ".join("CPU" if d == "cpu" else f"GPU {d}" for d in loaded["devices"])
+            note = f"; GPU {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not on this machine: ticked {ticked}"
+        # Modules of the config's model, not yet of the shown one: offer them until the model's
+        # change re-reads its layers (a value outside the choices would fail that very event).
+        targets = loaded["lora_target_modules"]
+        loaded["lora_target_modules"] = gr.CheckboxGroup(
+            choices=list(dict.fromkeys([*(detected_modules or ()), *targets])), value=targets)
         updates = [loaded[k] for k in FORM_KEYS]
-        return updates + [f"Loaded `{Path(path).name}`"]
+        return updates + [f"Loaded `{Path(path).name}`{note}"]
 
     load_outputs = form_widgets + [run_status]
     load_btn.click(lambda name, det: load_config(str(ws.configs_dir / name) if name else None, det),

@@ -98,6 +98,16 @@ def test_a_method_there_is_no_default_for(runs_dir, capsys, datasets_dir, method
     assert_no_run(runs_dir)
 
 
+def test_a_number_that_is_not_one(runs_dir, capsys, datasets_dir):
+    # YAML reads .nan and .inf as numbers: an infinite epoch count was "OverflowError (unexpected)".
+    code, record, err = run_cli(capsys, "train", "--data", str(datasets_dir / "sst2"), "--set", "train.epochs=.inf",
+                                "--set", "train.weight_decay=.nan", "--runs-dir", str(runs_dir))
+    assert code == 2 and "unexpected" not in err
+    assert record["problems"] == [["train.epochs", "inf is not a number that can be used; give a finite number"],
+                                  ["train.weight_decay", "nan is not a number that can be used; give a finite number"]]
+    assert_no_run(runs_dir)
+
+
 def test_check_command_reports_columns_and_labels(capsys, datasets_dir):
     code, record, _ = run_cli(capsys, "check", "--data", str(datasets_dir / "mrpc"))
     assert code == 0 and record["columns"]["text_pair"] == "sentence2"

@@ -1,5 +1,7 @@
 """RunConfig: YAML round trip, overrides, defaults per method, and every validation message."""
 
+import os
+
 import pytest
 
 from workbench.config import DEFAULT_LEARNING_RATE, RunConfig, validation_problems
@@ -105,6 +107,15 @@ def test_resolve_fills_method_specific_learning_rates():
     ({"train": {"select_best": "accuracy", "eval_steps": 20, "save_steps": 30}}, "train.save_steps",
      "30 is not a multiple of train.eval_steps (20)"),
     ({"devices": "gpu0"}, "devices", "GPU indices like 0,1"),
+    # NaN passes every "< 0" check, and 1e30 of anything is a typo that fails deep in a run.
+    ({"train": {"weight_decay": float("nan")}}, "train.weight_decay", "nan is not a number that can be used"),
+    ({"train": {"epochs": float("inf")}}, "train.epochs", "inf is not a number that can be used"),
+    ({"train": {"batch_size": 10**30}}, "train.batch_size", "is far too large; check for a typo"),
+    ({"train": {"epochs": 1e30}}, "train.epochs", "1e+30 is far too large"),
+    ({"train": {"seed": 2**32}}, "train.seed", "a whole number from 0 to 4,294,967,295"),
+    ({"data": {"seed": -1}}, "data.seed", "a whole number from 0 to 4,294,967,295"),
+    ({"train": {"dataloader_workers": (os.cpu_count() or 1) + 1}}, "train.dataloader_workers",
+     "more worker processes than this machine's"),
 ])
 def test_each_validation_message_names_field_and_fix(changes, field, words):
     base = {"data": {"path": "train.csv"}}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import UnionType
@@ -307,7 +308,40 @@ def validation_problems(cfg: RunConfig) -> list[tuple[str, str]]:
                                       "at evaluations: make it a multiple, or auto"))
     if cfg.devices not in ("auto", "cpu") and not all(d.strip().isdigit() for d in cfg.devices.split(",")):
         p.append(("devices", f"'{cfg.devices}' is not auto, cpu or GPU indices like 0,1"))
+    for name, value in (("train.seed", t.seed), ("data.seed", cfg.data.seed)):
+        if value is not None and not 0 <= value <= MAX_SEED:  # what numpy's seed takes
+            p.append((name, f"{value} must be a whole number from 0 to {MAX_SEED:,}, e.g. 42"))
+    cores = os.cpu_count() or 1
+    if t.dataloader_workers > cores:  # each worker is a process: 100,000 of them hang the machine
+        p.append(("train.dataloader_workers", f"{t.dataloader_workers} is more worker processes than this "
+                                              f"machine's {cores} cores; use at most {cores} (0 to 2 suit most runs)"))
+    named = {path for path, _ in p}
+    p += [(path, message) for path, message in _out_of_range_numbers(cfg) if path not in named]
     return p
+
+
+# Any setting past this is a typo (a batch of 2**31 rows, a rank of a billion, 1e30 epochs), and
+# Python's own limits start soon after (islice, numpy seeds): refuse it before the run.
+MAX_WHOLE_NUMBER = 2**31 - 1
+MAX_SEED = 2**32 - 1
+
+
+def _out_of_range_numbers(cfg: RunConfig, node: Any = None, prefix: str = "") -> list[tuple[str, str]]:
+    """Every number in the config that is not finite (NaN or infinity: a NaN weight decay turns
+    every weight into NaN, an infinite epoch count cannot become steps), or a whole number past
+    MAX_WHOLE_NUMBER, whole or not (seeds are checked on their own range)."""
+    node = cfg if node is None else node
+    problems = []
+    for f in fields(node):
+        value, path = getattr(node, f.name), prefix + f.name
+        if dataclasses.is_dataclass(value):
+            problems += _out_of_range_numbers(cfg, value, path + ".")
+        elif isinstance(value, float) and not math.isfinite(value):
+            problems.append((path, f"{value} is not a number that can be used; give a finite number"))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > MAX_WHOLE_NUMBER \
+                and not path.endswith("seed"):
+            problems.append((path, f"{value:,} is far too large; check for a typo"))
+    return problems
 
 
 # ---- building dataclasses from plain dicts, with messages that name the field ------------------

@@ -63,6 +63,16 @@ def test_a_max_length_beyond_the_models_positions_is_refused_before_the_run():
     assert check_model(cfg, resolve_model("minilm-l6")) == "mean"
 
 
+def test_a_lora_rank_past_the_hidden_size_is_refused_before_the_run():
+    cfg = RunConfig.from_dict({"model": {"name": "minilm-l6"}, "method": {"type": "lora", "lora": {"r": 1000}}}).resolve()
+    with pytest.raises(ConfigError) as err:
+        check_model(cfg, resolve_model("minilm-l6"))
+    assert err.value.problems == [("method.lora.r", "1,000 is more than the model's hidden size (384), so the "
+                                   "adapter would be larger than the layers it adapts; use 8 to 64, or method full")]
+    cfg.method.lora.r = 384  # as large as the layers: allowed
+    assert check_model(cfg, resolve_model("minilm-l6")) == "mean"
+
+
 def test_lora_modules_are_checked_against_the_model_before_the_run():
     cfg = RunConfig.from_dict({"model": {"name": "smollm2-135m-instruct"}, "method": {"type": "lora", "lora": {
         "target_modules": ["q_proj", "v_proj", "query"]}}}).resolve()

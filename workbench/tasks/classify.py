@@ -57,13 +57,15 @@ def choose_pooling(cfg: RunConfig, model_path: str, config, trained_pooling: str
 def check_model(cfg: RunConfig, resolved: ResolvedModel) -> str:
     """What a run of `cfg` needs from its model, checked before the run exists (reads config.json
     only): a pooling that suits it, which is returned, and, for freeze, no more trainable layers
-    than it has."""
+    than it has; for LoRA, a rank within its hidden size and modules it has."""
     config = model_config(cfg, resolved)
     trained = getattr(config, "workbench_pooling", None)
     pooling = choose_pooling(cfg, resolved.path, config, trained)
     if cfg.method.type == "freeze":
         check_depth(cfg.method.freeze.trainable_layers, getattr(config, "num_hidden_layers", None))
     check_max_length(cfg.task.max_length, config)
+    if cfg.method.type == "lora":
+        check_lora_rank(cfg.method.lora.r, getattr(config, "hidden_size", None))
     if cfg.method.type == "lora" and cfg.method.lora.target_modules != "auto":
         import torch
         from transformers import AutoModel
@@ -130,6 +132,14 @@ def readable_positions(config) -> int | None:
     if positions and getattr(config, "model_type", "") in ("roberta", "xlm-roberta", "camembert", "longformer"):
         positions -= (getattr(config, "pad_token_id", None) or 1) + 1
     return positions
+
+
+def check_lora_rank(r: int, hidden_size: int | None) -> None:
+    """A rank past the hidden size makes adapter matrices larger than the layers they adapt (and a
+    typo like 10000 runs out of memory building them)."""
+    if hidden_size and r > hidden_size:
+        raise ConfigError([("method.lora.r", f"{r:,} is more than the model's hidden size ({hidden_size}), so "
+                            "the adapter would be larger than the layers it adapts; use 8 to 64, or method full")])
 
 
 def check_max_length(max_length: int, config) -> None:

@@ -14,6 +14,7 @@ from workbench.predict import predict_run, predict_texts
 from workbench.runs.store import create_run
 from workbench.train.main import execute
 from tests.test_cli import run_cli
+from tests.udhr import ARTICLE_1
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +55,22 @@ def test_csv_output_has_a_probability_column_per_class(sst2_run, dev_without_lab
     # The same texts through the Python API give the same labels.
     direct = predict_texts(sst2_run, frame.text.head(20).tolist())
     assert [d["predicted"] for d in direct] == frame.predicted.head(20).tolist()
+
+
+def test_labels_of_texts_the_tokenizer_cannot_read_come_with_a_warning(sst2_run, datasets_dir, tmp_path, capsys):
+    assert "warnings" not in predict_run(sst2_run, str(datasets_dir / "sst2" / "dev.tsv"))  # English: none
+    # Reviews in English, and the same number in Chinese: the English MiniLM sees the latter as
+    # runs of [UNK] and labels them anyway.
+    dev = pd.read_csv(datasets_dir / "sst2" / "dev.tsv", sep="\t").head(20)
+    chinese = pd.DataFrame({"sentence": ARTICLE_1["Chinese"].split("。")[:2] * 10, "label": [1, 0] * 10})
+    path = tmp_path / "mixed.csv"
+    pd.concat([dev, chinese]).to_csv(path, index=False)
+    result = predict_run(sst2_run, str(path))
+    assert result["rows"] == 40 and len(result["warnings"]) == 1
+    assert result["warnings"][0].startswith("[all rows] ") and "in 20 of 40 texts) are unknown" in result["warnings"][0]
+    code, record, err = run_cli(capsys, "eval", sst2_run.id, "--data", str(path), "--runs-dir", str(sst2_run.dir.parent))
+    assert code == 0 and record["warnings"] == result["warnings"]
+    assert "warning: [all rows] " in err
 
 
 def test_bad_texts_are_named_by_line_and_nothing_is_written(sst2_run, tmp_path):

@@ -163,6 +163,11 @@ def format_runs_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _print_warnings(result: dict) -> None:
+    for warning in result.get("warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
+
+
 def cmd_eval(args) -> int:
     from workbench.evaluate import evaluate_run
     from workbench.runs.store import get_run
@@ -171,6 +176,7 @@ def cmd_eval(args) -> int:
     columns = {f"{role}_column": getattr(args, f"{role}_column") for role in ("text", "text_pair", "label")
                if getattr(args, f"{role}_column") is not None}
     result = evaluate_run(run, args.data, split=args.split, output=args.output, columns=columns)
+    _print_warnings(result)
     _emit({"run_id": run.id, "status": "finished", "output": str(run.dir), **result})
     return 0
 
@@ -183,6 +189,7 @@ def cmd_predict(args) -> int:
     result = predict_run(run, args.data, split=args.split, output=args.output,
                          text_column=args.text_column, text_pair_column=args.text_pair_column)
     print(f"{result['rows']} rows labelled -> {result['predictions']}", file=sys.stderr)
+    _print_warnings(result)
     _emit({"run_id": run.id, "status": "finished", "output": str(run.dir), **result})
     return 0
 

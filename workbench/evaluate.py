@@ -11,7 +11,7 @@ from workbench.data.columns import detect_columns
 from workbench.data.load import RawData, load_raw
 from workbench.data.validate import check_data, label_key, label_values, require_ok
 from workbench.errors import WorkbenchError
-from workbench.predict import load_run_model, pick_split, predict_logits
+from workbench.predict import load_run_model, pick_split, predict_logits, reading_warnings
 from workbench.runs.store import Run
 from workbench.tasks import classify
 
@@ -93,6 +93,7 @@ def evaluate_run(run: Run, data_path: str, split: str | None = None, output: str
     gold = np.array([label_names.index(value_to_name[label_key(v)]) for v in frame[columns.label]])
 
     model, tokenizer = load_run_model(run)
+    warnings = reading_warnings(tokenizer, frame, columns.text, columns.text_pair, shown_split)
     logits = predict_logits(model, tokenizer, texts, pairs, cfg.task.max_length)
     predicted = logits.argmax(-1)
     from sklearn.metrics import f1_score
@@ -106,4 +107,4 @@ def evaluate_run(run: Run, data_path: str, split: str | None = None, output: str
         rows = datasets.Dataset.from_dict({"text": texts, "label": gold.tolist(),
                                            **({"text_pair": pairs} if pairs else {})})
         classify.write_predictions(Path(output), rows, logits, label_names)
-    return {"data": data_path, "split": shown_split, "metrics": metrics}
+    return {"data": data_path, "split": shown_split, "metrics": metrics, **({"warnings": warnings} if warnings else {})}

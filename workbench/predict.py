@@ -140,6 +140,7 @@ def predict_run(run: Run, data_path: str, split: str | None = None, output: str 
         raise DataError("Data check failed:\n" + "\n".join(f"- {p}" for p in problems), problems)
 
     model, tokenizer = loaded or load_run_model(run)
+    warnings = reading_warnings(tokenizer, part.frame, text, pair, shown_split)
     texts = part.frame[text].tolist()
     pairs = part.frame[pair].tolist() if pair else None
     labelled = label_texts(model, tokenizer, texts, pairs, run.config().task.max_length)
@@ -156,7 +157,17 @@ def predict_run(run: Run, data_path: str, split: str | None = None, output: str 
                              "choose another --output") from None
     counts = pd.Series([r["predicted"] for r in records]).value_counts()
     return {"data": data_path, "split": shown_split, "rows": len(records), "predictions": str(out_path),
-            "predicted_counts": {str(k): int(v) for k, v in counts.items()}}
+            "predicted_counts": {str(k): int(v) for k, v in counts.items()},
+            **({"warnings": warnings} if warnings else {})}
+
+
+def reading_warnings(tokenizer, frame: pd.DataFrame, text: str, pair: str | None, split: str) -> list[str]:
+    """What the model's tokenizer cannot read in the texts to label or score (another language,
+    emoji): labels of such texts are guesses, however confident. A sample, as in the pre-flight."""
+    from workbench.data.lengths import token_lengths, unknown_warning
+
+    warning = unknown_warning(token_lengths(tokenizer, frame, text, pair, split))
+    return [f"[{split}] {warning}"] if warning else []
 
 
 def _id2label(model) -> dict[int, str]:

@@ -18,6 +18,8 @@ import pytest
 from conftest import screenshot
 from playwright.sync_api import Page, expect
 
+from tests.udhr import ARTICLE_1
+
 pytestmark = pytest.mark.browser
 
 # The traces of the plotly chart inside a gradio Plot, read from the live page. plotly.py sends
@@ -230,6 +232,13 @@ def test_label_typed_texts_and_a_file(app_server, page, workspace, sst2_run, dat
         expect(row).to_contain_text(f"{label['confidence']:.4f}".rstrip("0"))
     expect(message).to_be_empty()
     screenshot(page, "analyze_predict_texts")
+    # A line in a language the model cannot read is labelled too, with a warning that says why
+    # the label means little.
+    page.locator("#analyze-predict-text textarea").fill(texts[0] + "\n" + ARTICLE_1["Chinese"])
+    page.locator("#analyze-predict-button").click()
+    expect(message).to_contain_text("[typed texts]", timeout=60_000)
+    expect(message).to_contain_text("in 1 of 2 texts) are unknown to this model's tokenizer")
+    expect(table.get_by_role("row")).to_have_count(3)  # the header and both texts
 
     # ---- a file without labels: labelled, previewed, downloadable ----------------------------------
     lines = (datasets_dir / "sst2" / "dev.tsv").read_text().splitlines()[1:51]

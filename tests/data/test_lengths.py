@@ -9,23 +9,12 @@ from transformers import AutoTokenizer
 from workbench.catalog import bundled_model_path
 from workbench.data.lengths import SAMPLE_ROWS, cut_warning, suggested_max_length, token_lengths, unknown_warning
 from workbench.data.load import load_raw
+from tests.udhr import ARTICLE_1
 
 
 @pytest.fixture(scope="module")
 def tokenizer():
     return AutoTokenizer.from_pretrained(bundled_model_path("minilm-l6"))
-
-
-# Article 1 of the Universal Declaration of Human Rights, as the UN publishes it.
-ARTICLE_1 = {
-    "Chinese": "人人生而自由，在尊严和权利上一律平等。他们赋有理性和良心，并应以兄弟关系的精神相对待。",
-    "Japanese": "すべての人間は、生まれながらにして自由であり、かつ、尊厳と権利とについて平等である。"
-                "人間は、理性と良心とを授けられており、互いに同胞の精神をもって行動しなければならない。",
-    "Thai": "มนุษย์ทั้งปวงเกิดมามีอิสระและเสมอกันในเกียรติศักดิ์และสิทธิ ต่างมีเหตุผลและมโนธรรม "
-            "และควรปฏิบัติต่อกันด้วยเจตนารมณ์แห่งภราดรภาพ",
-    "Russian": "Все люди рождаются свободными и равными в своем достоинстве и правах. Они наделены разумом "
-               "и совестью и должны поступать в отношении друг друга в духе братства.",
-}
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import pandas as pd
 
 from workbench import analysis as A
 from workbench.errors import WorkbenchError
-from workbench.predict import label_texts, predict_run
+from workbench.predict import label_texts, predict_run, reading_warnings
 from workbench.runs.store import get_run, list_runs
 
 log = logging.getLogger(__name__)
@@ -63,8 +63,8 @@ def _empty(*columns: str) -> pd.DataFrame:
 
 
 def _message(text: str, kind: str = "error") -> str:
-    colour = {"error": "#b42318", "info": "#475467"}[kind]
-    return f'<div style="color:{colour};font-weight:500">{"⚠ " if kind == "error" else ""}{text}</div>'
+    colour = {"error": "#b42318", "warning": "#b54708", "info": "#475467"}[kind]
+    return f'<div style="color:{colour};font-weight:500">{"" if kind == "info" else "⚠ "}{text}</div>'
 
 
 def _guarded(n_outputs: int):
@@ -471,7 +471,10 @@ def build_analyze_tab(runs_dir: str, tab: gr.Tab | None = None) -> None:
         texts, pairs = split_lines(text or "", bool((run.raw_status().get("columns") or {}).get("text_pair")))
         labelled = label_texts(model, tokenizer, texts, pairs, max_length)
         rows = [{"text": t, **({"text_pair": pairs[i]} if pairs else {})} for i, t in enumerate(texts)]
-        return gr.update(value=predictions_table(rows, labelled)), gr.update(), ""
+        typed = pd.DataFrame(rows)
+        warnings = reading_warnings(tokenizer, typed, "text", "text_pair" if pairs else None, "typed texts")
+        return (gr.update(value=predictions_table(rows, labelled)), gr.update(),
+                "".join(_message(warning, "warning") for warning in warnings))
 
     @_guarded(3)
     def label_file(run_id, path):
@@ -485,9 +488,11 @@ def build_analyze_tab(runs_dir: str, tab: gr.Tab | None = None) -> None:
         counts = ", ".join(f"{label} {n}" for label, n in result["predicted_counts"].items())
         preview = pd.read_csv(out, nrows=PREVIEW_ROWS)
         shown = f"; the first {PREVIEW_ROWS} are shown" if result["rows"] > PREVIEW_ROWS else ""
-        return (predictions_first(preview).round(4), str(out),
-                _message(f"{result['rows']} row{'s' if result['rows'] != 1 else ''} of {Path(path).name} "
-                         f"labelled ({counts}){shown}.", "info"))
+        said = _message(f"{result['rows']} row{'s' if result['rows'] != 1 else ''} of {Path(path).name} "
+                        f"labelled ({counts}){shown}.", "info")
+        # Texts the tokenizer cannot read get labels all the same: say so beside them.
+        said += "".join(_message(warning, "warning") for warning in result.get("warnings", []))
+        return predictions_first(preview).round(4), str(out), said
 
     # ---- wiring -------------------------------------------------------------------------------------
     refresh.click(refresh_runs, run_dd, run_dd)

@@ -36,6 +36,22 @@ def test_bare_numbers_in_text_fields_are_read_as_text():
         RunConfig.from_dict({"devices": True})
 
 
+def test_text_fields_take_overrides_as_typed():
+    # YAML would read these paths as a mapping, cut one at its '#' comment, refuse one as a tag.
+    for path in ("hub:org/reviews:", "reviews #2.csv", "!draft.csv", "data: v2.csv", "yes", "1e-4"):
+        assert RunConfig().override([f"data.path={path}"]).data.path == path
+    cfg = RunConfig().override(["name='my run'", "data.text_pair_column=null", "data.path="])
+    assert (cfg.name, cfg.data.text_pair_column, cfg.data.path) == ("my run", None, "")
+    # Other fields still read YAML: numbers, lists, null.
+    cfg = RunConfig().override(["method.lora.target_modules=[query, value]", "train.learning_rate=3e-4",
+                                "data.max_train_samples=null"])
+    assert (cfg.method.lora.target_modules, cfg.train.learning_rate, cfg.data.max_train_samples) == \
+        (["query", "value"], 3e-4, None)
+    with pytest.raises(ConfigError) as err:
+        RunConfig().override(["train.epochs=["])
+    assert err.value.problems[0][0] == "train.epochs" and "'[' cannot be read" in err.value.problems[0][1]
+
+
 def test_unknown_field_suggests_the_right_one():
     with pytest.raises(ConfigError) as err:
         RunConfig.from_dict({"train": {"learning_rat": 1e-4}})

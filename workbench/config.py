@@ -185,15 +185,15 @@ class RunConfig:
             if "=" not in assignment:
                 raise ConfigError([("--set", f"'{assignment}' is not key=value, e.g. train.epochs=2")])
             key, raw = assignment.split("=", 1)
-            node = data
+            node, cls = data, RunConfig
             parts = key.strip().split(".")
             for part in parts[:-1]:
                 if not isinstance(node.get(part), dict):
                     raise ConfigError([(key, _unknown_key_message(part, node))])
-                node = node[part]
+                node, cls = node[part], get_type_hints(cls)[part]
             if parts[-1] not in node:
                 raise ConfigError([(key, _unknown_key_message(parts[-1], node))])
-            node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else None
+            node[parts[-1]] = _override_value(key.strip(), raw, get_type_hints(cls)[parts[-1]])
         return RunConfig.from_dict(data)
 
     # ---- defaults and checks ---------------------------------------------------------------
@@ -405,6 +405,27 @@ def _describe(kind) -> str:
     names = {bool: "true or false", int: "a whole number", float: "a number", str: "text", type(None): "empty"}
     options = get_args(kind) if get_origin(kind) in (UnionType, Union) else (kind,)
     return " or ".join(names.get(o, "a list of names") for o in options)
+
+
+def _override_value(key: str, raw: str, kind) -> Any:
+    """A --set value: YAML (numbers, lists, null), except in a text field, which takes the text as
+    typed. YAML would read the path 'hub:org/data:' as a mapping, cut 'reviews #2.csv' at its '#'
+    comment and refuse '!draft.csv' as a tag."""
+    text = raw.strip()
+    if kind in (str, str | None):
+        if text in ("", "null", "~"):
+            return None if kind != str else ""
+        if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":  # quoted on purpose
+            return text[1:-1]
+        return text
+    if not text:
+        return None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError([(key, f"'{raw}' cannot be read ({problem}); give a number, true/false, a "
+                            "list like [a, b], or text")]) from None
 
 
 def _unknown_key_message(key: str, known) -> str:

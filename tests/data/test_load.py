@@ -149,6 +149,25 @@ def test_offline_hub_dataset_says_so():
         load_raw("hub:some-user/some-dataset-that-is-not-cached")
 
 
+@pytest.mark.parametrize("path, message", [
+    ("hub:", "hub: needs a dataset id after it, e.g. hub:nyu-mll/glue:sst2"),
+    ("hub: :", "hub: needs a dataset id after it"),
+    ("https://example.com/reviews.csv", "'https://example.com/reviews.csv' is a URL; the workbench reads files on "
+                                        "this machine and Hub datasets: download it and give its path"),
+    ("s3://bucket/reviews.csv", "is a URL"),
+])
+def test_paths_that_name_no_file_or_dataset(path, message):
+    with pytest.raises(DataError) as err:
+        load_raw(path)
+    assert message in str(err.value)
+
+
+def test_a_hub_path_ending_in_a_colon_is_the_dataset(datasets_dir, tmp_path):
+    repo = _dataset_repo_with_two_subsets(datasets_dir, tmp_path / "glue")
+    with pytest.raises(DataError, match=f"Hub dataset '{repo}' has several subsets"):
+        load_raw(f"hub:{repo}:")  # as if no subset were named
+
+
 def _dataset_repo_with_two_subsets(datasets_dir, root):
     """A dataset repository laid out as on the Hub: subsets declared in its README's metadata.
     datasets loads a local repository through the same builder code as a downloaded one."""

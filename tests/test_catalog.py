@@ -56,3 +56,32 @@ def test_offline_hub_id_explains_how_to_fix():
 def test_unknown_run(tmp_path):
     with pytest.raises(ModelNotFoundError, match="no run 'nope'"):
         resolve_model("run:nope", runs_dir=tmp_path)
+
+
+@pytest.mark.parametrize("name", ["hub:bert-base-uncased", "https://huggingface.co/bert-base-uncased",
+                                  "https://huggingface.co/bert-base-uncased/tree/main"])
+def test_a_hub_prefix_or_address_names_the_hub_id(name):
+    # As data paths name Hub datasets (hub:<id>), and as the browser's address bar shows a model.
+    with pytest.raises(ModelNotFoundError, match="^Hub model 'bert-base-uncased' is not in the local cache"):
+        resolve_model(name)
+
+
+@pytest.mark.parametrize("name, message", [
+    ("minilm", "Did you mean the bundled model 'minilm-l6'?"),
+    ("MiniLM-L6", "Did you mean the bundled model 'minilm-l6'?"),
+    ("smollm2", "Did you mean the bundled model 'smollm2-135m-instruct'?"),
+    ("MiniLM L6", "is not a bundled model (minilm-l6, smollm2-135m-instruct), a run, a folder or a Hub id; "
+                  "did you mean 'minilm-l6'?"),
+    ("run:", "run: needs an id after it: run:<id> (`workbench runs` lists them)"),
+    ("hub:", "hub: needs an id after it: hub:<id>, e.g. hub:bert-base-uncased"),
+    ("https://example.com/model.bin", "'https://example.com/model.bin' is a URL; give a Hub model id"),
+])
+def test_names_that_are_almost_right(name, message, tmp_path):
+    with pytest.raises(ModelNotFoundError) as err:
+        resolve_model(name, runs_dir=tmp_path)
+    assert message in str(err.value)
+    if "bundled model '" not in message:
+        return
+    with pytest.raises(ModelNotFoundError) as err:  # a Hub id that is no bundled name gets no guess
+        resolve_model("bert-base-uncased", runs_dir=tmp_path)
+    assert "Did you mean" not in str(err.value)

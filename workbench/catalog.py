@@ -105,6 +105,15 @@ def _converted_smollm2(package_dir: Path) -> Path:
 
 def resolve_model(name: str, runs_dir: str | Path = "runs") -> ResolvedModel:
     name = name.strip()
+    hub_id = _hub_id_in(name)
+    if hub_id is not None:
+        return _hub_model(hub_id)
+    if re.match(r"[a-zA-Z][\w+.-]*://", name):
+        raise ModelNotFoundError(f"'{name}' is a URL; give a Hub model id (org/name, or its huggingface.co "
+                                 f"address), a folder on this machine, or a bundled model ({', '.join(BUNDLED)})")
+    if name in ("run:", "hub:"):
+        raise ModelNotFoundError(f"{name} needs an id after it: {name}<id>" + (
+            " (`workbench runs` lists them)" if name == "run:" else ", e.g. hub:bert-base-uncased"))
     if name in BUNDLED:
         return ResolvedModel(str(bundled_model_path(name)), "bundled")
     if name.startswith("run:") or (Path(runs_dir) / name / "status.json").is_file():
@@ -116,14 +125,42 @@ def resolve_model(name: str, runs_dir: str | Path = "runs") -> ResolvedModel:
         raise ModelNotFoundError(
             f"model folder '{name}' does not exist; check the path, or pick a bundled model "
             f"({', '.join(BUNDLED)})")
+    bundled = _bundled_name_like(name)
     if not _looks_like_hub_id(name):
         raise ModelNotFoundError(
-            f"'{name}' is not a bundled model ({', '.join(BUNDLED)}), a run, a folder or a Hub id")
-    return _hub_model(name)
+            f"'{name}' is not a bundled model ({', '.join(BUNDLED)}), a run, a folder or a Hub id"
+            + (f"; did you mean '{bundled}'?" if bundled else ""))
+    try:
+        return _hub_model(name)
+    except ModelNotFoundError as err:
+        if bundled:  # "minilm", "MiniLM-L6", "smollm2": the bundled name was meant, not a Hub id
+            raise ModelNotFoundError(f"{err}. Did you mean the bundled model '{bundled}'?") from None
+        raise
 
 
 def _looks_like_hub_id(name: str) -> bool:
     return re.fullmatch(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?", name) is not None
+
+
+def _hub_id_in(name: str) -> str | None:
+    """The Hub id in `hub:<id>` (as data paths name Hub datasets) or in a huggingface.co address
+    copied from the browser (https://huggingface.co/<id>/tree/main); None for any other name."""
+    if name.startswith("hub:"):
+        return name.removeprefix("hub:").strip() or None
+    found = re.fullmatch(r"https?://(?:www\.)?huggingface\.co/([\w.-]+(?:/[\w.-]+)?)(?:/(?:tree|blob|resolve)/.*)?/?", name)
+    if found and found.group(1).split("/")[0] not in ("datasets", "spaces"):
+        return found.group(1)
+    return None
+
+
+def _bundled_name_like(name: str) -> str | None:
+    """The bundled model a name was probably meant as: another case, a prefix or a near typo."""
+    import difflib
+
+    folded = name.casefold()
+    prefixed = [b for b in BUNDLED if b.startswith(folded) and len(folded) >= 4]
+    close = difflib.get_close_matches(folded, list(BUNDLED), n=1, cutoff=0.6)
+    return (prefixed or close or [None])[0]
 
 
 def _local_folder(path: Path) -> ResolvedModel:

@@ -105,7 +105,7 @@ def _converted_smollm2(package_dir: Path) -> Path:
 
 def resolve_model(name: str, runs_dir: str | Path = "runs") -> ResolvedModel:
     name = name.strip()
-    hub_id = _hub_id_in(name)
+    hub_id = hub_id_in(name)
     if hub_id is not None:
         return _hub_model(hub_id)
     if re.match(r"[a-zA-Z][\w+.-]*://", name):
@@ -142,7 +142,7 @@ def _looks_like_hub_id(name: str) -> bool:
     return re.fullmatch(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?", name) is not None
 
 
-def _hub_id_in(name: str) -> str | None:
+def hub_id_in(name: str) -> str | None:
     """The Hub id in `hub:<id>` (as data paths name Hub datasets) or in a huggingface.co address
     copied from the browser (https://huggingface.co/<id>/tree/main); None for any other name."""
     if name.startswith("hub:"):

@@ -1,7 +1,8 @@
-"""Run folders that cannot be written: one message with the fix, and nothing left behind."""
+"""Run folders: their ids, and folders that cannot be written (one message with the fix, nothing left behind)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -38,3 +39,13 @@ def test_a_run_folder_is_created_with_its_config_and_a_queued_status(tmp_path):
     run = create_run(config(tmp_path / "runs"))
     assert run.status()["status"] == "queued" and run.config().data.path == "train.csv"
     assert [r.id for r in list_runs(tmp_path / "runs")] == [run.id]
+
+
+@pytest.mark.parametrize("model, named", [
+    ("minilm-l6", "minilm-l6"), ("/models/my-encoder", "my-encoder"), ("hub:bert-base-uncased", "bert-base-uncased"),
+    ("https://huggingface.co/google-bert/bert-base-uncased/tree/main", "bert-base-uncased"),
+])
+def test_a_run_id_names_its_model(tmp_path, model, named):
+    cfg = config(tmp_path / "runs")
+    cfg.model.name = model
+    assert re.fullmatch(rf"\d{{8}}-\d{{6}}-{named}-full", create_run(cfg).id)

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import psutil
 
+from workbench.catalog import hub_id_in
 from workbench.config import RunConfig
 from workbench.errors import WorkbenchError
 
@@ -207,7 +208,10 @@ def create_run(cfg: RunConfig) -> Run:
     run = None
     try:
         runs_dir.mkdir(parents=True, exist_ok=True)
-        model = _slug(Path(cfg.model.name).name or cfg.model.name)
+        # The id's last part names the model: "bert-base-uncased" of hub:bert-base-uncased or of a
+        # huggingface.co address (whose path ends in tree/main), a folder's own name.
+        name = hub_id_in(cfg.model.name.strip()) or cfg.model.name
+        model = _slug(Path(name).name or name)
         base = f"{datetime.now():%Y%m%d-%H%M%S}-{model}-{cfg.method.type}"
         for suffix in [""] + [f"-{i}" for i in range(2, 1000)]:
             try:

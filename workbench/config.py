@@ -326,16 +326,15 @@ MAX_WHOLE_NUMBER = 2**31 - 1
 MAX_SEED = 2**32 - 1
 
 
-def _out_of_range_numbers(cfg: RunConfig, node: Any = None, prefix: str = "") -> list[tuple[str, str]]:
+def _out_of_range_numbers(node: Any, prefix: str = "") -> list[tuple[str, str]]:
     """Every number in the config that is not finite (NaN or infinity: a NaN weight decay turns
     every weight into NaN, an infinite epoch count cannot become steps), or a whole number past
     MAX_WHOLE_NUMBER, whole or not (seeds are checked on their own range)."""
-    node = cfg if node is None else node
     problems = []
     for f in fields(node):
         value, path = getattr(node, f.name), prefix + f.name
         if dataclasses.is_dataclass(value):
-            problems += _out_of_range_numbers(cfg, value, path + ".")
+            problems += _out_of_range_numbers(value, path + ".")
         elif isinstance(value, float) and not math.isfinite(value):
             problems.append((path, f"{value} is not a number that can be used; give a finite number"))
         elif isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > MAX_WHOLE_NUMBER \

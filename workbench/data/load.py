@@ -61,9 +61,10 @@ def load_raw(path: str) -> RawData:
     """Load a file, a folder of split files, or `hub:<id>` into frames."""
     path = path.strip()
     if path.startswith("hub:"):
-        if not path.removeprefix("hub:").strip(": "):
+        name = path.removeprefix("hub:").rstrip(": ")  # a trailing colon names no subset
+        if not name:
             raise DataError("hub: needs a dataset id after it, e.g. hub:nyu-mll/glue:sst2 or hub:stanfordnlp/imdb")
-        return _load_hub(path.removeprefix("hub:").rstrip(":"))
+        return _load_hub(name)
     if re.match(r"[a-zA-Z][\w+.-]*://", path):
         raise DataError(f"'{path}' is a URL; the workbench reads files on this machine and "
                         "Hub datasets: download it and give its path, or use hub:<dataset id>")

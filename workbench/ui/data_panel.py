@@ -113,9 +113,9 @@ def inspect_data(cfg: DataConfig) -> DataView:
 
 def token_length_view(view: DataView, cfg: RunConfig):
     """The token-length chart of the checked data for cfg's model and max_length; the pre-flight
-    warnings for texts max_length would cut or the tokenizer cannot read join view.report's problems. None when there is
-    nothing to measure: unreadable data or columns not found. A model whose tokenizer cannot be
-    loaded gives a chart that says so (the model section names the problem)."""
+    warnings for texts max_length would cut or the tokenizer cannot read join view.report's
+    problems. None when there is nothing to measure: unreadable data or columns not found. A model
+    whose tokenizer cannot be loaded gives a chart that says so (the model section names it)."""
     from workbench.preflight import tokenizer_problems
 
     if view.report is None or view.report.columns is None or not view.report.ok:

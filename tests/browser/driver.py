@@ -49,11 +49,19 @@ def field(page: Page, key: str):
     return page.locator(f"#train-{key}").locator("input, textarea").first
 
 
-def set_field(page: Page, key: str, value) -> None:
+def set_field(page: Page, key: str, value, attempts: int = 3) -> None:
+    """Type `value` into a form field and commit it. A field that has just become visible (the
+    Advanced accordion opening) can still be mounting: its first value may overwrite what was
+    typed, so read the box back and type again if it does not hold the value."""
     box = field(page, key)
-    box.fill(str(value))
-    box.press("Enter")  # commit the value: gradio reads it on submit / blur
-    box.evaluate("element => element.blur()")
+    for attempt in range(attempts):
+        box.fill(str(value))
+        box.press("Enter")  # commit the value: gradio reads it on submit / blur
+        box.evaluate("element => element.blur()")
+        time.sleep(0.2)
+        if box.input_value() == str(value):
+            return
+    expect(box).to_have_value(str(value))
 
 
 def choose(page: Page, elem_id: str, option: str) -> None:

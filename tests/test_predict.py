@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -140,3 +141,16 @@ def test_a_pair_model_needs_both_texts(datasets_dir, tmp_path, capsys):
     assert code == 2 and "no second text column found" in refused["error"]
     assert "(it has sentence1); the run was trained on pairs ('sentence1' + 'sentence2'); name it with " \
         "--text-pair-column, or call the column 'sentence2'" in refused["error"]
+
+
+def test_eval_of_a_run_whose_status_file_is_damaged_reads_labels_from_its_model(sst2_run, datasets_dir,
+                                                                                 tmp_path, capsys):
+    # status.json is where the run keeps its label names; a damaged one (an edit, a copy cut
+    # short) used to make eval say the data's labels were "not among the model's labels []".
+    runs = tmp_path / "runs"
+    shutil.copytree(sst2_run.dir, runs / sst2_run.id, ignore=shutil.ignore_patterns("checkpoints"))
+    data = str(datasets_dir / "sst2" / "dev.tsv")
+    _, intact, _ = run_cli(capsys, "eval", sst2_run.id, "--data", data, "--runs-dir", str(runs))
+    (runs / sst2_run.id / "status.json").write_text('{"status": "fini')
+    code, scored, _ = run_cli(capsys, "eval", sst2_run.id, "--data", data, "--runs-dir", str(runs))
+    assert code == 0 and scored["metrics"] == intact["metrics"]

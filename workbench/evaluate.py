@@ -64,7 +64,7 @@ def evaluate_run(run: Run, data_path: str, split: str | None = None, output: str
         raise WorkbenchError(f"run {run.id} has no final model (status: {status['status']}); "
                              "evaluate a finished run")
     cfg = run.config()
-    label_names = status.get("label_names") or []
+    label_names = run.label_names()
     raw = load_raw(data_path)
     split = pick_split(raw.splits, data_path, split)
     data_cfg = DataConfig(**{**cfg.data.__dict__, "path": data_path, **(columns or {})})

@@ -110,6 +110,18 @@ class Run:
                 pass
         return status
 
+    def label_names(self) -> list[str]:
+        """The names of the classes in model id order: from the status, else (an unreadable
+        status.json) from the final model's own config, which is what its outputs mean."""
+        names = self.raw_status().get("label_names")
+        if names:
+            return list(names)
+        try:
+            id2label = json.loads((self.model_dir / "config.json").read_text()).get("id2label") or {}
+            return [id2label[key] for key in sorted(id2label, key=int)]
+        except (OSError, ValueError, AttributeError, TypeError):
+            return []
+
     def metrics(self) -> list[dict]:
         if not self.metrics_path.is_file():
             return []

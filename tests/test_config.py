@@ -154,7 +154,8 @@ def test_default_config_with_data_is_valid():
 def test_load_reports_bad_yaml_and_missing_file(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("model: [unclosed\n")
-    with pytest.raises(ConfigError, match="not valid YAML"):
+    with pytest.raises(ConfigError, match=r"not valid YAML \(line 2, column 1: expected ',' or '\]', but got "
+                                          r"'<stream end>'\); fix the syntax$"):
         RunConfig.load(bad)
     with pytest.raises(ConfigError, match="does not exist"):
         RunConfig.load(tmp_path / "missing.yaml")

@@ -161,7 +161,7 @@ class RunConfig:
         try:
             data = yaml.safe_load(path.read_text())
         except yaml.YAMLError as err:
-            raise ConfigError([("config", f"{path} is not valid YAML ({err}); fix the syntax")]) from None
+            raise ConfigError([("config", f"{path} is not valid YAML ({_yaml_problem(err)}); fix the syntax")]) from None
         if data is not None and not isinstance(data, dict):
             raise ConfigError([("config", f"{path} must hold a mapping of sections (model:, data:, ...)")])
         return cls.from_dict(data or {})
@@ -425,6 +425,13 @@ def _override_value(key: str, raw: str, kind) -> Any:
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise ConfigError([(key, f"'{raw}' cannot be read ({problem}); give a number, true/false, a "
                             "list like [a, b], or text")]) from None
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """Where and what, on one line: PyYAML's own text spans several lines with a caret drawing."""
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    mark = getattr(err, "problem_mark", None)
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark else problem
 
 
 def _unknown_key_message(key: str, known) -> str:

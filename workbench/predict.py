@@ -43,13 +43,13 @@ def predict_logits(model, tokenizer, texts: list[str], pairs: list[str] | None =
     return out
 
 
-def load_run_model(run: Run):
+def load_run_model(run: Run, attn_implementation: str | None = None):
     """(model, tokenizer) of a finished run, or one message saying why there is none."""
     if not run.model_dir.is_dir():
         raise WorkbenchError(f"run {run.id} has no final model (status: {run.status()['status']}); "
                              "use a finished run")
     try:
-        return classify.load_trained(run.model_dir)
+        return classify.load_trained(run.model_dir, attn_implementation)
     except Exception as err:  # a damaged or half-copied model folder (safetensors, peft, config errors)
         first = (str(err).strip().splitlines() or [""])[0][:300]
         raise WorkbenchError(f"the model of run {run.id} ({run.model_dir}) could not be loaded: "

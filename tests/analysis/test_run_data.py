@@ -26,8 +26,24 @@ def test_the_model_is_loaded_once_with_eager_attention(sst2_run, sst2_model):
 
 
 def test_a_run_without_its_model_says_so(copied_run):
-    with pytest.raises(WorkbenchError, match="has no model/ folder"):
+    with pytest.raises(WorkbenchError, match="has no final model"):
         load_model(copied_run)
+
+
+def test_a_damaged_model_file_is_named_with_the_fix(sst2_run, tmp_path):
+    # A weights file cut short (a full disk, a copy stopped half way) was "This view failed
+    # unexpectedly (SafetensorError ...)" in every Analyze view that needs the model.
+    from workbench.runs.store import Run
+
+    copy = Run(tmp_path / sst2_run.id)
+    shutil.copytree(sst2_run.dir, copy.dir, ignore=shutil.ignore_patterns("checkpoints"))
+    weights = copy.model_dir / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1_000_000])
+    with pytest.raises(WorkbenchError) as refused:
+        load_model(copy)
+    assert str(refused.value).startswith(f"the model of run {copy.id} ({copy.model_dir}) could not be loaded: "
+                                         "SafetensorError: ")
+    assert str(refused.value).endswith("if its files were damaged, train the run again")
 
 
 @pytest.fixture(scope="module")

@@ -49,3 +49,28 @@ def test_a_run_id_names_its_model(tmp_path, model, named):
     cfg = config(tmp_path / "runs")
     cfg.model.name = model
     assert re.fullmatch(rf"\d{{8}}-\d{{6}}-{named}-full", create_run(cfg).id)
+
+
+def test_a_run_whose_config_is_missing_or_damaged_says_which_and_how_to_recover(tmp_path):
+    run = create_run(config(tmp_path / "runs"))
+    (run.dir / "config.yaml").write_text("model: [unclosed\n")
+    with pytest.raises(WorkbenchError) as refused:
+        run.config()
+    assert str(refused.value) == (
+        f"run {run.id}'s settings cannot be read: {run.dir / 'config.yaml'} is not valid YAML (line 2, column 1: "
+        "expected ',' or ']', but got '<stream end>'); fix the syntax; or copy config.yaml back from a copy "
+        "of the run folder, or train the run again")
+    (run.dir / "config.yaml").unlink()
+    with pytest.raises(WorkbenchError, match=rf"^run {run.id} has no config.yaml: its folder is incomplete; "):
+        run.config()
+
+
+def test_label_names_come_from_the_model_when_the_status_is_damaged(tmp_path):
+    run = create_run(config(tmp_path / "runs"))
+    run.update_status(label_names=["negative", "positive"])
+    assert run.label_names() == ["negative", "positive"]
+    run.status_path.write_text('{"status": "fini')
+    assert run.label_names() == []  # no model either
+    run.model_dir.mkdir()
+    (run.model_dir / "config.json").write_text('{"id2label": {"10": "ten", "2": "two", "0": "zero"}}')
+    assert run.label_names() == ["zero", "two", "ten"]  # by id, not as text

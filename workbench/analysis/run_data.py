@@ -73,17 +73,15 @@ def load_model(run: Run, keep: int = 2):
     with sentences this short it costs no measurable time over SDPA on CPU, so one model serves
     every view.
     """
-    from workbench.tasks.classify import load_trained
+    from workbench.predict import load_run_model
 
     check_analysable(run)
-    if not run.model_dir.is_dir():
-        raise WorkbenchError(f"run {run.id} has no model/ folder; it cannot be analysed")
     key = str(run.model_dir.resolve())
     with _MODELS_LOCK:
         if key in _MODELS:
             _MODELS.move_to_end(key)
             return _MODELS[key]
-        model, tokenizer = load_trained(run.model_dir, attn_implementation="eager")
+        model, tokenizer = load_run_model(run, attn_implementation="eager")
         try:
             max_length = int(run.config().task.max_length)
         except Exception:  # an older or hand-edited config: the model's own limit is still safe

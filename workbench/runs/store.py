@@ -31,7 +31,7 @@ import psutil
 
 from workbench.catalog import hub_id_in
 from workbench.config import RunConfig
-from workbench.errors import WorkbenchError
+from workbench.errors import ConfigError, WorkbenchError
 
 STATUSES = ("queued", "running", "finished", "failed", "aborted")
 ACTIVE = ("queued", "running")
@@ -85,7 +85,16 @@ class Run:
 
     # ---- reading ------------------------------------------------------------------------------
     def config(self) -> RunConfig:
-        return RunConfig.load(self.dir / "config.yaml")
+        path = self.dir / "config.yaml"
+        if not path.is_file():
+            raise WorkbenchError(f"run {self.id} has no config.yaml: its folder is incomplete; copy the file "
+                                 "back from a copy of the run folder, or train the run again")
+        try:
+            return RunConfig.load(path)
+        except ConfigError as err:  # edited by hand, or cut short by a full disk
+            problems = "; ".join(message for _, message in err.problems)
+            raise WorkbenchError(f"run {self.id}'s settings cannot be read: {problems}; or copy config.yaml "
+                                 "back from a copy of the run folder, or train the run again") from None
 
     def raw_status(self) -> dict:
         try:

@@ -104,7 +104,9 @@ def test_runs_without_usable_predictions(copied_run):
     set_status(copied_run, task="classification")
     lines = copied_run.predictions_path.read_text().splitlines()
     copied_run.predictions_path.write_text("\n".join(lines[:3] + ["{not json"]) + "\n")
-    with pytest.raises(WorkbenchError, match=r"line 4, is not valid JSON"):
+    with pytest.raises(WorkbenchError, match=r"line 4, is not valid JSON \(.*\); `workbench eval "
+                                             rf"{copied_run.id} --data PATH --output .*predictions.jsonl` writes "
+                                             r"it again$"):
         load_predictions(copied_run)
     rows = [json.loads(line) for line in lines[:3]]
     copied_run.predictions_path.write_text("\n".join(json.dumps({k: v for k, v in r.items() if k != "confidence"})

@@ -39,8 +39,10 @@ def load_predictions(source: Run | str | Path) -> tuple[pd.DataFrame, list[str]]
     if isinstance(source, Run):
         status = check_analysable(source)
         path, label_names = source.predictions_path, list(status.get("label_names") or [])
+        # The file is derived data: the run's model writes it again.
+        fix = f"; `workbench eval {source.id} --data PATH --output {path}` writes it again"
     else:
-        path, label_names = Path(source), []
+        path, label_names, fix = Path(source), [], ""
     rows = []
     with Path(path).open() as fh:
         for number, line in enumerate(fh, 1):
@@ -48,13 +50,13 @@ def load_predictions(source: Run | str | Path) -> tuple[pd.DataFrame, list[str]]
                 try:
                     rows.append(json.loads(line))
                 except json.JSONDecodeError as err:
-                    raise WorkbenchError(f"{path}, line {number}, is not valid JSON ({err})") from None
+                    raise WorkbenchError(f"{path}, line {number}, is not valid JSON ({err}){fix}") from None
     if not rows:
         raise WorkbenchError(f"{path} holds no predictions; the eval split was empty")
     frame = pd.DataFrame(rows)
     missing = [c for c in PREDICTION_COLUMNS if c not in frame.columns]
     if missing:
-        raise WorkbenchError(f"{path} lacks the columns {missing}; it was not written by this workbench")
+        raise WorkbenchError(f"{path} lacks the columns {missing}; it was not written by this workbench{fix}")
     if not label_names:  # the probabilities dict keeps the model's label order
         label_names = list(rows[0]["probabilities"])
     return frame, label_names

@@ -141,6 +141,14 @@ def test_a_pair_model_needs_both_texts(datasets_dir, tmp_path, capsys):
     assert code == 2 and "no second text column found" in refused["error"]
     assert "(it has sentence1); the run was trained on pairs ('sentence1' + 'sentence2'); name it with " \
         "--text-pair-column, or call the column 'sentence2'" in refused["error"]
+    # Typed pairs: each --text with its --text-pair, labelled as the same pair read from the file.
+    typed = ["predict", run.id, "--runs-dir", str(tmp_path / "runs")]
+    code, labelled, _ = run_cli(capsys, *typed, "--text", pairs.sentence1[0], "--text-pair", pairs.sentence2[0])
+    assert code == 0 and labelled["predictions"][0]["text_pair"] == pairs.sentence2[0]
+    assert labelled["predictions"][0]["probabilities"] == pytest.approx(first["probabilities"], abs=1e-4)
+    code, refused, _ = run_cli(capsys, *typed, "--text", pairs.sentence1[0])
+    assert code == 2 and refused["error"] == (f"run {run.id} was trained on text pairs: give each --text "
+                                              "its --text-pair")
 
 
 def test_eval_of_a_run_whose_status_file_is_damaged_reads_labels_from_its_model(sst2_run, datasets_dir,
@@ -154,3 +162,38 @@ def test_eval_of_a_run_whose_status_file_is_damaged_reads_labels_from_its_model(
     (runs / sst2_run.id / "status.json").write_text('{"status": "fini')
     code, scored, _ = run_cli(capsys, "eval", sst2_run.id, "--data", data, "--runs-dir", str(runs))
     assert code == 0 and scored["metrics"] == intact["metrics"]
+
+
+def test_typed_texts_are_labelled_as_the_same_texts_in_a_file(sst2_run, dev_without_labels, tmp_path, capsys):
+    path, _ = dev_without_labels
+    typed = ["predict", sst2_run.id, "--runs-dir", str(sst2_run.dir.parent)]
+    texts = pd.read_csv(path).sentence.head(3).tolist()
+    code, labelled, printed = run_cli(capsys, *typed, *[arg for text in texts for arg in ("--text", text)])
+    assert code == 0 and labelled["rows"] == 3 and "warnings" not in labelled
+    output = tmp_path / "labelled.jsonl"
+    run_cli(capsys, "predict", sst2_run.id, "--data", str(path), "--output", str(output),
+            "--runs-dir", str(sst2_run.dir.parent))
+    from_file = [json.loads(line) for line in output.read_text().splitlines()[:3]]
+    for typed_record, file_record in zip(labelled["predictions"], from_file, strict=True):
+        assert typed_record["text"] == file_record["text"] and typed_record["predicted"] == file_record["predicted"]
+        # Padded in batches of other lengths: the same up to float rounding.
+        assert typed_record["probabilities"] == pytest.approx(file_record["probabilities"], abs=1e-4)
+    first = labelled["predictions"][0]
+    assert printed.splitlines()[0] == f"{first['predicted']}\t{first['confidence']:.4f}\t{texts[0]}"
+
+    code, warned, printed = run_cli(capsys, *typed, "--text", ARTICLE_1["Chinese"])
+    assert code == 0 and warned["warnings"][0].startswith("[typed texts] ")
+    assert "warning: [typed texts] " in printed
+
+    for args, message in [
+        ((), 'give the texts to label: --data FILE (or folder), or --text "..." once per text'),
+        (("--text", "fine", "--data", str(path)),
+         'give the texts to label: --data FILE (or folder), or --text "..." once per text'),
+        (("--text", "fine", "--output", str(tmp_path / "x.csv")),
+         "--output goes with --data; typed --text labels are printed (and in the JSON line)"),
+        (("--text", "fine", "--text", "  "), "text 2 is empty; give each one words to label"),
+        (("--text", "fine", "--text-pair", "also fine"),
+         f"run {sst2_run.id} was trained on single texts; drop --text-pair"),
+    ]:
+        code, refused, _ = run_cli(capsys, *typed, *args)
+        assert code == 2 and refused["error"] == message, args

@@ -182,10 +182,28 @@ def cmd_eval(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from workbench.predict import predict_run
+    from workbench.predict import label_typed, predict_run
     from workbench.runs.store import get_run
 
+    if (args.data is None) == (args.text is None):
+        return _fail("give the texts to label: --data FILE (or folder), or --text \"...\" once per text")
+    if args.text_pair and args.text is None:
+        return _fail("--text-pair goes with --text; with --data, name the column with --text-pair-column")
+    data_only = [flag for flag, value in (("--split", args.split), ("--output", args.output),
+                                          ("--text-column", args.text_column),
+                                          ("--text-pair-column", args.text_pair_column)) if value is not None]
+    if args.text is not None and data_only:
+        return _fail(f"{', '.join(data_only)} goes with --data; typed --text labels are printed (and in the "
+                     "JSON line)")
     run = get_run(args.runs_dir, args.run)
+    if args.text is not None:
+        result = label_typed(run, args.text, args.text_pair)
+        for record in result["predictions"]:
+            shown = record["text"] + (f" | {record['text_pair']}" if "text_pair" in record else "")
+            print(f"{record['predicted']}\t{record['confidence']:.4f}\t{shown}", file=sys.stderr)
+        _print_warnings(result)
+        _emit({"run_id": run.id, "status": "finished", "output": str(run.dir), **result})
+        return 0
     result = predict_run(run, args.data, split=args.split, output=args.output,
                          text_column=args.text_column, text_pair_column=args.text_pair_column)
     print(f"{result['rows']} rows labelled -> {result['predictions']}", file=sys.stderr)
@@ -323,8 +341,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--runs-dir", default="runs")
     ev.set_defaults(func=cmd_eval)
 
-    pr = sub.add_parser("predict", help="label the texts of a dataset (no labels needed) with a finished run")
-    pr.add_argument("run"), pr.add_argument("--data", required=True)
+    pr = sub.add_parser("predict", help="label the texts of a dataset (no labels needed), or texts typed "
+                        "with --text, with a finished run")
+    pr.add_argument("run"), pr.add_argument("--data", help="a file or folder of texts to label")
+    pr.add_argument("--text", action="append", help="a text to label (repeat for more); the labels are "
+                    "printed, and the JSON line holds each text's probabilities")
+    pr.add_argument("--text-pair", action="append", help="the second text of each --text, for a run "
+                    "trained on text pairs")
     pr.add_argument("--split", default=None, help="which split of a folder (default: test, else validation)")
     pr.add_argument("--output", default=None, help="a .jsonl or .csv file (default: predict/ in the run folder)")
     for role in ("text", "text-pair"):

@@ -106,8 +106,32 @@ def _text_columns(run: Run, frame: pd.DataFrame, data_path: str, text_column: st
 
 def predict_texts(run: Run, texts: list[str], pairs: list[str] | None = None) -> list[dict]:
     """Predicted label, its probability and every class probability, for each text."""
+    return label_typed(run, texts, pairs)["predictions"]
+
+
+def label_typed(run: Run, texts: list[str], pairs: list[str] | None = None) -> dict:
+    """predict_texts with the texts in each record and the warnings of predict_run (texts the
+    tokenizer cannot read): what `workbench predict RUN --text ...` prints."""
+    trained_on_pairs = bool((run.status().get("columns") or {}).get("text_pair"))
+    if trained_on_pairs and not pairs:
+        raise WorkbenchError(f"run {run.id} was trained on text pairs: give each --text its --text-pair")
+    if pairs and not trained_on_pairs:
+        raise WorkbenchError(f"run {run.id} was trained on single texts; drop --text-pair")
+    if pairs and len(pairs) != len(texts):
+        raise WorkbenchError(f"{len(texts)} texts and {len(pairs)} second texts: give each --text its --text-pair")
+    if not texts:
+        raise WorkbenchError("give a text to label")
+    for role, values in (("text", texts), ("second text", pairs or [])):
+        empty = [str(i + 1) for i, t in enumerate(values) if not str(t).strip()]
+        if empty:
+            raise WorkbenchError(f"{role} {', '.join(empty)} is empty; give each one words to label")
     model, tokenizer = load_run_model(run)
-    return label_texts(model, tokenizer, texts, pairs, run.config().task.max_length)
+    typed = pd.DataFrame({"text": texts, **({"text_pair": pairs} if pairs else {})})
+    warnings = reading_warnings(tokenizer, typed, "text", "text_pair" if pairs else None, "typed texts")
+    labelled = label_texts(model, tokenizer, texts, pairs, run.config().task.max_length)
+    records = [{"text": texts[i], **({"text_pair": pairs[i]} if pairs else {}), **label}
+               for i, label in enumerate(labelled)]
+    return {"rows": len(records), "predictions": records, **({"warnings": warnings} if warnings else {})}
 
 
 def label_texts(model, tokenizer, texts: list[str], pairs: list[str] | None = None,

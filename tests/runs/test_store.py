@@ -74,3 +74,32 @@ def test_label_names_come_from_the_model_when_the_status_is_damaged(tmp_path):
     run.model_dir.mkdir()
     (run.model_dir / "config.json").write_text('{"id2label": {"10": "ten", "2": "two", "0": "zero"}}')
     assert run.label_names() == ["zero", "two", "ten"]  # by id, not as text
+
+
+@pytest.mark.parametrize("content", [b"[1, 2]", b"null", b'{"status": 5}', b'{"status": "done"}', b"\xff\xfe",
+                                     b'{"status": "fini'])
+def test_a_status_file_that_is_not_a_status_marks_that_run_failed_and_lists_the_others(tmp_path, content, capsys):
+    # A JSON list or null, edited in by hand, was "AttributeError: 'list' object has no attribute
+    # 'get' (unexpected)" for `workbench runs`: one odd folder hid every run.
+    from workbench.cli import main
+
+    runs_dir = tmp_path / "runs"
+    odd, fine = create_run(config(runs_dir)), create_run(config(runs_dir))
+    odd.status_path.write_bytes(content)
+    assert odd.status() == {"id": odd.id, "status": "failed", "error": "status.json is missing or unreadable"}
+    assert main(["runs", "--runs-dir", str(runs_dir)]) == 0
+    table = capsys.readouterr().out
+    assert re.search(rf"{odd.id} +failed", table) and re.search(rf"{fine.id} +queued", table)
+
+
+def test_a_status_field_of_the_wrong_type_is_dropped_not_trusted(tmp_path, capsys):
+    from workbench.cli import main
+
+    run = create_run(config(tmp_path / "runs"))
+    run.update_status(status="finished", step="x", metrics=[1], created="yesterday", name=7, error=None,
+                      label_names=["a", "b"])
+    status = run.status()
+    assert status["status"] == "finished" and status["label_names"] == ["a", "b"] and status["error"] is None
+    assert not {"step", "metrics", "created", "name"} & set(status)
+    assert main(["runs", "--runs-dir", str(tmp_path / "runs")]) == 0
+    assert re.search(rf"{run.id} +finished", capsys.readouterr().out)

@@ -35,6 +35,17 @@ from workbench.errors import ConfigError, WorkbenchError
 
 STATUSES = ("queued", "running", "finished", "failed", "aborted")
 ACTIVE = ("queued", "running")
+UNREADABLE_STATUS = "status.json is missing or unreadable"
+# What the readers (run lists, Monitor, queue) rely on a field being. The workbench always writes
+# these types; a hand-edited value of another type is dropped rather than trusted, so one odd run
+# folder cannot break the listing of all the others.
+STATUS_FIELD_TYPES = {
+    "name": str, "model": str, "task": str, "method": str, "data": str, "error": str,
+    "created": (int, float), "submitted": (int, float), "launched": (int, float), "started": (int, float),
+    "ended": (int, float), "pid_created": (int, float), "pid": int, "step": int, "max_steps": int,
+    "metrics": dict, "test_metrics": dict, "columns": dict, "best_checkpoint": dict, "rows": dict,
+    "label_names": list, "warnings": list, "slots": list,
+}
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
@@ -98,9 +109,13 @@ class Run:
 
     def raw_status(self) -> dict:
         try:
-            return json.loads(self.status_path.read_text())
-        except (OSError, json.JSONDecodeError):
-            return {"id": self.id, "status": "failed", "error": "status.json is missing or unreadable"}
+            status = json.loads(self.status_path.read_text())
+        except (OSError, ValueError):  # ValueError: not JSON, or not UTF-8
+            status = None
+        if not isinstance(status, dict) or status.get("status") not in STATUSES:
+            return {"id": self.id, "status": "failed", "error": UNREADABLE_STATUS}
+        return {key: value for key, value in status.items()
+                if key not in STATUS_FIELD_TYPES or value is None or isinstance(value, STATUS_FIELD_TYPES[key])}
 
     def status(self) -> dict:
         """The status, with a dead process behind an active status reported as a failure."""

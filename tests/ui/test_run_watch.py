@@ -56,9 +56,21 @@ def test_a_line_being_written_waits_for_its_newline(tmp_path):
 
 def test_a_damaged_line_is_skipped_not_fatal(tmp_path):
     path = tmp_path / "metrics.jsonl"
-    append(path, {"step": 1}, raw=b"{not json\n")
+    # Not JSON, not UTF-8 (UnicodeDecodeError is no JSONDecodeError), and JSON that is no row.
+    append(path, {"step": 1}, raw=b"{not json\n\xff\xfe\n[1, 2]\n5\nnull\n")
     append(path, {"step": 2})
     assert [r["step"] for r in MetricsTail(path).poll()[0]] == [1, 2]
+
+
+def test_the_run_reads_its_metrics_as_the_monitor_does(tmp_path):
+    from workbench.config import RunConfig
+    from workbench.runs.store import create_run
+
+    run = create_run(RunConfig.from_dict({"data": {"path": "x.csv"}, "runs_dir": str(tmp_path / "runs")}))
+    assert run.metrics() == []
+    append(run.metrics_path, {"step": 1}, raw=b"{not json\n\xff\xfe\n[1, 2]\n")
+    append(run.metrics_path, {"step": 2}, raw=b'{"step": 3, "lo')
+    assert run.metrics() == MetricsTail(run.metrics_path).poll()[0] == [{"step": 1}, {"step": 2}]
 
 
 def test_old_snapshots_stay_unchanged(tmp_path):

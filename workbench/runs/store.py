@@ -147,15 +147,20 @@ class Run:
             return []
 
     def metrics(self) -> list[dict]:
-        if not self.metrics_path.is_file():
+        """The rows written so far. As the Monitor reads them (ui/run_watch.py): a line without
+        its newline is still being written and waits; a damaged line is skipped, the rest kept."""
+        try:
+            text = self.metrics_path.read_bytes().decode(errors="replace")
+        except FileNotFoundError:
             return []
         rows = []
-        with self.metrics_path.open() as fh:
-            for line in fh:
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError:  # a line being written right now
-                    break
+        for line in text.split("\n")[:-1]:  # the last piece has no newline yet
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict):  # the trainer writes objects; anything else was added by hand
+                rows.append(row)
         return rows
 
     def complete_checkpoints(self) -> list[Path]:

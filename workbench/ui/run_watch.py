@@ -51,9 +51,11 @@ class MetricsTail:
         new = []
         for line in chunk[:end].splitlines():
             try:
-                new.append(json.loads(line))
-            except json.JSONDecodeError:  # a damaged line: skip it, keep the rest
+                row = json.loads(line)
+            except ValueError:  # a damaged line (not JSON, not UTF-8): skip it, keep the rest
                 continue
+            if isinstance(row, dict):  # the trainer writes objects; anything else was added by hand
+                new.append(row)
         # A new list, not append: sessions holding the old list see a consistent snapshot.
         self.rows = self.rows + new
         self.offset += end + 1

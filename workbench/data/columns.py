@@ -30,7 +30,9 @@ def detect_columns(frame: pd.DataFrame) -> dict[str, str | None]:
     """Best guesses for text, text_pair and label; None where nothing fits."""
     columns = list(frame.columns)
     lower = {str(c).lower(): c for c in columns}
-    text = next((lower[n] for n in TEXT_NAMES if n in lower), None)
+    # A column named like text but mostly blank (a ticket export's unused "text" beside its "body")
+    # is not the text: the data decides then.
+    text = next((lower[n] for n in TEXT_NAMES if n in lower and _mostly_filled(frame[lower[n]])), None)
     label = next((lower[n] for n in LABEL_NAMES if n in lower), None)
     if label is None:
         label = _few_valued_column(frame, exclude={text})
@@ -41,6 +43,16 @@ def detect_columns(frame: pd.DataFrame) -> dict[str, str | None]:
         partner = PAIR_NAMES.get(str(text).lower())
         pair = lower.get(partner) if partner else None
     return {"text": text, "text_pair": pair, "label": label}
+
+
+def _mostly_filled(values: pd.Series, sample: int = 1000) -> bool:
+    """At least half of the first rows hold a non-blank value."""
+    head = values.head(sample)
+    if head.empty:
+        return True  # nothing to judge by: trust the name
+    filled = head.map(lambda v: bool(v.strip()) if isinstance(v, str)
+                      else not (v is None or (isinstance(v, float) and v != v)))  # v != v: NaN
+    return filled.mean() >= 0.5
 
 
 def _longest_text_column(frame: pd.DataFrame, exclude: set) -> str | None:

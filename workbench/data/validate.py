@@ -205,7 +205,7 @@ def _check_repeated_texts(raw: RawData, columns: ColumnMapping, problems: list[P
     if conflicting.any() and conflicting.sum() >= REPEATED_SHARE * len(train.frame):
         texts = int((label_sets > 1).sum())
         problems.append(_rows_problem(
-            train, "train", conflicting, f"{texts} text{'s' if texts > 1 else ''} appear in train with "
+            train, "train", conflicting, f"{texts} text{'s appear' if texts > 1 else ' appears'} in train with "
             f"different labels ({conflicting.sum()} rows), so the model is taught both; give each text "
             "one label, or delete the rows that are wrong", "warning"))
 

@@ -263,3 +263,18 @@ def test_hub_class_label_minus_one_is_a_missing_label(datasets_dir, tmp_path):
     assert raw.hub_label_names == {"label": ["0", "1"]}
     assert raw.splits["test"].frame["label"].isna().all()
     assert raw.splits["validation"].frame["label"].tolist()[:4] == [1, 0, 1, 1]
+
+
+def test_a_folder_without_data_files_says_what_it_holds(datasets_dir, tmp_path):
+    # tiny_shakespeare is one plain-text corpus: "data files found: none" left the user to guess why.
+    folder = datasets_dir / "tiny_shakespeare"
+    with pytest.raises(DataError) as refused:
+        load_raw(str(folder))
+    assert str(refused.value) == (f"folder '{folder}' has no train file; name the files train.*, dev.* or "
+                                  "validation.*, test.* (data files found: none; it holds PROVENANCE.md, input.txt)")
+    with pytest.raises(DataError, match=r"'input.txt' has an unknown extension '.txt'; rename it to .tsv .*"
+                                        r"\(a plain-text corpus is for pretraining, which is not available yet\)"):
+        load_raw(str(folder / "input.txt"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match=r"\(data files found: none; it is empty\)$"):
+        load_raw(str(tmp_path / "empty"))

@@ -29,7 +29,8 @@ COMPRESSED = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 _SAVE_AS_CSV = "save the sheet as CSV UTF-8 from the spreadsheet program (File > Save As)"
 ADVICE = {".xlsx": _SAVE_AS_CSV, ".xls": _SAVE_AS_CSV, ".ods": _SAVE_AS_CSV,
           ".zip": "unzip it and give the file inside (or the folder of split files)",
-          ".txt": "rename it to .tsv if its columns are tab separated, or .csv if comma separated"}
+          ".txt": "rename it to .tsv if its columns are tab separated, or .csv if comma separated (a "
+                  "plain-text corpus is for pretraining, which is not available yet)"}
 # File stems that name a split: train.csv, dev.tsv, validation.jsonl, test_2k.csv, ...
 SPLIT_NAMES = {"train": "train", "training": "train", "dev": "validation", "valid": "validation",
                "val": "validation", "validation": "validation", "eval": "validation", "test": "test"}
@@ -288,7 +289,11 @@ def _load_folder(folder: Path) -> RawData:
                             f"and {file.name}); keep one")
         splits[split] = read_file(file)
     if "train" not in splits:
-        found = ", ".join(f.name for f in folder.iterdir() if data_format(f)) or "none"
+        found = ", ".join(sorted(f.name for f in folder.iterdir() if data_format(f)))
+        if not found:  # say what is there instead: a corpus in .txt, an unzipped archive's folder...
+            others = sorted(f.name for f in folder.iterdir() if not f.name.startswith("."))
+            shown = ", ".join(others[:8]) + (f" and {len(others) - 8} more" if len(others) > 8 else "")
+            found = f"none; it holds {shown}" if others else "none; it is empty"
         raise DataError(f"folder '{folder}' has no train file; name the files train.*, dev.* or "
                         f"validation.*, test.* (data files found: {found})")
     return RawData(splits, str(folder), _label_names_beside(folder))

@@ -132,6 +132,9 @@ def test_resolve_fills_method_specific_learning_rates():
     ({"data": {"seed": -1}}, "data.seed", "a whole number from 0 to 4,294,967,295"),
     ({"train": {"dataloader_workers": (os.cpu_count() or 1) + 1}}, "train.dataloader_workers",
      "more worker processes than this machine's"),
+    # A run's name is one line in every run list: a line break split `workbench runs`' table.
+    ({"name": "lora\nsecond try"}, "name", "one line of at most 100 characters, without line breaks"),
+    ({"name": "x" * 101}, "name", "one line of at most 100 characters"),
 ])
 def test_each_validation_message_names_field_and_fix(changes, field, words):
     base = {"data": {"path": "train.csv"}}

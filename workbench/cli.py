@@ -144,6 +144,8 @@ def cmd_runs(args) -> int:
 def format_runs_table(rows: list[dict]) -> str:
     """One line per run, newest first; the name column only when some run has a name, and a failed
     run's error on the line below it, so the table alone says what went wrong."""
+    # A name from before names were checked, or edited in by hand, may hold line breaks.
+    rows = [{**r, "name": " ".join(str(r["name"]).split()) if r["name"] else r["name"]} for r in rows]
     width = max(len(r["id"]) for r in rows)
     names = max((len(r["name"] or "") for r in rows), default=0)
     name_width = max(names, len("name"))

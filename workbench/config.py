@@ -311,6 +311,10 @@ def validation_problems(cfg: RunConfig) -> list[tuple[str, str]]:
     for name, value in (("train.seed", t.seed), ("data.seed", cfg.data.seed)):
         if value is not None and not 0 <= value <= MAX_SEED:  # what numpy's seed takes
             p.append((name, f"{value} must be a whole number from 0 to {MAX_SEED:,}, e.g. 42"))
+    if cfg.name is not None and (not cfg.name.isprintable() or len(cfg.name) > MAX_NAME_LENGTH):
+        # A label shown on one line in run lists, tables and menus: a line break splits the table.
+        p.append(("name", f"must be one line of at most {MAX_NAME_LENGTH} characters, without line breaks, "
+                          "tabs or other control characters, e.g. 'lora r16 on tickets'"))
     cores = os.cpu_count() or 1
     if t.dataloader_workers > cores:  # each worker is a process: 100,000 of them hang the machine
         p.append(("train.dataloader_workers", f"{t.dataloader_workers} is more worker processes than this "
@@ -323,6 +327,7 @@ def validation_problems(cfg: RunConfig) -> list[tuple[str, str]]:
 # Any setting past this is a typo (a batch of 2**31 rows, a rank of a billion, 1e30 epochs), and
 # Python's own limits start soon after (islice, numpy seeds): refuse it before the run.
 MAX_WHOLE_NUMBER = 2**31 - 1
+MAX_NAME_LENGTH = 100
 MAX_SEED = 2**32 - 1
 
 

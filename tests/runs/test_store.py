@@ -103,3 +103,13 @@ def test_a_status_field_of_the_wrong_type_is_dropped_not_trusted(tmp_path, capsy
     assert not {"step", "metrics", "created", "name"} & set(status)
     assert main(["runs", "--runs-dir", str(tmp_path / "runs")]) == 0
     assert re.search(rf"{run.id} +finished", capsys.readouterr().out)
+
+
+def test_a_name_with_line_breaks_from_before_names_were_checked_stays_on_its_line(tmp_path, capsys):
+    from workbench.cli import main
+
+    run = create_run(config(tmp_path / "runs"))
+    run.update_status(name="lora\nsecond  try")
+    assert main(["runs", "--runs-dir", str(tmp_path / "runs")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and re.match(rf"{run.id} lora second try +queued", lines[1])

@@ -215,8 +215,12 @@ def cmd_predict(args) -> int:
 
 
 def cmd_export(args) -> int:
+    import transformers
+
     from workbench.export import export_run
     from workbench.runs.store import get_run
+
+    transformers.utils.logging.disable_progress_bar()  # "Writing model shards" bars; one line says it
 
     run = get_run(args.runs_dir, args.run)
     result = export_run(run, args.output)

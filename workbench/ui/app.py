@@ -17,10 +17,13 @@ of retries.
 from __future__ import annotations
 
 import argparse
+import errno
 import faulthandler
 import logging
 import os
 import signal
+import socket
+import sys
 import threading
 from pathlib import Path
 
@@ -133,8 +136,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def port_problem(host: str, port: int) -> str | None:
+    """Why the app cannot serve on host:port, checked before minutes of start-up are spent (gradio
+    would end in a traceback then). SO_REUSEADDR as uvicorn sets it: a port an app just left
+    (TIME_WAIT) is free, one that something listens on is not."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                return (f"port {port} is in use (another program, or a Workbench already running: try "
+                        f"http://{host}:{port}); pass --port with a free one, e.g. --port {port + 1}")
+            return f"cannot serve on {host}:{port} ({err.strerror or err}); check --host and --port"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    problem = port_problem(args.host, args.port)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    try:
+        ws = Workspace(Path(args.workspace).expanduser().resolve()).create()
+    except OSError as err:
+        print(f"error: cannot use '{args.workspace}' as the workspace ({err.strerror or err}); pass "
+              "--workspace with a folder this user can write", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     # `kill -USR1 <app pid>` writes every thread's stack to the app's stderr: for an app that
@@ -143,7 +172,6 @@ def main(argv: list[str] | None = None) -> int:
     if WENT_OFFLINE:
         log.info("the Hugging Face Hub does not answer: offline mode (bundled, local and cached models "
                  "and datasets only; restart the app once online to use others)")
-    ws = Workspace(Path(args.workspace).expanduser().resolve()).create()
     stop = threading.Event()
     standby = None
     if not args.no_standby:

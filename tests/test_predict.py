@@ -197,3 +197,22 @@ def test_typed_texts_are_labelled_as_the_same_texts_in_a_file(sst2_run, dev_with
     ]:
         code, refused, _ = run_cli(capsys, *typed, *args)
         assert code == 2 and refused["error"] == message, args
+
+
+def test_texts_longer_than_the_run_reads_are_labelled_with_a_warning(sst2_run, datasets_dir, tmp_path):
+    # The fixture's run trained at task.max_length 64: five dev reviews run together are longer,
+    # and are labelled from their start alone.
+    dev = pd.read_csv(datasets_dir / "sst2" / "dev.tsv", sep="\t").head(100)
+    long = pd.DataFrame({"sentence": [" ".join(dev.sentence[i:i + 5]) for i in range(0, 100, 5)],
+                         "label": dev.label[::5].tolist()})
+    path = tmp_path / "long.csv"
+    long.to_csv(path, index=False)
+    labelled = predict_run(sst2_run, str(path), output=str(tmp_path / "out.jsonl"))
+    [warning] = labelled["warnings"]
+    assert warning.startswith("[all rows] ") and "are longer than the 64 tokens this model was trained to " \
+        "read (its task.max_length), so each is labelled from its first part only; if their ends matter, " \
+        "train with a larger task.max_length" in warning
+    assert evaluate_run(sst2_run, str(path))["warnings"] == [warning]
+    # The run's own kind of text: no warning.
+    assert "warnings" not in predict_run(sst2_run, str(datasets_dir / "sst2" / "dev.tsv"),
+                                         output=str(tmp_path / "dev.jsonl"))

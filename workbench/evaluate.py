@@ -93,7 +93,7 @@ def evaluate_run(run: Run, data_path: str, split: str | None = None, output: str
     gold = np.array([label_names.index(value_to_name[label_key(v)]) for v in frame[columns.label]])
 
     model, tokenizer = load_run_model(run)
-    warnings = reading_warnings(tokenizer, frame, columns.text, columns.text_pair, shown_split)
+    warnings = reading_warnings(tokenizer, frame, columns.text, columns.text_pair, shown_split, cfg.task.max_length)
     logits = predict_logits(model, tokenizer, texts, pairs, cfg.task.max_length)
     predicted = logits.argmax(-1)
     from sklearn.metrics import f1_score

@@ -127,8 +127,9 @@ def label_typed(run: Run, texts: list[str], pairs: list[str] | None = None) -> d
             raise WorkbenchError(f"{role} {', '.join(empty)} is empty; give each one words to label")
     model, tokenizer = load_run_model(run)
     typed = pd.DataFrame({"text": texts, **({"text_pair": pairs} if pairs else {})})
-    warnings = reading_warnings(tokenizer, typed, "text", "text_pair" if pairs else None, "typed texts")
-    labelled = label_texts(model, tokenizer, texts, pairs, run.config().task.max_length)
+    max_length = run.config().task.max_length
+    warnings = reading_warnings(tokenizer, typed, "text", "text_pair" if pairs else None, "typed texts", max_length)
+    labelled = label_texts(model, tokenizer, texts, pairs, max_length)
     records = [{"text": texts[i], **({"text_pair": pairs[i]} if pairs else {}), **label}
                for i, label in enumerate(labelled)]
     return {"rows": len(records), "predictions": records, **({"warnings": warnings} if warnings else {})}
@@ -164,10 +165,11 @@ def predict_run(run: Run, data_path: str, split: str | None = None, output: str 
         raise DataError("Data check failed:\n" + "\n".join(f"- {p}" for p in problems), problems)
 
     model, tokenizer = loaded or load_run_model(run)
-    warnings = reading_warnings(tokenizer, part.frame, text, pair, shown_split)
+    max_length = run.config().task.max_length
+    warnings = reading_warnings(tokenizer, part.frame, text, pair, shown_split, max_length)
     texts = part.frame[text].tolist()
     pairs = part.frame[pair].tolist() if pair else None
-    labelled = label_texts(model, tokenizer, texts, pairs, run.config().task.max_length)
+    labelled = label_texts(model, tokenizer, texts, pairs, max_length)
     records = [{"row": part.where(i), "text": texts[i], **({"text_pair": pairs[i]} if pairs else {}), **label}
                for i, label in enumerate(labelled)]
 
@@ -185,13 +187,23 @@ def predict_run(run: Run, data_path: str, split: str | None = None, output: str 
             **({"warnings": warnings} if warnings else {})}
 
 
-def reading_warnings(tokenizer, frame: pd.DataFrame, text: str, pair: str | None, split: str) -> list[str]:
-    """What the model's tokenizer cannot read in the texts to label or score (another language,
-    emoji): labels of such texts are guesses, however confident. A sample, as in the pre-flight."""
-    from workbench.data.lengths import token_lengths, unknown_warning
+def reading_warnings(tokenizer, frame: pd.DataFrame, text: str, pair: str | None, split: str,
+                     max_length: int | None = None) -> list[str]:
+    """What the model does not read of the texts to label or score: words its tokenizer does not
+    know (another language, emoji), whose labels are guesses however confident; and, given the
+    run's max_length, the ends of texts longer than that, labelled from their start. A sample, as
+    in the pre-flight."""
+    from workbench.data.lengths import WARN_SHARE, token_lengths, unknown_warning
 
-    warning = unknown_warning(token_lengths(tokenizer, frame, text, pair, split))
-    return [f"[{split}] {warning}"] if warning else []
+    lengths = token_lengths(tokenizer, frame, text, pair, split)
+    warnings = [unknown_warning(lengths)]
+    if max_length and lengths.share_cut(max_length) >= WARN_SHARE:
+        warnings.append(f"{100 * lengths.share_cut(max_length):.1f} % of the texts "
+                        f"({lengths.cut_count(max_length)}) are longer than "
+                        f"the {max_length} tokens this model was trained to read (its task.max_length), so "
+                        "each is labelled from its first part only; if their ends matter, train with a "
+                        "larger task.max_length")
+    return [f"[{split}] {warning}" for warning in warnings if warning]
 
 
 def _id2label(model) -> dict[int, str]:

@@ -53,6 +53,11 @@ class TokenLengths:
     def share_cut(self, max_length: int) -> float:
         return float((self.lengths > max_length).mean()) if len(self.lengths) else 0.0
 
+    def cut_count(self, max_length: int) -> str:
+        """How many texts max_length cuts, as a warning says it: "12 of 5,000 sampled"."""
+        cut = int((self.lengths > max_length).sum())
+        return f"{cut:,} of {len(self.lengths):,} sampled" if self.sampled else f"{cut:,} of {self.rows:,}"
+
     def keeps_whole(self, share: float = KEEP_WHOLE) -> int:
         """The fewest tokens that hold `share` of the texts whole."""
         return int(math.ceil(np.quantile(self.lengths, share))) if len(self.lengths) else 0
@@ -112,9 +117,7 @@ def cut_warning(lengths: TokenLengths, max_length: int, model_limit: int | None 
     share = lengths.share_cut(max_length)
     if share < WARN_SHARE:
         return None
-    cut = int((lengths.lengths > max_length).sum())
-    counted = f"{cut:,} of {len(lengths.lengths):,} sampled" if lengths.sampled else f"{cut:,} of {lengths.rows:,}"
-    text = (f"{100 * share:.1f} % of the texts ({counted}) are longer than task.max_length "
+    text = (f"{100 * share:.1f} % of the texts ({lengths.cut_count(max_length)}) are longer than task.max_length "
             f"({max_length} tokens) and will be cut there")
     suggestion = suggested_max_length(lengths, model_limit)
     if suggestion <= max_length:  # max_length is already all the model reads

@@ -472,7 +472,8 @@ def build_analyze_tab(runs_dir: str, tab: gr.Tab | None = None) -> None:
         labelled = label_texts(model, tokenizer, texts, pairs, max_length)
         rows = [{"text": t, **({"text_pair": pairs[i]} if pairs else {})} for i, t in enumerate(texts)]
         typed = pd.DataFrame(rows)
-        warnings = reading_warnings(tokenizer, typed, "text", "text_pair" if pairs else None, "typed texts")
+        warnings = reading_warnings(tokenizer, typed, "text", "text_pair" if pairs else None, "typed texts",
+                                    max_length)
         return (gr.update(value=predictions_table(rows, labelled)), gr.update(),
                 "".join(_message(warning, "warning") for warning in warnings))
 

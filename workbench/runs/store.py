@@ -48,6 +48,21 @@ STATUS_FIELD_TYPES = {
 }
 
 
+def metric_rows(lines) -> list[dict]:
+    """The rows among complete metrics.jsonl lines (text or bytes): a damaged line (not JSON, not
+    UTF-8) is skipped and the rest kept, and JSON that is no row (the trainer writes objects; a
+    list or a number was added by hand) is left out."""
+    rows = []
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows
+
+
 def write_json_atomic(path: Path, data: dict) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -153,15 +168,7 @@ class Run:
             text = self.metrics_path.read_bytes().decode(errors="replace")
         except FileNotFoundError:
             return []
-        rows = []
-        for line in text.split("\n")[:-1]:  # the last piece has no newline yet
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(row, dict):  # the trainer writes objects; anything else was added by hand
-                rows.append(row)
-        return rows
+        return metric_rows(text.split("\n")[:-1])  # the last piece has no newline yet
 
     def complete_checkpoints(self) -> list[Path]:
         """Checkpoints, oldest first, that were written to the end: the Trainer writes

@@ -7,10 +7,11 @@ session (the UI polls twice a second per open browser tab).
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from pathlib import Path
+
+from workbench.runs.store import metric_rows
 
 
 class MetricsTail:
@@ -48,16 +49,8 @@ class MetricsTail:
         end = chunk.rfind(b"\n")
         if end < 0:  # a line still being written: read it next time
             return
-        new = []
-        for line in chunk[:end].splitlines():
-            try:
-                row = json.loads(line)
-            except ValueError:  # a damaged line (not JSON, not UTF-8): skip it, keep the rest
-                continue
-            if isinstance(row, dict):  # the trainer writes objects; anything else was added by hand
-                new.append(row)
         # A new list, not append: sessions holding the old list see a consistent snapshot.
-        self.rows = self.rows + new
+        self.rows = self.rows + metric_rows(chunk[:end].splitlines())
         self.offset += end + 1
 
     def _reset(self) -> None:

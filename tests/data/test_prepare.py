@@ -56,3 +56,23 @@ def test_repeated_texts_stay_on_one_side_of_the_carve(datasets_dir, tmp_path):
     assert set(splits["validation"]["label"]) == set(splits["train"]["label"]) == {0, 1, 2, 3}
     # Before the run exists the count is known to within the repeats that went to validation.
     assert abs(expected_train_rows(cfg, check_data(cfg).split_rows) - len(splits["train"])) <= 2 * 60
+
+
+def test_the_fingerprint_changes_with_the_rows_a_run_trains_on_and_nothing_else(datasets_dir, tmp_path):
+    import pandas as pd
+    frame = ag_news_frame(datasets_dir, 200)
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    cfg = DataConfig(path=str(tmp_path / "train.csv"), max_train_samples=120)
+    first = prepare_data(cfg, seed=5).fingerprint()
+    assert prepare_data(cfg, seed=5).fingerprint() == first  # the same file reads the same
+    frame.to_json(tmp_path / "train.jsonl", orient="records", lines=True)
+    assert prepare_data(DataConfig(path=str(tmp_path / "train.jsonl"), max_train_samples=120),
+                        seed=5).fingerprint() == first  # the same rows in another format
+    assert prepare_data(cfg, seed=6).fingerprint() != first  # another sample
+    relabelled = frame.copy()
+    classes = sorted(frame["label"].unique())
+    relabelled.loc[:4, "label"] = [classes[(classes.index(c) + 1) % len(classes)] for c in frame["label"][:5]]
+    relabelled.to_csv(tmp_path / "train.csv", index=False)
+    assert prepare_data(cfg, seed=5).fingerprint() != first  # a label edited by hand
+    pd.concat([frame, frame.head(1)]).to_csv(tmp_path / "train.csv", index=False)
+    assert prepare_data(cfg, seed=5).fingerprint() != first  # a row appended: another sample

@@ -210,3 +210,30 @@ def test_a_run_out_of_memory_fails_with_the_fix(datasets_dir, tmp_path):
     assert status["error"].startswith("out of memory (allocating "), status["error"]
     assert "lower train.batch_size" in status["error"] and "task.max_length" in status["error"]
     assert "Traceback" not in status["error"]
+
+
+def test_resume_refuses_data_that_changed_since_the_run_started_and_takes_it_back(datasets_dir, tmp_path):
+    data = tmp_path / "sst2"
+    data.mkdir()
+    lines = (datasets_dir / "sst2" / "train.tsv").read_text().splitlines(keepends=True)
+    (data / "train.tsv").write_text("".join(lines[:201]))
+    (data / "dev.tsv").write_text("".join((datasets_dir / "sst2" / "dev.tsv").read_text().splitlines(keepends=True)[:41]))
+    cfg = tiny_config(datasets_dir, tmp_path / "runs", "full", max_steps=4, save_steps=2)
+    cfg.data.path = str(data)
+    run = create_run(cfg)
+    assert execute(run)["status"] == "finished"
+    run.update_status(status="failed", error="killed")  # as if it had died after its checkpoint
+    checkpoints = [p.name for p in run.complete_checkpoints()]
+    original = (data / "train.tsv").read_text()
+    (data / "train.tsv").write_text(original + "".join(lines[201:211]))  # ten more rows: another sample
+
+    refused = execute(run, resume=True)
+    assert refused["status"] == "failed"
+    assert refused["error"] == (
+        f"the data at {data} changed since run {run.id} started: its rows are not the ones its "
+        "checkpoints were trained on, so resuming would continue on other data; put the original data "
+        f"back and resume, or train a new run on this data (workbench train {run.dir / 'config.yaml'})")
+    assert checkpoints and [p.name for p in run.complete_checkpoints()] == checkpoints  # kept
+
+    (data / "train.tsv").write_text(original)
+    assert execute(run, resume=True)["status"] == "finished"

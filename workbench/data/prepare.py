@@ -7,6 +7,7 @@ stratified by label so small classes appear in both, with repeated texts kept on
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 
@@ -28,6 +29,19 @@ class PreparedData:
     @property
     def id2label(self) -> dict[int, str]:
         return dict(enumerate(self.label_names))
+
+    def fingerprint(self) -> str:
+        """A digest of the rows a run trains and evaluates on, in order, and of its label names.
+        The run records it, so resume can tell that its data file was edited, replaced or grew
+        since: continuing a checkpoint on other rows would mix two datasets in one model without
+        a trace. Line numbers are left out: they do not change what the model learns."""
+        digest = hashlib.sha256("\x1f".join(self.label_names).encode())
+        for name in sorted(self.splits):
+            frame = self.splits[name].to_pandas()
+            columns = [c for c in ("text", "text_pair", "label") if c in frame]
+            digest.update(f"\x1e{name}:{len(frame)}".encode())
+            digest.update(pd.util.hash_pandas_object(frame[columns], index=False).to_numpy().tobytes())
+        return digest.hexdigest()[:16]
 
 
 def prepare_data(cfg: DataConfig, seed: int) -> PreparedData:

@@ -40,7 +40,7 @@ UNREADABLE_STATUS = "status.json is missing or unreadable"
 # these types; a hand-edited value of another type is dropped rather than trusted, so one odd run
 # folder cannot break the listing of all the others.
 STATUS_FIELD_TYPES = {
-    "name": str, "model": str, "task": str, "method": str, "data": str, "error": str,
+    "name": str, "data_fingerprint": str, "model": str, "task": str, "method": str, "data": str, "error": str,
     "created": (int, float), "submitted": (int, float), "launched": (int, float), "started": (int, float),
     "ended": (int, float), "pid_created": (int, float), "pid": int, "step": int, "max_steps": int,
     "metrics": dict, "test_metrics": dict, "columns": dict, "best_checkpoint": dict, "rows": dict,

@@ -19,6 +19,7 @@ from transformers.trainer_callback import PrinterCallback, ProgressCallback
 from workbench.catalog import resolve_model
 from workbench.config import RunConfig
 from workbench.data.prepare import prepare_data
+from workbench.errors import WorkbenchError
 from workbench.methods import METHODS, trainable_parameters
 from workbench.runs.store import Run
 from workbench.tasks import classify
@@ -97,6 +98,11 @@ def train_run(run: Run, resume: bool = False) -> dict:
     log.info("data %s: %s", cfg.data.path, {k: len(v) for k, v in data.splits.items()})
     for problem in data.report.problems:
         log.warning("%s", problem)
+    complete = run.complete_checkpoints() if resume else []
+    checkpoint = complete[-1] if complete else None
+    fingerprint = data.fingerprint()
+    if checkpoint is not None:
+        require_same_data(run, cfg, fingerprint)
 
     tokenizer = classify.load_tokenizer(cfg, resolved)
     model = classify.build_model(resolved, data.id2label, cfg)
@@ -105,10 +111,8 @@ def train_run(run: Run, resume: bool = False) -> dict:
     log.info("trainable parameters: %s of %s (%.2f%%)", f"{trainable:,}", f"{total:,}", 100 * trainable / total)
     run.update_status(trainable_parameters=trainable, total_parameters=total,
                       label_names=data.label_names, rows={k: len(v) for k, v in data.splits.items()},
-                      columns=vars(data.report.columns))
+                      columns=vars(data.report.columns), data_fingerprint=fingerprint)
     # Before tokenizing (minutes on a large dataset): a run the disk cannot hold stops here.
-    complete = run.complete_checkpoints() if resume else []
-    checkpoint = complete[-1] if complete else None
     require_disk_space(run.dir.parent, disk_needed(model, cfg, len(data.splits["train"]), len(complete)))
 
     tokenized = classify.tokenize(data.splits, tokenizer, cfg.task.max_length)
@@ -182,6 +186,18 @@ def train_run(run: Run, resume: bool = False) -> dict:
         result["test_metrics"] = {k.removeprefix("test_"): v for k, v in test.metrics.items()}
     log.info("finished: %s", json.dumps(metrics))
     return result
+
+
+def require_same_data(run: Run, cfg: RunConfig, fingerprint: str) -> None:
+    """Refuse to continue a checkpoint on rows other than those it was trained on (the data file
+    was edited, replaced or grew since the run started). Runs recorded before fingerprints pass."""
+    recorded = run.raw_status().get("data_fingerprint")
+    if recorded is not None and recorded != fingerprint:
+        raise WorkbenchError(
+            f"the data at {cfg.data.path} changed since run {run.id} started: its rows are not the ones "
+            "its checkpoints were trained on, so resuming would continue on other data; put the "
+            f"original data back and resume, or train a new run on this data (workbench train "
+            f"{run.dir / 'config.yaml'})")
 
 
 def balanced_class_weights(labels, num_classes: int) -> torch.Tensor:

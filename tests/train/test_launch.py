@@ -8,8 +8,10 @@ import sys
 import pytest
 
 from workbench.config import RunConfig
+from workbench.errors import ConfigError
 from workbench.runs.store import create_run
-from workbench.train.launch import gpu_indices, missing_gpu_problem, training_command
+from workbench.train.launch import (gpu_indices, missing_gpu_problem, precision_problem,
+                                    require_supported_precision, training_command)
 
 
 @pytest.mark.parametrize("devices, gpus", [("auto", []), ("cpu", []), ("0", ["0"]), ("0, 2", ["0", "2"])])
@@ -38,3 +40,25 @@ def test_several_gpus_train_under_torchrun(tmp_path, devices, torchrun):
     assert ("torch.distributed.run" in command) is torchrun
     if torchrun:
         assert "--nproc_per_node=2" in command
+
+
+def test_bf16_is_refused_on_a_gpu_without_it_before_the_run():
+    problem = precision_problem("bf16", on_gpu=True, gpu_has_bf16=False)
+    assert problem == ("bf16 needs an NVIDIA GPU from Ampere on (A100, RTX 30xx, or newer) and this one lacks "
+                       "it; use fp16, or auto (bf16 where the GPU has it, else fp32)")
+    assert precision_problem("bf16", on_gpu=True, gpu_has_bf16=True) is None
+    assert precision_problem("bf16", on_gpu=False, gpu_has_bf16=False) is None  # the CPU runs it
+    assert precision_problem("fp16", on_gpu=True, gpu_has_bf16=False) is None
+
+
+def test_this_machine_runs_every_precision_it_is_asked_for():
+    import torch
+
+    for precision in ("auto", "fp32", "bf16", "fp16"):
+        for devices in ("auto", "cpu"):
+            if torch.cuda.is_available() and not torch.cuda.is_bf16_supported() and precision == "bf16" \
+                    and devices == "auto":
+                with pytest.raises(ConfigError, match="train.precision: bf16 needs"):
+                    require_supported_precision(precision, devices)
+            else:
+                require_supported_precision(precision, devices)

@@ -54,6 +54,28 @@ def require_available_devices(devices: str) -> None:
             raise ConfigError([("devices", problem)])
 
 
+def precision_problem(precision: str, on_gpu: bool, gpu_has_bf16: bool) -> str | None:
+    """Why `train.precision` cannot run here, or None. Older GPUs (before NVIDIA Ampere: T4, V100)
+    lack bf16; the Trainer would fail the run with "You need to assign use_cpu", a setting users
+    never see. The CPU runs bf16 (and fp16) through autocast, so only the GPU case is refused."""
+    if precision == "bf16" and on_gpu and not gpu_has_bf16:
+        return ("bf16 needs an NVIDIA GPU from Ampere on (A100, RTX 30xx, or newer) and this one lacks it; "
+                "use fp16, or auto (bf16 where the GPU has it, else fp32)")
+    return None
+
+
+def require_supported_precision(precision: str, devices: str) -> None:
+    """Raise a ConfigError naming train.precision when this machine's GPU cannot run it."""
+    if precision != "bf16" or devices == "cpu":
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        problem = precision_problem(precision, True, torch.cuda.is_bf16_supported())
+        if problem:
+            raise ConfigError([("train.precision", problem)])
+
+
 def training_command(run: Run, resume: bool = False) -> list[str]:
     gpus = gpu_indices(run.config().devices)
     module = ["-m", "workbench.train.main", str(run.dir)] + (["--resume"] if resume else [])

@@ -25,6 +25,7 @@ from workbench.runs.store import Run
 from workbench.tasks import classify
 from workbench.train.callbacks import RunRecorder
 from workbench.train.disk import disk_needed, require_disk_space
+from workbench.train.launch import require_supported_precision
 from workbench.train.steps import eval_and_save_steps, planned_steps, step_count_warning
 from workbench.train.trainer import WorkbenchTrainer
 
@@ -91,6 +92,8 @@ def train_run(run: Run, resume: bool = False) -> dict:
     datasets.disable_progress_bars()  # a log file is no place for progress bars
     transformers.utils.logging.disable_progress_bar()
     cfg = run.config()
+    # Checked before the run exists too; again here, for a run folder resumed on another machine.
+    require_supported_precision(cfg.train.precision, cfg.devices)
     set_seed(cfg.train.seed)
     resolved = resolve_model(cfg.model.name, cfg.runs_dir)
     log.info("model %s (%s)", resolved.path, resolved.source)

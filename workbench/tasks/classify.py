@@ -59,6 +59,7 @@ def check_model(cfg: RunConfig, resolved: ResolvedModel) -> str:
     only): a pooling that suits it, which is returned, and, for freeze, no more trainable layers
     than it has; for LoRA, a rank within its hidden size and modules it has."""
     config = model_config(cfg, resolved)
+    check_architecture(config, cfg.model.name)
     trained = getattr(config, "workbench_pooling", None)
     pooling = choose_pooling(cfg, resolved.path, config, trained)
     if cfg.method.type == "freeze":
@@ -74,6 +75,17 @@ def check_model(cfg: RunConfig, resolved: ResolvedModel) -> str:
             encoder = AutoModel.from_config(config, trust_remote_code=cfg.model.trust_remote_code)
         lora_target_modules(cfg.method.lora.target_modules, encoder)
     return pooling
+
+
+def check_architecture(config, name: str) -> None:
+    """Refuse an encoder-decoder (T5, BART, Pegasus, Whisper...): its model wants decoder inputs as
+    well as the text, so the run would start and then fail with "You must specify exactly one of
+    input_ids or inputs_embeds", which names nothing the user chose."""
+    if getattr(config, "is_encoder_decoder", False):
+        raise ConfigError([("model.name", (
+            f"'{name}' is an encoder-decoder model ({getattr(config, 'model_type', '?')}); classification "
+            "trains a text encoder (BERT, RoBERTa, DeBERTa, MiniLM, e.g. minilm-l6) or a decoder-only "
+            "model (Llama, Qwen, GPT-2, e.g. smollm2-135m-instruct): choose one of those"))])
 
 
 def model_config(cfg: RunConfig, resolved: ResolvedModel):

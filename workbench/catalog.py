@@ -5,7 +5,7 @@ Sources, tried in this order:
      so the workbench works offline on a fresh machine;
   2. `run:<id>` (or a bare run id): the model a finished run produced, so a model trained here
      can be the base of the next run;
-  3. a local folder holding a Hugging Face model;
+  3. a local folder holding a Hugging Face model, or a GGUF file (converted once, like SmolLM2);
   4. a Hub id, through the real `from_pretrained` machinery (cache first, then the network).
 """
 
@@ -47,7 +47,7 @@ class ResolvedModel:
     """Where the weights are and what kind of source they came from."""
 
     path: str  # a local folder, or a Hub id when source == "hub"
-    source: str  # bundled | run | folder | hub
+    source: str  # bundled | run | folder | gguf | hub
     # For a LoRA run: the base folder the adapter in `path` applies to.
     adapter_base: str | None = None
 
@@ -77,15 +77,24 @@ def bundled_model_path(name: str) -> Path:
 
 
 def _converted_smollm2(package_dir: Path) -> Path:
-    """Dequantize the GGUF once (about 30 s) and keep it as a safetensors folder."""
-    target = cache_dir() / "models" / "smollm2-135m-instruct"
+    return _converted_gguf(package_dir / SMOLLM2_GGUF, cache_dir() / "models" / "smollm2-135m-instruct")
+
+
+def _converted_gguf(gguf: Path, target: Path) -> Path:
+    """Dequantize a GGUF file once (about 20 s for 135M parameters) and keep it as a safetensors
+    folder: training needs float weights, and every later run then loads in seconds."""
     if (target / "config.json").is_file():
         return target
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    gguf = package_dir / SMOLLM2_GGUF
-    model = AutoModelForCausalLM.from_pretrained(package_dir, gguf_file=gguf.name)
-    tokenizer = AutoTokenizer.from_pretrained(package_dir, gguf_file=gguf.name)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    except (ValueError, KeyError, OSError) as err:  # not GGUF, or an architecture transformers lacks
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0].rstrip(".")
+        raise ModelNotFoundError(
+            f"cannot read the GGUF file '{gguf}': {reason}; give a GGUF of a decoder transformers reads "
+            "(llama, mistral, qwen2, qwen3, gemma, phi3, gpt2...), or the model's Hugging Face folder") from None
     # The weights are already dequantized to float tensors; drop the GGUF quantizer marker so
     # they save as an ordinary safetensors model (transformers refuses to save a "gguf" model).
     model.hf_quantizer = None
@@ -101,6 +110,21 @@ def _converted_smollm2(package_dir: Path) -> Path:
     except OSError:  # another process converted it first
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def _gguf_model(gguf: Path) -> ResolvedModel:
+    """A local GGUF file (what llama.cpp and Ollama users have), converted once into the cache.
+    The cache entry is named by the file's path, size and time, so an edited file converts anew."""
+    import hashlib
+
+    gguf = gguf.resolve()
+    bundled = BUNDLED["smollm2-135m-instruct"]
+    if gguf == (_package_dir(bundled.package) / SMOLLM2_GGUF).resolve():
+        return ResolvedModel(str(bundled_model_path(bundled.name)), "bundled")
+    stat = gguf.stat()
+    key = hashlib.sha1(f"{gguf}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+    slug = re.sub(r"[^\w.-]+", "-", gguf.stem)[:60]
+    return ResolvedModel(str(_converted_gguf(gguf, cache_dir() / "models" / f"gguf-{slug}-{key}")), "gguf")
 
 
 def resolve_model(name: str, runs_dir: str | Path = "runs") -> ResolvedModel:
@@ -164,15 +188,20 @@ def _bundled_name_like(name: str) -> str | None:
 
 
 def _local_folder(path: Path) -> ResolvedModel:
+    if path.is_file() and path.suffix.lower() == ".gguf":
+        return _gguf_model(path)
     if path.is_file():
-        raise ModelNotFoundError(f"'{path}' is a file; give the folder that holds config.json")
+        raise ModelNotFoundError(f"'{path}' is a file; give the folder that holds config.json (or a .gguf file)")
     if (path / "adapter_config.json").is_file():
         base = json.loads((path / "adapter_config.json").read_text()).get("base_model_name_or_path")
         return ResolvedModel(str(path), "folder", adapter_base=base)
     if not (path / "config.json").is_file():
-        raise ModelNotFoundError(
-            f"folder '{path}' has no config.json, so it is not a Hugging Face model; "
-            "give the folder that save_pretrained wrote")
+        ggufs = sorted(path.glob("*.gguf"))
+        if len(ggufs) == 1:
+            return _gguf_model(ggufs[0])
+        held = f"; it holds GGUF files ({', '.join(g.name for g in ggufs)}): give the path of one" if ggufs else \
+            "; give the folder that save_pretrained wrote, or a .gguf file"
+        raise ModelNotFoundError(f"folder '{path}' has no config.json, so it is not a Hugging Face model{held}")
     return ResolvedModel(str(path), "folder")
 
 

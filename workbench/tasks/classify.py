@@ -273,8 +273,8 @@ def _base_path(info: dict, model_dir: Path) -> str:
     from workbench.catalog import BUNDLED, resolve_model
 
     name = info.get("base_model_name") or ""
-    if name in BUNDLED:
-        return resolve_model(name).path
+    if name in BUNDLED or (name.lower().endswith(".gguf") and Path(name).is_file()):
+        return resolve_model(name).path  # converted again if the cache was emptied
     beside = model_dir.parent.parent / name.removeprefix("run:") / "model"
     if name and (beside / "workbench_model.json").is_file():
         return str(beside)

@@ -71,3 +71,18 @@ def make_small_disk(tmp_path):
     yield make
     for mount in mounts:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_t5_folder(tmp_path_factory) -> Path:
+    """An encoder-decoder model folder (a random two-layer T5 with MiniLM's tokenizer)."""
+    from transformers import AutoTokenizer, T5Config, T5Model
+
+    from workbench.catalog import bundled_model_path
+
+    folder = tmp_path_factory.mktemp("models") / "tiny-t5"
+    tokenizer = AutoTokenizer.from_pretrained(bundled_model_path("minilm-l6"))
+    T5Model(T5Config(vocab_size=len(tokenizer), d_model=32, d_ff=64, num_layers=1, num_heads=2, d_kv=16,
+                     decoder_start_token_id=0)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

@@ -41,14 +41,8 @@ def test_cls_pooling_on_a_causal_decoder_is_refused_with_the_fix():
     assert check_model(config("minilm-l6", "cls"), resolve_model("minilm-l6")) == "cls"
 
 
-def test_an_encoder_decoder_model_is_refused_before_the_run(tmp_path):
-    from transformers import T5Config, T5Model
-
-    folder = tmp_path / "tiny-t5"
-    tokenizer = AutoTokenizer.from_pretrained(bundled_model_path("minilm-l6"))
-    T5Model(T5Config(vocab_size=len(tokenizer), d_model=32, d_ff=64, num_layers=1, num_heads=2, d_kv=16,
-                     decoder_start_token_id=0)).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
+def test_an_encoder_decoder_model_is_refused_before_the_run(tiny_t5_folder):
+    folder = tiny_t5_folder
     with pytest.raises(ConfigError) as err:
         check_model(config(str(folder)), resolve_model(str(folder)))
     assert err.value.problems == [("model.name", (

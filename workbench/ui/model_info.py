@@ -18,7 +18,7 @@ from workbench.config import RunConfig
 @dataclass(frozen=True)
 class ModelInfo:
     path: str
-    source: str  # bundled | run | folder | hub
+    source: str  # bundled | run | folder | gguf | hub
     model_type: str
     layers: int | None
     target_modules: tuple[str, ...]  # every linear layer kind inside the transformer blocks
@@ -43,13 +43,14 @@ def model_info(name: str, runs_dir: str, trust_remote_code: bool = False) -> Mod
     from workbench.catalog import resolve_model
     from workbench.methods.freeze import transformer_layers
     from workbench.methods.lora import default_target_modules
-    from workbench.tasks.classify import load_tokenizer, meta_model, model_config
+    from workbench.tasks.classify import check_architecture, load_tokenizer, meta_model, model_config
 
     cfg = RunConfig.from_dict({"model": {"name": name, "trust_remote_code": trust_remote_code},
                                "method": {"type": "full"}, "runs_dir": runs_dir})
     resolved = resolve_model(cfg.model.name, cfg.runs_dir)
     load_tokenizer(cfg, resolved)  # a folder without its tokenizer is named when it is picked
     config = model_config(cfg, resolved)
+    check_architecture(config, cfg.model.name)  # an encoder-decoder is named when it is picked
     model = meta_model(cfg, resolved, 2, with_method=False)
     try:
         layers = len(transformer_layers(model))

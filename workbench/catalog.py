@@ -87,6 +87,7 @@ def _converted_gguf(gguf: Path, target: Path) -> Path:
         return target
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    _require_space_for_conversion(gguf, target)
     try:
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
@@ -102,14 +103,42 @@ def _converted_gguf(gguf: Path, target: Path) -> Path:
         del model.config.quantization_config
     # Write beside the target and rename, so a killed conversion never leaves half a model.
     tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+    except OSError as err:  # a full disk, most likely: leave no half-written copy behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ModelNotFoundError(f"cannot write the converted model to {target.parent}: {err.strerror or err}; "
+                                 "free some space, or set WORKBENCH_CACHE to a folder on a larger disk") from None
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         tmp.rename(target)
     except OSError:  # another process converted it first
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def _require_space_for_conversion(gguf: Path, target: Path) -> None:
+    """Dequantized, a GGUF's weights take 4 bytes each (a 4-bit file grows about 6x): refuse before
+    the conversion, not when the disk fills half way through it. A file the reader cannot parse is
+    left to transformers, whose message says what is wrong with it."""
+    from workbench.runs.store import human_size
+
+    try:
+        import gguf as gguf_package
+
+        needed = 4 * sum(int(t.n_elements) for t in gguf_package.GGUFReader(gguf).tensors)
+    except Exception:
+        return
+    existing = target.parent
+    while not existing.exists() and existing != existing.parent:  # the cache not made yet
+        existing = existing.parent
+    free = shutil.disk_usage(existing).free
+    if free < needed:
+        raise ModelNotFoundError(
+            f"converting '{gguf.name}' writes about {human_size(needed)} of float weights into "
+            f"{target.parent}, and that disk has {human_size(free)} free; free some space, or set "
+            "WORKBENCH_CACHE to a folder on a larger disk")
 
 
 def _gguf_model(gguf: Path) -> ResolvedModel:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from workbench.catalog import bundled_model_path, resolve_model, sentence_transformers_pooling
+from workbench.catalog import bundled_model_path, gguf_to_convert, resolve_model, sentence_transformers_pooling
 from workbench.errors import ModelNotFoundError
 
 
@@ -108,8 +108,11 @@ def test_a_gguf_file_converts_once_into_the_cache(tmp_path, monkeypatch):
         os.link(bundled_gguf, mine)
     except OSError:  # another file system
         shutil.copy(bundled_gguf, mine)
+    assert gguf_to_convert(str(mine)) == gguf_to_convert(str(mine.parent)) == "my-smollm2.Q4_1.gguf"
+    assert gguf_to_convert("smollm2-135m-instruct") == SMOLLM2_GGUF  # this cache is empty
     resolved = resolve_model(str(mine))
     assert resolved.source == "gguf"
+    assert gguf_to_convert(str(mine)) is None and gguf_to_convert("minilm-l6") is None
     folder = tmp_path / "cache" / "models"
     assert [p.parent for p in folder.glob("gguf-my-smollm2.Q4_1-*/model.safetensors")] == [Path(resolved.path)]
     assert AutoConfig.from_pretrained(resolved.path).model_type == "llama"

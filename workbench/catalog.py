@@ -142,18 +142,41 @@ def _require_space_for_conversion(gguf: Path, target: Path) -> None:
 
 
 def _gguf_model(gguf: Path) -> ResolvedModel:
-    """A local GGUF file (what llama.cpp and Ollama users have), converted once into the cache.
-    The cache entry is named by the file's path, size and time, so an edited file converts anew."""
-    import hashlib
-
+    """A local GGUF file (what llama.cpp and Ollama users have), converted once into the cache."""
     gguf = gguf.resolve()
     bundled = BUNDLED["smollm2-135m-instruct"]
     if gguf == (_package_dir(bundled.package) / SMOLLM2_GGUF).resolve():
         return ResolvedModel(str(bundled_model_path(bundled.name)), "bundled")
+    return ResolvedModel(str(_converted_gguf(gguf, _gguf_cache_folder(gguf))), "gguf")
+
+
+def _gguf_cache_folder(gguf: Path) -> Path:
+    """Named by the file's path, size and time, so an edited file converts anew."""
+    import hashlib
+
     stat = gguf.stat()
     key = hashlib.sha1(f"{gguf}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
     slug = re.sub(r"[^\w.-]+", "-", gguf.stem)[:60]
-    return ResolvedModel(str(_converted_gguf(gguf, cache_dir() / "models" / f"gguf-{slug}-{key}")), "gguf")
+    return cache_dir() / "models" / f"gguf-{slug}-{key}"
+
+
+def gguf_to_convert(name: str) -> str | None:
+    """The GGUF file that resolving `name` would convert first (tens of seconds), or None when it
+    converts nothing: lets a front end say so before it waits."""
+    name = name.strip()
+    if name == "smollm2-135m-instruct":
+        cached = cache_dir() / "models" / name
+        return None if (cached / "config.json").is_file() else SMOLLM2_GGUF
+    path = Path(name).expanduser()
+    try:
+        if path.is_dir() and not (path / "config.json").is_file():
+            ggufs = list(path.glob("*.gguf"))
+            path = ggufs[0] if len(ggufs) == 1 else path
+        if not (path.is_file() and path.suffix.lower() == ".gguf"):
+            return None
+        return None if (_gguf_cache_folder(path.resolve()) / "config.json").is_file() else path.name
+    except OSError:
+        return None
 
 
 def resolve_model(name: str, runs_dir: str | Path = "runs") -> ResolvedModel:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from workbench.catalog import BUNDLED
+from workbench.catalog import BUNDLED, gguf_to_convert
 from workbench.config import (BEST_METRICS, CLASS_WEIGHTS, DEFAULT_LEARNING_RATE, METHODS, POOLINGS,
                               PRECISIONS, SCHEDULERS, TASKS, RunConfig)
 from workbench.data.validate import require_ok
@@ -291,6 +291,15 @@ def build_train_tab(ws: Workspace) -> TrainTab:
 
     # ---- model handlers ------------------------------------------------------------------------------
     def on_model(name, trust, current_targets):
+        # A GGUF file converts once before it can be described: tens of seconds with nothing
+        # to show but a spinner, unless the box says what is happening.
+        converting = gguf_to_convert(name or "")
+        if converting:
+            yield (f"Converting `{converting}` to float weights, once (about 20 s per 135M parameters; "
+                   "runs then load it in seconds)…"), gr.skip(), gr.skip()
+        yield describe_model(name, trust, current_targets)
+
+    def describe_model(name, trust, current_targets):
         try:
             info = model_info((name or "").strip(), str(ws.runs_dir), bool(trust))
         except WorkbenchError as err:

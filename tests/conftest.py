@@ -73,32 +73,45 @@ def make_small_disk(tmp_path):
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-@pytest.fixture(scope="session")
-def tiny_t5_folder(tmp_path_factory) -> Path:
-    """An encoder-decoder model folder (a random two-layer T5 with MiniLM's tokenizer)."""
-    from transformers import AutoTokenizer, T5Config, T5Model
+def tiny_model_folder(tmp_path_factory, name: str, build) -> Path:
+    """A model folder as save_pretrained writes it: a random tiny model, build(vocab_size, pad_id),
+    beside MiniLM's tokenizer (the weights are random; what is tested is that the architecture
+    goes through the workbench)."""
+    from transformers import AutoTokenizer
 
     from workbench.catalog import bundled_model_path
 
-    folder = tmp_path_factory.mktemp("models") / "tiny-t5"
+    folder = tmp_path_factory.mktemp("models") / name
     tokenizer = AutoTokenizer.from_pretrained(bundled_model_path("minilm-l6"))
-    T5Model(T5Config(vocab_size=len(tokenizer), d_model=32, d_ff=64, num_layers=1, num_heads=2, d_kv=16,
-                     decoder_start_token_id=0)).save_pretrained(folder)
+    build(len(tokenizer), tokenizer.pad_token_id).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_t5_folder(tmp_path_factory) -> Path:
+    """An encoder-decoder whose encoder classifies alone (T5EncoderModel)."""
+    from transformers import T5Config, T5Model
+
+    return tiny_model_folder(tmp_path_factory, "tiny-t5", lambda vocab, pad: T5Model(T5Config(
+        vocab_size=vocab, d_model=32, d_ff=64, num_layers=2, num_heads=2, d_kv=16, pad_token_id=pad,
+        decoder_start_token_id=pad)))
+
+
+@pytest.fixture(scope="session")
+def tiny_bart_folder(tmp_path_factory) -> Path:
+    """An encoder-decoder whose encoder transformers does not build alone."""
+    from transformers import BartConfig, BartModel
+
+    return tiny_model_folder(tmp_path_factory, "tiny-bart", lambda vocab, pad: BartModel(BartConfig(
+        vocab_size=vocab, d_model=32, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+        decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, pad_token_id=pad)))
 
 
 @pytest.fixture(scope="session")
 def tiny_gpt2_folder(tmp_path_factory) -> Path:
-    """A decoder whose projections are transformers' Conv1D (a random two-layer GPT-2 with
-    MiniLM's tokenizer), as GPT-2, DistilGPT-2 and their kin have."""
-    from transformers import AutoTokenizer, GPT2Config, GPT2Model
+    """A decoder whose projections are transformers' Conv1D, as GPT-2, DistilGPT-2 and their kin have."""
+    from transformers import GPT2Config, GPT2Model
 
-    from workbench.catalog import bundled_model_path
-
-    folder = tmp_path_factory.mktemp("models") / "tiny-gpt2"
-    tokenizer = AutoTokenizer.from_pretrained(bundled_model_path("minilm-l6"))
-    GPT2Model(GPT2Config(vocab_size=len(tokenizer), n_embd=32, n_layer=2, n_head=2, n_positions=128,
-                         pad_token_id=tokenizer.pad_token_id)).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return tiny_model_folder(tmp_path_factory, "tiny-gpt2", lambda vocab, pad: GPT2Model(GPT2Config(
+        vocab_size=vocab, n_embd=32, n_layer=2, n_head=2, n_positions=128, pad_token_id=pad)))

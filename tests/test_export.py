@@ -41,3 +41,32 @@ def test_a_lora_run_exports_merged_and_loads_without_the_workbench(datasets_dir,
     code, refused, _ = run_cli(capsys, "export", trained["run_id"], "--output", str(tmp_path / "a_file"),
                                "--runs-dir", str(runs))
     assert code == 2 and refused["error"].endswith("is a file; export into a new or empty folder")
+
+
+def test_a_t5_encoder_run_evaluates_explains_and_exports_a_folder_plain_transformers_loads(
+        datasets_dir, tmp_path, capsys, tiny_t5_folder):
+    from workbench.analysis import integrated_gradients, load_model
+    from workbench.runs.store import Run
+
+    runs = tmp_path / "runs"
+    code, trained, _ = run_cli(
+        capsys, "train", "--model", str(tiny_t5_folder), "--data", str(datasets_dir / "sst2"), "--max-steps", "2",
+        "--max-train-samples", "32", "--max-eval-samples", "16", "--batch-size", "16", "--runs-dir", str(runs),
+        "--set", "train.eval_steps=50", "--set", "task.max_length=32", "--set", "data.label_names=[negative,positive]")
+    assert code == 0 and trained["status"] == "finished", trained
+    run = Run(runs / trained["run_id"])
+    code, evaluated, _ = run_cli(capsys, "eval", trained["run_id"], "--data", str(datasets_dir / "sst2"),
+                                 "--split", "validation", "--runs-dir", str(runs))
+    assert code == 0 and evaluated["status"] == "finished", evaluated  # the saved model loads back
+
+    model, tokenizer, _ = load_model(run)
+    assert type(model.encoder).__name__ == "T5EncoderModel"
+    attribution = integrated_gradients(model, tokenizer, "a gorgeous , witty , seductive movie .")
+    assert any(abs(score) > 0 for score in attribution.scores)  # the hook sits on the embedding T5 calls
+
+    code, exported, _ = run_cli(capsys, "export", trained["run_id"], "--output", str(tmp_path / "deploy"),
+                                "--runs-dir", str(runs))
+    assert code == 0, exported
+    # Its tied embedding is saved once; plain transformers ties it back instead of initialising it.
+    loaded = assert_loads_without_workbench(tmp_path / "deploy", run.predictions_path, 32, tmp_path)
+    assert loaded["class"] == "PooledClassifier"

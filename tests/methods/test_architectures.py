@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from transformers import AutoConfig, AutoModel
+from transformers import AutoConfig
 
 from workbench.config import RunConfig
 from workbench.methods import METHODS
-from workbench.tasks.pooled_classifier import PooledClassifier
+from workbench.tasks.pooled_classifier import PooledClassifier, encoder_auto_class
 
 SMALL = dict(vocab_size=500, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2)
 ARCHITECTURES = {
@@ -23,6 +23,7 @@ ARCHITECTURES = {
     "gpt2": (dict(vocab_size=500, n_embd=32, n_layer=2, n_head=2, n_positions=64), "last"),
     "llama": (dict(SMALL, num_key_value_heads=1), "last"),
     "qwen2": (dict(SMALL, num_key_value_heads=1), "last"),
+    "t5": (dict(vocab_size=500, d_model=32, d_ff=64, num_layers=2, num_heads=2, d_kv=16), "mean"),  # its encoder
 }
 
 
@@ -31,7 +32,8 @@ ARCHITECTURES = {
 def test_each_method_trains_a_step_on_each_architecture(architecture, method):
     settings, pooling = ARCHITECTURES[architecture]
     torch.manual_seed(0)
-    encoder = AutoModel.from_config(AutoConfig.for_model(architecture, **settings))
+    config = AutoConfig.for_model(architecture, **settings)
+    encoder = encoder_auto_class(config).from_config(config)
     model = PooledClassifier.from_encoder_module(encoder, {0: "negative", 1: "positive"}, pooling)
     cfg = RunConfig.from_dict({"method": {"type": method, "lora": {"r": 4}, "freeze": {"trainable_layers": 1}}})
     model = METHODS[method].apply(model, cfg.resolve())

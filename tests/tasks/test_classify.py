@@ -41,14 +41,15 @@ def test_cls_pooling_on_a_causal_decoder_is_refused_with_the_fix():
     assert check_model(config("minilm-l6", "cls"), resolve_model("minilm-l6")) == "cls"
 
 
-def test_an_encoder_decoder_model_is_refused_before_the_run(tiny_t5_folder):
-    folder = tiny_t5_folder
-    with pytest.raises(ConfigError) as err:
-        check_model(config(str(folder)), resolve_model(str(folder)))
+def test_an_encoder_decoder_classifies_with_its_encoder_or_is_refused_before_the_run(tiny_t5_folder,
+                                                                                     tiny_bart_folder):
+    assert check_model(config(str(tiny_t5_folder)), resolve_model(str(tiny_t5_folder))) == "mean"
+    with pytest.raises(ConfigError) as err:  # BART's encoder is not built alone by transformers
+        check_model(config(str(tiny_bart_folder)), resolve_model(str(tiny_bart_folder)))
     assert err.value.problems == [("model.name", (
-        f"'{folder}' is an encoder-decoder model (t5); classification trains a text encoder (BERT, "
-        "RoBERTa, DeBERTa, MiniLM, e.g. minilm-l6) or a decoder-only model (Llama, Qwen, GPT-2, e.g. "
-        "smollm2-135m-instruct): choose one of those"))]
+        f"'{tiny_bart_folder}' is an encoder-decoder model (bart) whose encoder cannot be used alone; "
+        "classification trains a text encoder (BERT, RoBERTa, DeBERTa, MiniLM, e.g. minilm-l6; T5's encoder "
+        "too) or a decoder-only model (Llama, Qwen, GPT-2, e.g. smollm2-135m-instruct): choose one of those"))]
 
 
 def test_freeze_deeper_than_the_model_is_refused_before_the_run():

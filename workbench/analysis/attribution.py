@@ -403,7 +403,7 @@ def integrated_gradients(model, tokenizer, text: str, target: int | str | None =
     inputs = _inputs(model, prepared)
     baseline = baseline_ids(prepared, tokenizer).to(inputs["input_ids"].device)
     forward = _forward_for(model, target, precision)
-    lig = LayerIntegratedGradients(forward, model.get_input_embeddings())
+    lig = LayerIntegratedGradients(forward, word_embedding_layer(model))
     extra = (inputs["attention_mask"], inputs.get("token_type_ids"))
     with input_gradients_only(model):
         attributions, delta = lig.attribute(
@@ -431,7 +431,21 @@ def token_vectors_layer(model):
                                                                     "embeddings", None)):
         if isinstance(candidate, torch.nn.Module):
             return candidate
-    return model.get_input_embeddings()
+    return word_embedding_layer(model)
+
+
+def word_embedding_layer(model):
+    """The word-embedding module the forward pass calls: get_input_embeddings(), or a second module
+    on the same weight that is the one called (T5EncoderModel embeds through encoder.embed_tokens,
+    not its `shared`, so a hook on `shared` never fires)."""
+    embeddings = model.get_input_embeddings()
+    encoder = getattr(model, "encoder", model)
+    stack = getattr(encoder, "encoder", None)
+    inner = getattr(stack, "embed_tokens", None)
+    if isinstance(inner, torch.nn.Module) and inner is not embeddings and \
+            getattr(inner, "weight", None) is getattr(embeddings, "weight", None):
+        return inner
+    return embeddings
 
 
 def gradient_x_input(model, tokenizer, text: str, target: int | str | None = None,

@@ -16,7 +16,7 @@ from workbench.config import RunConfig
 from workbench.errors import ConfigError, ModelNotFoundError
 from workbench.methods.freeze import check_depth
 from workbench.methods.lora import target_modules as lora_target_modules
-from workbench.tasks.pooled_classifier import PooledClassifier, is_pooled_classifier
+from workbench.tasks.pooled_classifier import PooledClassifier, encoder_auto_class, is_pooled_classifier
 
 NAME = "classification"
 TEXT_COLUMNS = ("text", "text_pair", "row")
@@ -69,23 +69,26 @@ def check_model(cfg: RunConfig, resolved: ResolvedModel) -> str:
         check_lora_rank(cfg.method.lora.r, getattr(config, "hidden_size", None))
     if cfg.method.type == "lora" and cfg.method.lora.target_modules != "auto":
         import torch
-        from transformers import AutoModel
-
         with torch.device("meta"):  # the module names only: no weights read, no memory taken
-            encoder = AutoModel.from_config(config, trust_remote_code=cfg.model.trust_remote_code)
+            encoder = encoder_auto_class(config).from_config(config, trust_remote_code=cfg.model.trust_remote_code)
         lora_target_modules(cfg.method.lora.target_modules, encoder)
     return pooling
 
 
 def check_architecture(config, name: str) -> None:
-    """Refuse an encoder-decoder (T5, BART, Pegasus, Whisper...): its model wants decoder inputs as
-    well as the text, so the run would start and then fail with "You must specify exactly one of
-    input_ids or inputs_embeds", which names nothing the user chose."""
-    if getattr(config, "is_encoder_decoder", False):
+    """Refuse an encoder-decoder whose encoder transformers cannot build alone (BART, Pegasus,
+    Whisper...): its full model wants decoder inputs as well as the text, so the run would start
+    and then fail with "You must specify exactly one of input_ids or inputs_embeds". T5-family
+    models (T5, mT5, UMT5) classify with their encoder (tasks/pooled_classifier.encoder_auto_class)."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES
+
+    model_type = getattr(config, "model_type", "?")
+    if getattr(config, "is_encoder_decoder", False) and model_type not in MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES:
         raise ConfigError([("model.name", (
-            f"'{name}' is an encoder-decoder model ({getattr(config, 'model_type', '?')}); classification "
-            "trains a text encoder (BERT, RoBERTa, DeBERTa, MiniLM, e.g. minilm-l6) or a decoder-only "
-            "model (Llama, Qwen, GPT-2, e.g. smollm2-135m-instruct): choose one of those"))])
+            f"'{name}' is an encoder-decoder model ({model_type}) whose encoder cannot be used alone; "
+            "classification trains a text encoder (BERT, RoBERTa, DeBERTa, MiniLM, e.g. minilm-l6; T5's "
+            "encoder too) or a decoder-only model (Llama, Qwen, GPT-2, e.g. smollm2-135m-instruct): "
+            "choose one of those"))])
 
 
 def model_config(cfg: RunConfig, resolved: ResolvedModel):
@@ -125,14 +128,13 @@ def meta_model(cfg: RunConfig, resolved: ResolvedModel, num_labels: int, with_me
     shapes but no weights, on the meta device: which parameters train and how much they weigh,
     in milliseconds and without reading a weight file. Pooling has no parameters, so mean stands
     in for any (check_model checks the real one)."""
-    from transformers import AutoModel
-
     from workbench.methods import METHODS
 
     labels = {i: f"label_{i}" for i in range(max(2, num_labels))}
     with _meta_build_lock, warnings.catch_warnings(), torch.device("meta"):
         warnings.simplefilter("ignore")
-        encoder = AutoModel.from_config(model_config(cfg, resolved), trust_remote_code=cfg.model.trust_remote_code)
+        config = model_config(cfg, resolved)
+        encoder = encoder_auto_class(config).from_config(config, trust_remote_code=cfg.model.trust_remote_code)
         model = PooledClassifier.from_encoder_module(encoder, labels, "mean")
         return METHODS[cfg.method.type].apply(model, cfg) if with_method else model
 

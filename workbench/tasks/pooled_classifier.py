@@ -25,10 +25,19 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
+from transformers import AutoConfig, AutoModel, AutoModelForTextEncoding, PretrainedConfig, PreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 ARCHITECTURE = "WorkbenchPooledClassifier"
+
+
+def encoder_auto_class(config):
+    """The class that builds the text encoder for `config`: AutoModel, except for an encoder-decoder
+    (T5, mT5), whose encoder alone reads the text (T5EncoderModel, as Sentence-T5 does); AutoModel
+    would build the decoder too, and want decoder inputs. T5EncoderModel sets its config's
+    is_encoder_decoder to False, so a classifier saved from one says so in its own key."""
+    text_encoder = getattr(config, "is_encoder_decoder", False) or getattr(config, "workbench_text_encoder", False)
+    return AutoModelForTextEncoding if text_encoder else AutoModel
 
 
 class PooledClassifier(PreTrainedModel):
@@ -43,7 +52,7 @@ class PooledClassifier(PreTrainedModel):
 
     def __init__(self, config: PretrainedConfig, encoder: PreTrainedModel | None = None):
         super().__init__(config)
-        encoder = encoder if encoder is not None else AutoModel.from_config(config)
+        encoder = encoder if encoder is not None else encoder_auto_class(config).from_config(config)
         if getattr(encoder, "pooler", None) is not None:
             encoder.pooler = None  # the [CLS] tanh pooler is unused with our pooling
         # Keep the checkpoint's own prefix ("bert", "roberta", ...) so the state dict reads
@@ -66,8 +75,12 @@ class PooledClassifier(PreTrainedModel):
         for name in ("_tied_weights_keys",):
             if not hasattr(self, name):
                 setattr(self, name, None)
-        if hasattr(self, "all_tied_weights_keys") is False:
-            self.all_tied_weights_keys = {}
+        # The encoder's own ties, under its prefix (T5's encoder.embed_tokens is its shared
+        # embedding): save_pretrained writes such a weight once, and from_pretrained must tie it
+        # back rather than initialise the missing name, which would overwrite the shared one.
+        prefix = self.encoder_prefix
+        self.all_tied_weights_keys = {f"{prefix}.{name}": f"{prefix}.{source}" for name, source in
+                                      (getattr(self.encoder, "all_tied_weights_keys", None) or {}).items()}
 
     @property
     def encoder(self) -> PreTrainedModel:
@@ -112,7 +125,8 @@ class PooledClassifier(PreTrainedModel):
                      attn_implementation: str | None = None, **load_kwargs) -> "PooledClassifier":
         """A new head on the pretrained encoder in `path`."""
         kwargs = {"attn_implementation": attn_implementation} if attn_implementation else {}
-        encoder = AutoModel.from_pretrained(path, **kwargs, **load_kwargs)
+        config = AutoConfig.from_pretrained(path, trust_remote_code=load_kwargs.get("trust_remote_code", False))
+        encoder = encoder_auto_class(config).from_pretrained(path, **kwargs, **load_kwargs)
         return cls.from_encoder_module(encoder, id2label, pooling)
 
     @classmethod
@@ -122,6 +136,8 @@ class PooledClassifier(PreTrainedModel):
         config.id2label = {int(i): label for i, label in id2label.items()}
         config.label2id = {label: int(i) for i, label in id2label.items()}
         config.workbench_pooling = pooling
+        if type(encoder).__name__.endswith("EncoderModel"):  # T5EncoderModel: an encoder-decoder's encoder
+            config.workbench_text_encoder = True
         config.architectures = [ARCHITECTURE]
         return cls(config, encoder)
 
@@ -133,10 +149,13 @@ class PooledClassifier(PreTrainedModel):
         config = AutoConfig.from_pretrained(path)
         if attn_implementation:
             config._attn_implementation = attn_implementation
-        encoder = AutoModel.from_config(config)
+        encoder = encoder_auto_class(config).from_config(config)
         model = cls(config, encoder)
         state = load_file(str(Path(path) / "model.safetensors"))
         missing, unexpected = model.load_state_dict(state, strict=False)
+        # A tied weight (T5's encoder.embed_tokens is its shared embedding) is saved once, under
+        # the other name; loading that name filled both.
+        missing = [name for name in missing if name not in model.all_tied_weights_keys]
         if missing or unexpected:
             raise ValueError(f"{path}: weights do not match the model (missing {missing[:3]}, "
                              f"unexpected {unexpected[:3]})")

@@ -123,6 +123,7 @@ def _require_space_for_conversion(gguf: Path, target: Path) -> None:
     the conversion, not when the disk fills half way through it. A file the reader cannot parse is
     left to transformers, whose message says what is wrong with it."""
     from workbench.runs.store import human_size
+    from workbench.train.disk import free_space
 
     try:
         import gguf as gguf_package
@@ -130,10 +131,7 @@ def _require_space_for_conversion(gguf: Path, target: Path) -> None:
         needed = 4 * sum(int(t.n_elements) for t in gguf_package.GGUFReader(gguf).tensors)
     except Exception:
         return
-    existing = target.parent
-    while not existing.exists() and existing != existing.parent:  # the cache not made yet
-        existing = existing.parent
-    free = shutil.disk_usage(existing).free
+    free = free_space(target.parent)
     if free < needed:
         raise ModelNotFoundError(
             f"converting '{gguf.name}' writes about {human_size(needed)} of float weights into "

@@ -66,11 +66,16 @@ def require_disk_for(cfg: RunConfig, split_rows: dict[str, int], num_labels: int
     require_disk_space(Path(cfg.runs_dir).absolute(), disk_needed(model, cfg, rows))
 
 
-def require_disk_space(folder: Path, needed: int) -> None:
+def free_space(folder: Path) -> int:
+    """Free bytes on the disk that holds `folder`, or would hold it (a folder not made yet)."""
     existing = folder
-    while not existing.exists() and existing != existing.parent:  # a runs folder not made yet
+    while not existing.exists() and existing != existing.parent:
         existing = existing.parent
-    free = shutil.disk_usage(existing).free
+    return shutil.disk_usage(existing).free
+
+
+def require_disk_space(folder: Path, needed: int) -> None:
+    free = free_space(folder)
     if free < needed:
         raise WorkbenchError(
             f"not enough disk space: this run writes about {human_size(needed)} (its checkpoints and the "

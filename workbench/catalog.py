@@ -77,7 +77,11 @@ def bundled_model_path(name: str) -> Path:
 
 
 def _converted_smollm2(package_dir: Path) -> Path:
-    return _converted_gguf(package_dir / SMOLLM2_GGUF, cache_dir() / "models" / "smollm2-135m-instruct")
+    return _converted_gguf(package_dir / SMOLLM2_GGUF, _smollm2_cache_folder())
+
+
+def _smollm2_cache_folder() -> Path:
+    return cache_dir() / "models" / "smollm2-135m-instruct"
 
 
 def _converted_gguf(gguf: Path, target: Path) -> Path:
@@ -142,38 +146,49 @@ def _require_space_for_conversion(gguf: Path, target: Path) -> None:
 def _gguf_model(gguf: Path) -> ResolvedModel:
     """A local GGUF file (what llama.cpp and Ollama users have), converted once into the cache."""
     gguf = gguf.resolve()
-    bundled = BUNDLED["smollm2-135m-instruct"]
-    if gguf == (_package_dir(bundled.package) / SMOLLM2_GGUF).resolve():
-        return ResolvedModel(str(bundled_model_path(bundled.name)), "bundled")
+    if _is_bundled_gguf(gguf):
+        return ResolvedModel(str(bundled_model_path("smollm2-135m-instruct")), "bundled")
     return ResolvedModel(str(_converted_gguf(gguf, _gguf_cache_folder(gguf))), "gguf")
 
 
+def _is_bundled_gguf(gguf: Path) -> bool:
+    return gguf == (_package_dir(BUNDLED["smollm2-135m-instruct"].package) / SMOLLM2_GGUF).resolve()
+
+
 def _gguf_cache_folder(gguf: Path) -> Path:
-    """Named by the file's path, size and time, so an edited file converts anew."""
+    """Where a GGUF file's conversion lives. Another file's is named by its path, size and time,
+    so an edited file converts anew."""
     import hashlib
 
+    if _is_bundled_gguf(gguf):
+        return _smollm2_cache_folder()
     stat = gguf.stat()
     key = hashlib.sha1(f"{gguf}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
     slug = re.sub(r"[^\w.-]+", "-", gguf.stem)[:60]
     return cache_dir() / "models" / f"gguf-{slug}-{key}"
 
 
+def _gguf_in(path: Path) -> Path | None:
+    """The GGUF file a path names: a .gguf file, or a folder without config.json holding exactly one."""
+    if path.is_file():
+        return path if path.suffix.lower() == ".gguf" else None
+    if path.is_dir() and not (path / "config.json").is_file():
+        ggufs = list(path.glob("*.gguf"))
+        return ggufs[0] if len(ggufs) == 1 else None
+    return None
+
+
 def gguf_to_convert(name: str) -> str | None:
     """The GGUF file that resolving `name` would convert first (tens of seconds), or None when it
     converts nothing: lets a front end say so before it waits."""
     name = name.strip()
-    if name == "smollm2-135m-instruct":
-        cached = cache_dir() / "models" / name
-        return None if (cached / "config.json").is_file() else SMOLLM2_GGUF
-    path = Path(name).expanduser()
     try:
-        if path.is_dir() and not (path / "config.json").is_file():
-            ggufs = list(path.glob("*.gguf"))
-            path = ggufs[0] if len(ggufs) == 1 else path
-        if not (path.is_file() and path.suffix.lower() == ".gguf"):
+        gguf = _package_dir(BUNDLED[name].package) / SMOLLM2_GGUF if name == "smollm2-135m-instruct" \
+            else _gguf_in(Path(name).expanduser())
+        if gguf is None:
             return None
-        return None if (_gguf_cache_folder(path.resolve()) / "config.json").is_file() else path.name
-    except OSError:
+        return None if (_gguf_cache_folder(gguf.resolve()) / "config.json").is_file() else gguf.name
+    except (OSError, ModelNotFoundError):
         return None
 
 
@@ -238,8 +253,9 @@ def _bundled_name_like(name: str) -> str | None:
 
 
 def _local_folder(path: Path) -> ResolvedModel:
-    if path.is_file() and path.suffix.lower() == ".gguf":
-        return _gguf_model(path)
+    gguf = _gguf_in(path)
+    if gguf is not None and (path.is_file() or not (path / "adapter_config.json").is_file()):
+        return _gguf_model(gguf)
     if path.is_file():
         raise ModelNotFoundError(f"'{path}' is a file; give the folder that holds config.json (or a .gguf file)")
     if (path / "adapter_config.json").is_file():
@@ -247,8 +263,6 @@ def _local_folder(path: Path) -> ResolvedModel:
         return ResolvedModel(str(path), "folder", adapter_base=base)
     if not (path / "config.json").is_file():
         ggufs = sorted(path.glob("*.gguf"))
-        if len(ggufs) == 1:
-            return _gguf_model(ggufs[0])
         held = f"; it holds GGUF files ({', '.join(g.name for g in ggufs)}): give the path of one" if ggufs else \
             "; give the folder that save_pretrained wrote, or a .gguf file"
         raise ModelNotFoundError(f"folder '{path}' has no config.json, so it is not a Hugging Face model{held}")

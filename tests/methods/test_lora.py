@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 
-import torch
-
-from tests.train.test_training import tiny_config
+from tests.train.test_training import assert_model_predicts_what_its_run_did, tiny_config
 from workbench.catalog import resolve_model
 from workbench.config import RunConfig
 from workbench.runs.store import create_run
-from workbench.tasks.classify import load_trained, meta_model
+from workbench.tasks.classify import meta_model
 from workbench.train.main import execute
 
 
@@ -35,11 +33,4 @@ def test_a_lora_run_on_conv1d_layers_trains_and_its_merged_model_predicts_as_the
     assert sorted(adapter["target_modules"]) == ["c_attn", "c_fc", "c_proj"] and adapter["fan_in_fan_out"]
 
     # Merging reads the Conv1D weights the right way round: the merged model gives the run's scores.
-    predictions = [json.loads(line) for line in run.predictions_path.read_text().splitlines()][:4]
-    model, tokenizer = load_trained(run.model_dir)
-    batch = tokenizer([p["text"] for p in predictions], padding=True, truncation=True, max_length=32,
-                      return_tensors="pt")
-    with torch.inference_mode():
-        probs = model(**batch).logits.softmax(-1)
-    saved = torch.tensor([[p["probabilities"][n] for n in ("0", "1")] for p in predictions])
-    assert torch.allclose(probs, saved, atol=1e-4)
+    assert_model_predicts_what_its_run_did(run.model_dir, run.predictions_path)

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from workbench.catalog import bundled_model_path, gguf_to_convert, resolve_model, sentence_transformers_pooling
+from workbench.catalog import (bundled_model_path, gguf_to_convert, model_width, resolve_model,
+                               sentence_transformers_pooling)
 from workbench.errors import ModelNotFoundError
 
 
@@ -51,6 +52,19 @@ def test_offline_hub_id_explains_how_to_fix():
         resolve_model("some-org/a-model-that-is-not-cached")
     message = str(err.value)
     assert "offline" in message and "bundled model" in message and "folder path" in message
+
+
+def test_model_width_is_read_without_loading_converting_or_downloading(tmp_path, monkeypatch, tiny_t5_folder):
+    assert model_width("minilm-l6") == 384
+    assert model_width(str(bundled_model_path("minilm-l6"))) == 384
+    assert model_width(str(tiny_t5_folder)) == 32  # T5 names it d_model
+    # A GGUF not converted yet: its header says it, and nothing is converted to find out.
+    monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path / "cache"))
+    assert model_width("smollm2-135m-instruct") == 576
+    assert not (tmp_path / "cache").exists()
+    # Unknown here: a Hub model that is not cached (the network is not asked), a missing folder.
+    assert model_width("some-org/a-model-that-is-not-cached") is None
+    assert model_width(str(tmp_path / "no-such-model")) is None
 
 
 def test_unknown_run(tmp_path):

@@ -4,7 +4,8 @@ import os
 
 import pytest
 
-from workbench.config import DEFAULT_LEARNING_RATE, RunConfig, validation_problems
+from workbench.config import (DEFAULT_HEAD_LEARNING_RATE, DEFAULT_LEARNING_RATE, RunConfig, default_learning_rates,
+                              validation_problems)
 from workbench.errors import ConfigError
 
 
@@ -74,6 +75,28 @@ def test_override_with_dotted_keys_and_typo():
         RunConfig().override(["train.epochs"])
 
 
+def test_default_learning_rates_shrink_on_wider_models():
+    # Measured on MiniLM-L6 (hidden size 384); a wider model takes steps 384 / width as large, so
+    # BERT-base gets 5e-5 and a 7B decoder (4096) about 1e-5 full, 1e-4 with LoRA.
+    assert default_learning_rates("full", 384) == (1e-4, 1e-3)
+    assert default_learning_rates("full", 768) == (5e-5, 5e-4)
+    assert default_learning_rates("lora", 4096) == (9.4e-5, 2.8e-4)
+    assert default_learning_rates("full", 4096)[0] == 9.4e-6
+    # Narrower models, and models whose width is not known, keep the measured values.
+    assert default_learning_rates("freeze", 128) == default_learning_rates("freeze", None) == (2e-4, 1e-3)
+
+
+def test_resolve_reads_the_width_of_the_model_it_is_given(tmp_path):
+    from transformers import BertConfig
+
+    BertConfig(hidden_size=768).save_pretrained(tmp_path / "bert-base-like")  # its config is what is read
+    wide = str(tmp_path / "bert-base-like")
+    cfg = RunConfig.from_dict({"model": {"name": wide}, "method": {"type": "lora"}}).resolve()
+    assert (cfg.train.learning_rate, cfg.train.head_learning_rate) == (5e-4, 1.5e-3)
+    explicit = RunConfig.from_dict({"model": {"name": wide}, "train": {"learning_rate": 1e-4}}).resolve()
+    assert (explicit.train.learning_rate, explicit.train.head_learning_rate) == (1e-4, 5e-4)
+
+
 def test_resolve_fills_method_specific_learning_rates():
     full = RunConfig.from_dict({"method": {"type": "full"}}).resolve()
     lora = RunConfig.from_dict({"method": {"type": "lora"}}).resolve()
@@ -82,6 +105,8 @@ def test_resolve_fills_method_specific_learning_rates():
     assert lora.train.learning_rate > full.train.learning_rate  # LoRA wants larger steps
     explicit = RunConfig.from_dict({"method": {"type": "lora"}, "train": {"learning_rate": 5e-4}}).resolve()
     assert explicit.train.learning_rate == 5e-4
+    # The head starts from random and learns faster than the pretrained body.
+    assert full.train.head_learning_rate == DEFAULT_HEAD_LEARNING_RATE["full"] > full.train.learning_rate
     # A method without defaults keeps "auto"; validate() then names the methods there are.
     unknown = RunConfig.from_dict({"method": {"type": "prefix"}, "data": {"path": "train.csv"}}).resolve()
     assert unknown.train.learning_rate == "auto"

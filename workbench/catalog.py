@@ -178,18 +178,73 @@ def _gguf_in(path: Path) -> Path | None:
     return None
 
 
-def gguf_to_convert(name: str) -> str | None:
-    """The GGUF file that resolving `name` would convert first (tens of seconds), or None when it
-    converts nothing: lets a front end say so before it waits."""
-    name = name.strip()
+def _gguf_named(name: str) -> Path | None:
+    """The GGUF file behind a model name: the bundled SmolLM2's, or a local .gguf path's."""
+    if name == "smollm2-135m-instruct":
+        return _package_dir(BUNDLED[name].package) / SMOLLM2_GGUF
+    return _gguf_in(Path(name).expanduser())
+
+
+def _unconverted_gguf(name: str) -> Path | None:
+    """The GGUF file that resolving `name` would convert first, or None when it converts nothing."""
     try:
-        gguf = _package_dir(BUNDLED[name].package) / SMOLLM2_GGUF if name == "smollm2-135m-instruct" \
-            else _gguf_in(Path(name).expanduser())
-        if gguf is None:
+        gguf = _gguf_named(name.strip())
+        if gguf is None or (_gguf_cache_folder(gguf.resolve()) / "config.json").is_file():
             return None
-        return None if (_gguf_cache_folder(gguf.resolve()) / "config.json").is_file() else gguf.name
+        return gguf
     except (OSError, ModelNotFoundError):
         return None
+
+
+def gguf_to_convert(name: str) -> str | None:
+    """The name of the GGUF file that resolving `name` would convert first (tens of seconds), or
+    None when it converts nothing: lets a front end say so before it waits."""
+    gguf = _unconverted_gguf(name)
+    return gguf.name if gguf is not None else None
+
+
+def model_width(name: str, runs_dir: str | Path = "runs") -> int | None:
+    """The hidden size of the model `name` names, read from its config (or a GGUF file's header)
+    without loading, converting or downloading it: the default learning rates scale with it
+    (config.default_learning_rates). None when it cannot be read here, e.g. a Hub model that is
+    not cached; the run's own checks then say what is wrong with the model."""
+    from transformers import AutoConfig
+
+    name = name.strip()
+    try:
+        gguf = _unconverted_gguf(name)
+        if gguf is not None:
+            return _gguf_width(gguf)
+        hub_id = hub_id_in(name)
+        is_local = name in BUNDLED or name.startswith("run:") or Path(name).expanduser().exists() \
+            or (Path(runs_dir) / name / "status.json").is_file()
+        if hub_id is None and is_local:
+            resolved = resolve_model(name, runs_dir)  # local only: nothing to download or convert
+            has_config = (Path(resolved.path) / "config.json").is_file()
+            source = resolved.path if has_config or not resolved.adapter_base else resolved.adapter_base
+        else:
+            source = hub_id or name  # the cached config only: never wait on the network for a default
+        config = AutoConfig.from_pretrained(source, local_files_only=True)
+    except Exception:  # noqa: BLE001 - a best guess for a default; the run's checks report the model
+        return None
+    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    width = getattr(text_config, "hidden_size", None)
+    return int(width) if isinstance(width, int) and width > 0 else None
+
+
+def _gguf_width(gguf: Path) -> int | None:
+    """`<architecture>.embedding_length` from a GGUF file's header (the model's hidden size)."""
+    import gguf as gguf_package
+
+    fields = gguf_package.GGUFReader(gguf).fields
+
+    def value(key: str):
+        field = fields.get(key)
+        return None if field is None else field.parts[field.data[0]]
+
+    architecture = value("general.architecture")
+    width = value(f"{bytes(architecture).decode()}.embedding_length") if architecture is not None else None
+    return int(width[0]) if width is not None else None
 
 
 def resolve_model(name: str, runs_dir: str | Path = "runs") -> ResolvedModel:

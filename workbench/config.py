@@ -208,10 +208,14 @@ class RunConfig:
         t = cfg.train
         if cfg.method.type not in METHODS:
             return cfg  # no defaults for it: validate() names the methods there are
-        if t.learning_rate == "auto":
-            t.learning_rate = DEFAULT_LEARNING_RATE[cfg.method.type]
-        if t.head_learning_rate == "auto":
-            t.head_learning_rate = DEFAULT_HEAD_LEARNING_RATE[cfg.method.type]
+        if "auto" in (t.learning_rate, t.head_learning_rate):
+            from workbench.catalog import model_width
+
+            body, head = default_learning_rates(cfg.method.type, model_width(cfg.model.name, cfg.runs_dir))
+            if t.learning_rate == "auto":
+                t.learning_rate = body
+            if t.head_learning_rate == "auto":
+                t.head_learning_rate = head
         return cfg
 
 
@@ -219,6 +223,23 @@ class RunConfig:
 # which must move further, so it wants a learning rate ~10x the full fine-tuning one.
 DEFAULT_LEARNING_RATE = {"full": 1e-4, "freeze": 2e-4, "lora": 1e-3}
 DEFAULT_HEAD_LEARNING_RATE = {"full": 1e-3, "freeze": 1e-3, "lora": 3e-3}
+# ...for MiniLM-L6's width. Wider models want smaller steps: with Adam, the learning rate that
+# works shrinks about as 1 / hidden size (muP, Yang et al. 2022), and fine-tuning practice agrees:
+# BERT-base (768) is tuned at 2e-5..5e-5, large models (1024) at 1e-5..3e-5, 7B decoders (4096)
+# at ~1e-5 full and 1e-4..2e-4 with LoRA. 1e-4 on all of them, as one flat default gave, is
+# what makes a large model's fine-tuning diverge. Narrower models keep the measured values.
+REFERENCE_WIDTH = 384
+
+
+def default_learning_rates(method: str, width: int | None) -> tuple[float, float]:
+    """The body and head learning rates "auto" means for `method` on a model of hidden size
+    `width` (None: not known, the MiniLM-L6 values)."""
+    scale = min(1.0, REFERENCE_WIDTH / width) if width else 1.0
+
+    def rounded(rate: float) -> float:
+        return float(f"{rate * scale:.2g}")
+
+    return rounded(DEFAULT_LEARNING_RATE[method]), rounded(DEFAULT_HEAD_LEARNING_RATE[method])
 
 
 def _not_one_of(value, kind: str, known: tuple[str, ...], planned: tuple[str, ...]) -> str:

@@ -103,6 +103,10 @@ def test_a_run_is_the_base_of_the_next_and_loads_after_the_runs_folder_moves(dat
     assert execute(fourth)["status"] == "finished", fourth.status().get("error")
     for run in (second, third, fourth):  # the pooling the chain started with is kept, not reset to mean
         assert json.loads((run.model_dir / "config.json").read_text())["workbench_pooling"] == "cls"
+    # The default learning rates read a run's width, whatever its folder holds (an adapter, weights).
+    from workbench.catalog import model_width
+
+    assert [model_width(f"run:{run.id}", runs) for run in (first, second, third)] == [384, 384, 384]
 
     moved = runs.rename(tmp_path / "moved")
     for run in (first, second, third, fourth):

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from workbench.catalog import BUNDLED, gguf_to_convert
-from workbench.config import (BEST_METRICS, CLASS_WEIGHTS, DEFAULT_LEARNING_RATE, METHODS, POOLINGS,
-                              PRECISIONS, SCHEDULERS, TASKS, RunConfig)
+from workbench.catalog import BUNDLED, gguf_to_convert, model_width
+from workbench.config import (BEST_METRICS, CLASS_WEIGHTS, METHODS, POOLINGS, PRECISIONS, REFERENCE_WIDTH,
+                              SCHEDULERS, TASKS, RunConfig, default_learning_rates)
 from workbench.data.validate import require_ok
 from workbench.errors import ConfigError, DataError, WorkbenchError
 from workbench.preflight import check_settings
@@ -126,8 +126,14 @@ def device_choices() -> list[tuple[str, str]]:
     return [("CPU", "cpu")] + [(gpu.label, gpu.index) for gpu in queue.list_gpus()]
 
 
-def lr_info(method: str) -> str:
-    return f"auto = {DEFAULT_LEARNING_RATE.get(method, 1e-4):g} for {METHOD_NAMES.get(method, method)}"
+def lr_info(method: str, model: str, runs_dir: str) -> str:
+    """What "auto" means for this method on this model: wider models get smaller steps."""
+    if method not in METHODS:
+        return "auto = the default for the method"
+    width = model_width(model or "", runs_dir)
+    body, _ = default_learning_rates(method, width)
+    scaled = f" on this model (hidden size {width})" if width and width > REFERENCE_WIDTH else ""
+    return f"auto = {body:g} for {METHOD_NAMES.get(method, method)}{scaled}"
 
 
 def escape(text: str) -> str:
@@ -247,7 +253,7 @@ def build_train_tab(ws: Workspace) -> TrainTab:
     with gr.Row():
         widget("epochs")
         widget("max_steps")
-        widget("learning_rate", info=lr_info(values["method"]))
+        widget("learning_rate", info=lr_info(values["method"], values["model"], str(ws.runs_dir)))
         widget("batch_size")
     with gr.Accordion("Advanced settings", open=False):
         advanced = [f.key for f in FIELDS if f.group == "advanced"]
@@ -334,12 +340,15 @@ def build_train_tab(ws: Workspace) -> TrainTab:
 
     def on_method(method, task):
         return ([gr.Group(visible=method == name) for name in method_groups]
-                + [gr.Group(visible=task == name) for name in task_groups]
-                + [gr.Textbox(info=lr_info(method))])
+                + [gr.Group(visible=task == name) for name in task_groups])
 
     gr.on([c["method"].change, c["task"].change], on_method, [c["method"], c["task"]],
-          list(method_groups.values()) + list(task_groups.values()) + [c["learning_rate"]],
-          show_progress="hidden")
+          list(method_groups.values()) + list(task_groups.values()), show_progress="hidden")
+    def on_learning_rate_info(method, model):
+        return gr.Textbox(info=lr_info(method, model, str(ws.runs_dir)))
+
+    gr.on([c["method"].change, c["model"].change], on_learning_rate_info, [c["method"], c["model"]],
+          c["learning_rate"], show_progress="hidden")
 
     # ---- data handlers -------------------------------------------------------------------------------
     data_outputs = [c["text_column"], c["text_pair_column"], c["label_column"], preview_table, label_plot,

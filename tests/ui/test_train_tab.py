@@ -1,0 +1,18 @@
+"""The Train tab's own helpers (the whole tab is driven in a real browser in tests/browser/)."""
+
+from __future__ import annotations
+
+from transformers import BertConfig
+
+from workbench.ui.train_tab import lr_info
+
+
+def test_the_learning_rate_hint_says_what_auto_means_for_this_method_and_model(tmp_path):
+    runs = str(tmp_path / "runs")
+    assert lr_info("lora", "minilm-l6", runs) == "auto = 0.001 for LoRA"
+    assert lr_info("full", "minilm-l6", runs) == "auto = 0.0001 for Full fine-tuning"
+    BertConfig(hidden_size=768).save_pretrained(tmp_path / "bert-base-like")
+    assert lr_info("full", str(tmp_path / "bert-base-like"), runs) == \
+        "auto = 5e-05 for Full fine-tuning on this model (hidden size 768)"
+    # A model that cannot be read yet gets the measured default; Start then names the problem.
+    assert lr_info("full", str(tmp_path / "missing"), runs) == "auto = 0.0001 for Full fine-tuning"

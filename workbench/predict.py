@@ -197,8 +197,9 @@ def reading_warnings(tokenizer, frame: pd.DataFrame, text: str, pair: str | None
 
     lengths = token_lengths(tokenizer, frame, text, pair, split)
     warnings = [unknown_warning(lengths)]
-    if max_length and lengths.share_cut(max_length) >= WARN_SHARE:
-        warnings.append(f"{100 * lengths.share_cut(max_length):.1f} % of the texts "
+    share_cut = lengths.share_cut(max_length) if max_length else 0.0
+    if share_cut >= WARN_SHARE:
+        warnings.append(f"{100 * share_cut:.1f} % of the texts "
                         f"({lengths.cut_count(max_length)}) are longer than "
                         f"the {max_length} tokens this model was trained to read (its task.max_length), so "
                         "each is labelled from its first part only; if their ends matter, train with a "

@@ -203,7 +203,7 @@ def gguf_to_convert(name: str) -> str | None:
     return gguf.name if gguf is not None else None
 
 
-def model_width(name: str, runs_dir: str | Path = "runs") -> int | None:
+def model_width(name: str, runs_dir: str | Path = "runs", trust_remote_code: bool = False) -> int | None:
     """The hidden size of the model `name` names, read from its config (or a GGUF file's header)
     without loading, converting or downloading it: the default learning rates scale with it
     (config.default_learning_rates). None when it cannot be read here, e.g. a Hub model that is
@@ -224,7 +224,7 @@ def model_width(name: str, runs_dir: str | Path = "runs") -> int | None:
             source = resolved.path if has_config or not resolved.adapter_base else resolved.adapter_base
         else:
             source = hub_id or name  # the cached config only: never wait on the network for a default
-        config = AutoConfig.from_pretrained(source, local_files_only=True)
+        config = AutoConfig.from_pretrained(source, local_files_only=True, trust_remote_code=trust_remote_code)
     except Exception:  # noqa: BLE001 - a best guess for a default; the run's checks report the model
         return None
     text_config = config.get_text_config() if hasattr(config, "get_text_config") else config

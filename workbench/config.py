@@ -211,7 +211,8 @@ class RunConfig:
         if "auto" in (t.learning_rate, t.head_learning_rate):
             from workbench.catalog import model_width
 
-            body, head = default_learning_rates(cfg.method.type, model_width(cfg.model.name, cfg.runs_dir))
+            width = model_width(cfg.model.name, cfg.runs_dir, cfg.model.trust_remote_code)
+            body, head = default_learning_rates(cfg.method.type, width)
             if t.learning_rate == "auto":
                 t.learning_rate = body
             if t.head_learning_rate == "auto":

@@ -336,9 +336,19 @@ def test_bad_input_gives_one_clear_message_and_configs_save_and_load(app_server,
     expect(page.locator("#train-model-info")).to_contain_text("does not exist", timeout=30_000)
     page.locator("#train-start").click()
     expect(status).to_contain_text("model folder './no/such/model' does not exist", timeout=30_000)
+    # What "auto" means follows the model: a wider one takes smaller steps (its config says how wide).
+    from transformers import BertConfig
+
+    BertConfig(hidden_size=768).save_pretrained(tmp_path / "bert-base-like")
+    model.fill(str(tmp_path / "bert-base-like"))
+    model.press("Enter")
+    learning_rate = page.locator("#train-learning_rate")
+    expect(learning_rate).to_contain_text("auto = 5e-05 for Full fine-tuning on this model (hidden size 768)",
+                                          timeout=30_000)
     model.fill("minilm-l6")
     model.press("Enter")
     expect(page.locator("#train-model-info")).to_contain_text("bundled model", timeout=30_000)
+    expect(learning_rate).to_contain_text("auto = 0.0001 for Full fine-tuning", timeout=30_000)
 
     choose(page, "train-label_column", "text")
     expect(page.locator("#train-preflight")).to_contain_text("both 'text'", timeout=30_000)
@@ -361,6 +371,7 @@ def test_bad_input_gives_one_clear_message_and_configs_save_and_load(app_server,
     # LoRA shows its settings and changes the trainable share; save, change, load back.
     page.locator("#train-method").get_by_text("LoRA").click()
     expect(page.locator("#train-lora_target_modules")).to_contain_text("query", timeout=30_000)
+    expect(learning_rate).to_contain_text("auto = 0.001 for LoRA")
     expect(page.locator("#train-parameters")).to_contain_text("(2.", timeout=60_000)  # ~2.9% of MiniLM
     set_field(page, "lora_r", 4)
     set_field(page, "name", "small lora")

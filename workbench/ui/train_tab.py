@@ -126,11 +126,11 @@ def device_choices() -> list[tuple[str, str]]:
     return [("CPU", "cpu")] + [(gpu.label, gpu.index) for gpu in queue.list_gpus()]
 
 
-def lr_info(method: str, model: str, runs_dir: str) -> str:
+def lr_info(method: str, model: str, runs_dir: str, trust_remote_code: bool = False) -> str:
     """What "auto" means for this method on this model: wider models get smaller steps."""
     if method not in METHODS:
         return "auto = the default for the method"
-    width = model_width(model or "", runs_dir)
+    width = model_width(model or "", runs_dir, trust_remote_code)
     body, _ = default_learning_rates(method, width)
     scaled = f" on this model (hidden size {width})" if width and width > REFERENCE_WIDTH else ""
     return f"auto = {body:g} for {METHOD_NAMES.get(method, method)}{scaled}"
@@ -253,7 +253,8 @@ def build_train_tab(ws: Workspace) -> TrainTab:
     with gr.Row():
         widget("epochs")
         widget("max_steps")
-        widget("learning_rate", info=lr_info(values["method"], values["model"], str(ws.runs_dir)))
+        widget("learning_rate", info=lr_info(values["method"], values["model"], str(ws.runs_dir),
+                                             bool(values.get("trust_remote_code"))))
         widget("batch_size")
     with gr.Accordion("Advanced settings", open=False):
         advanced = [f.key for f in FIELDS if f.group == "advanced"]
@@ -344,11 +345,11 @@ def build_train_tab(ws: Workspace) -> TrainTab:
 
     gr.on([c["method"].change, c["task"].change], on_method, [c["method"], c["task"]],
           list(method_groups.values()) + list(task_groups.values()), show_progress="hidden")
-    def on_learning_rate_info(method, model):
-        return gr.Textbox(info=lr_info(method, model, str(ws.runs_dir)))
+    def on_learning_rate_info(method, model, trust):
+        return gr.Textbox(info=lr_info(method, model, str(ws.runs_dir), bool(trust)))
 
-    gr.on([c["method"].change, c["model"].change], on_learning_rate_info, [c["method"], c["model"]],
-          c["learning_rate"], show_progress="hidden")
+    gr.on([c["method"].change, c["model"].change, c["trust_remote_code"].change], on_learning_rate_info,
+          [c["method"], c["model"], c["trust_remote_code"]], c["learning_rate"], show_progress="hidden")
 
     # ---- data handlers -------------------------------------------------------------------------------
     data_outputs = [c["text_column"], c["text_pair_column"], c["label_column"], preview_table, label_plot,

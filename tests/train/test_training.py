@@ -61,6 +61,8 @@ def test_tiny_run_writes_the_whole_run_folder(method, datasets_dir, tmp_path):
         assert status["trainable_parameters"] < 0.3 * status["total_parameters"]
     log = run.log_path.read_text()
     assert "trainable parameters" in log and "step 3/3" in log
+    rates = {"full": "0.0001, head 0.001", "freeze": "0.0002, head 0.001", "lora": "0.001, head 0.003"}
+    assert f"learning rate {rates[method]}" in log  # what "auto" chose for this model and method
 
 
 def test_how_often_a_run_evaluates_does_not_change_the_model_it_trains(datasets_dir, tmp_path):

@@ -112,6 +112,8 @@ def train_run(run: Run, resume: bool = False) -> dict:
     model = METHODS[cfg.method.type].apply(model, cfg)
     trainable, total = trainable_parameters(model)
     log.info("trainable parameters: %s of %s (%.2f%%)", f"{trainable:,}", f"{total:,}", 100 * trainable / total)
+    # "auto" rates depend on the model's width (config.default_learning_rates): say what was used.
+    log.info("learning rate %s, head %s", cfg.train.learning_rate, cfg.train.head_learning_rate)
     run.update_status(trainable_parameters=trainable, total_parameters=total,
                       label_names=data.label_names, rows={k: len(v) for k, v in data.splits.items()},
                       columns=vars(data.report.columns), data_fingerprint=fingerprint)

@@ -227,8 +227,8 @@ DEFAULT_HEAD_LEARNING_RATE = {"full": 1e-3, "freeze": 1e-3, "lora": 3e-3}
 # ...for MiniLM-L6's width. Wider models want smaller steps: with Adam, the learning rate that
 # works shrinks about as 1 / hidden size (muP, Yang et al. 2022), and fine-tuning practice agrees:
 # BERT-base (768) is tuned at 2e-5..5e-5, large models (1024) at 1e-5..3e-5, 7B decoders (4096)
-# at ~1e-5 full and 1e-4..2e-4 with LoRA. 1e-4 on all of them, as one flat default gave, is
-# what makes a large model's fine-tuning diverge. Narrower models keep the measured values.
+# at ~1e-5 full and 1e-4..2e-4 with LoRA. One flat 1e-4 put those models 2-10x above the rates
+# they are tuned at. Narrower models keep the measured values.
 REFERENCE_WIDTH = 384
 
 

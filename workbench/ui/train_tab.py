@@ -345,6 +345,7 @@ def build_train_tab(ws: Workspace) -> TrainTab:
 
     gr.on([c["method"].change, c["task"].change], on_method, [c["method"], c["task"]],
           list(method_groups.values()) + list(task_groups.values()), show_progress="hidden")
+
     def on_learning_rate_info(method, model, trust):
         return gr.Textbox(info=lr_info(method, model, str(ws.runs_dir), bool(trust)))
 

@@ -76,21 +76,21 @@ def test_override_with_dotted_keys_and_typo():
 
 
 def test_default_learning_rates_shrink_on_wider_models():
-    # Measured on MiniLM-L6 (hidden size 384); a wider model takes steps 384 / width as large, so
-    # BERT-base gets 5e-5 and a 7B decoder (4096) about 1e-5 full, 1e-4 with LoRA.
-    assert default_learning_rates("full", 384) == (1e-4, 1e-3)
-    assert default_learning_rates("full", 768) == (5e-5, 5e-4)
-    assert default_learning_rates("lora", 4096) == (9.4e-5, 2.8e-4)
-    assert default_learning_rates("full", 4096)[0] == 9.4e-6
-    # Narrower models, and models whose width is not known, keep the measured values.
+    # Measured on MiniLM-L6 (384 wide) and kept up to BERT-base's 768; wider models take steps
+    # 768 / width as large, so a 7B decoder (4096) gets about 2e-5 full and 2e-4 with LoRA.
+    assert default_learning_rates("full", 384) == default_learning_rates("full", 768) == (1e-4, 1e-3)
+    assert default_learning_rates("full", 1536) == (5e-5, 5e-4)
+    assert default_learning_rates("lora", 4096) == (1.9e-4, 5.6e-4)
+    assert default_learning_rates("full", 4096)[0] == 1.9e-5
+    # Models whose width is not known keep the measured values.
     assert default_learning_rates("freeze", 128) == default_learning_rates("freeze", None) == (2e-4, 1e-3)
 
 
 def test_resolve_reads_the_width_of_the_model_it_is_given(tmp_path):
     from transformers import BertConfig
 
-    BertConfig(hidden_size=768).save_pretrained(tmp_path / "bert-base-like")  # its config is what is read
-    wide = str(tmp_path / "bert-base-like")
+    BertConfig(hidden_size=1536).save_pretrained(tmp_path / "wide-bert")  # its config is what is read
+    wide = str(tmp_path / "wide-bert")
     cfg = RunConfig.from_dict({"model": {"name": wide}, "method": {"type": "lora"}}).resolve()
     assert (cfg.train.learning_rate, cfg.train.head_learning_rate) == (5e-4, 1.5e-3)
     explicit = RunConfig.from_dict({"model": {"name": wide}, "train": {"learning_rate": 1e-4}}).resolve()

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from workbench.catalog import BUNDLED
-from workbench.config import DEFAULT_LEARNING_RATE, METHODS, REFERENCE_WIDTH, TASKS, RunConfig
+from workbench.config import DEFAULT_LEARNING_RATE, METHODS, SCALE_ABOVE_WIDTH, TASKS, RunConfig
 from workbench.errors import ConfigError, WorkbenchError
 from workbench.hub_access import offline_unless_hub_reachable
 
@@ -310,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
         p.add_argument("--lr", type=float, help="body learning rate (default by method: "
                        + ", ".join(f"{m} {lr:g}" for m, lr in DEFAULT_LEARNING_RATE.items())
-                       + f"; times {REFERENCE_WIDTH} / hidden size on models wider than {REFERENCE_WIDTH})")
+                       + f"; times {SCALE_ABOVE_WIDTH} / hidden size on models wider than {SCALE_ABOVE_WIDTH})")
         p.add_argument("--batch-size", type=int, help="training examples per step")
         p.add_argument("--text-column", help="the column holding the text (default: detected)")
         p.add_argument("--text-pair-column", help="the second text of a sentence pair, if any")

@@ -339,11 +339,11 @@ def test_bad_input_gives_one_clear_message_and_configs_save_and_load(app_server,
     # What "auto" means follows the model: a wider one takes smaller steps (its config says how wide).
     from transformers import BertConfig
 
-    BertConfig(hidden_size=768).save_pretrained(tmp_path / "bert-base-like")
-    model.fill(str(tmp_path / "bert-base-like"))
+    BertConfig(hidden_size=1536).save_pretrained(tmp_path / "wide-bert")
+    model.fill(str(tmp_path / "wide-bert"))
     model.press("Enter")
     learning_rate = page.locator("#train-learning_rate")
-    expect(learning_rate).to_contain_text("auto = 5e-05 for Full fine-tuning on this model (hidden size 768)",
+    expect(learning_rate).to_contain_text("auto = 5e-05 for Full fine-tuning on this model (hidden size 1536)",
                                           timeout=30_000)
     model.fill("minilm-l6")
     model.press("Enter")

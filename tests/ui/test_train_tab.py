@@ -12,7 +12,9 @@ def test_the_learning_rate_hint_says_what_auto_means_for_this_method_and_model(t
     assert lr_info("lora", "minilm-l6", runs) == "auto = 0.001 for LoRA"
     assert lr_info("full", "minilm-l6", runs) == "auto = 0.0001 for Full fine-tuning"
     BertConfig(hidden_size=768).save_pretrained(tmp_path / "bert-base-like")
-    assert lr_info("full", str(tmp_path / "bert-base-like"), runs) == \
-        "auto = 5e-05 for Full fine-tuning on this model (hidden size 768)"
+    assert lr_info("full", str(tmp_path / "bert-base-like"), runs) == "auto = 0.0001 for Full fine-tuning"
+    BertConfig(hidden_size=1536).save_pretrained(tmp_path / "wide")
+    assert lr_info("full", str(tmp_path / "wide"), runs) == \
+        "auto = 5e-05 for Full fine-tuning on this model (hidden size 1536)"
     # A model that cannot be read yet gets the measured default; Start then names the problem.
     assert lr_info("full", str(tmp_path / "missing"), runs) == "auto = 0.0001 for Full fine-tuning"

@@ -17,7 +17,7 @@ from pathlib import Path
 import gradio as gr
 
 from workbench.catalog import BUNDLED, gguf_to_convert, model_width
-from workbench.config import (BEST_METRICS, CLASS_WEIGHTS, METHODS, POOLINGS, PRECISIONS, REFERENCE_WIDTH,
+from workbench.config import (BEST_METRICS, CLASS_WEIGHTS, METHODS, POOLINGS, PRECISIONS, SCALE_ABOVE_WIDTH,
                               SCHEDULERS, TASKS, RunConfig, default_learning_rates)
 from workbench.data.validate import require_ok
 from workbench.errors import ConfigError, DataError, WorkbenchError
@@ -132,7 +132,7 @@ def lr_info(method: str, model: str, runs_dir: str, trust_remote_code: bool = Fa
         return "auto = the default for the method"
     width = model_width(model or "", runs_dir, trust_remote_code)
     body, _ = default_learning_rates(method, width)
-    scaled = f" on this model (hidden size {width})" if width and width > REFERENCE_WIDTH else ""
+    scaled = f" on this model (hidden size {width})" if width and width > SCALE_ABOVE_WIDTH else ""
     return f"auto = {body:g} for {METHOD_NAMES.get(method, method)}{scaled}"
 
 

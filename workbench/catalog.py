@@ -215,15 +215,10 @@ def model_width(name: str, runs_dir: str | Path = "runs", trust_remote_code: boo
         gguf = _unconverted_gguf(name)
         if gguf is not None:
             return _gguf_width(gguf)
-        hub_id = hub_id_in(name)
-        is_local = name in BUNDLED or name.startswith("run:") or Path(name).expanduser().exists() \
-            or (Path(runs_dir) / name / "status.json").is_file()
-        if hub_id is None and is_local:
-            resolved = resolve_model(name, runs_dir)  # local only: nothing to download or convert
-            has_config = (Path(resolved.path) / "config.json").is_file()
-            source = resolved.path if has_config or not resolved.adapter_base else resolved.adapter_base
-        else:
-            source = hub_id or name  # the cached config only: never wait on the network for a default
+        # A Hub model's cached config only: never wait on the network for a default.
+        resolved = resolve_model(name, runs_dir, local_files_only=True)
+        has_config = resolved.source == "hub" or (Path(resolved.path) / "config.json").is_file()
+        source = resolved.path if has_config or not resolved.adapter_base else resolved.adapter_base
         config = AutoConfig.from_pretrained(source, local_files_only=True, trust_remote_code=trust_remote_code)
     except Exception:  # noqa: BLE001 - a best guess for a default; the run's checks report the model
         return None
@@ -247,11 +242,12 @@ def _gguf_width(gguf: Path) -> int | None:
     return int(width[0]) if width is not None else None
 
 
-def resolve_model(name: str, runs_dir: str | Path = "runs") -> ResolvedModel:
+def resolve_model(name: str, runs_dir: str | Path = "runs", local_files_only: bool = False) -> ResolvedModel:
+    """Where the model `name` names is. `local_files_only`: a Hub model only if it is cached."""
     name = name.strip()
     hub_id = hub_id_in(name)
     if hub_id is not None:
-        return _hub_model(hub_id)
+        return _hub_model(hub_id, local_files_only)
     if re.match(r"[a-zA-Z][\w+.-]*://", name):
         raise ModelNotFoundError(f"'{name}' is a URL; give a Hub model id (org/name, or its huggingface.co "
                                  f"address), a folder on this machine, or a bundled model ({', '.join(BUNDLED)})")
@@ -275,7 +271,7 @@ def resolve_model(name: str, runs_dir: str | Path = "runs") -> ResolvedModel:
             f"'{name}' is not a bundled model ({', '.join(BUNDLED)}), a run, a folder or a Hub id"
             + (f"; did you mean '{bundled}'?" if bundled else ""))
     try:
-        return _hub_model(name)
+        return _hub_model(name, local_files_only)
     except ModelNotFoundError as err:
         if bundled:  # "minilm", "MiniLM-L6", "smollm2": the bundled name was meant, not a Hub id
             raise ModelNotFoundError(f"{err}. Did you mean the bundled model '{bundled}'?") from None
@@ -338,12 +334,12 @@ def _run_model(run_id: str, runs_dir: Path) -> ResolvedModel:
     return ResolvedModel(resolved.path, "run", resolved.adapter_base)
 
 
-def _hub_model(model_id: str) -> ResolvedModel:
+def _hub_model(model_id: str, local_files_only: bool = False) -> ResolvedModel:
     """Check the id through from_pretrained's own resolution (cache, then network)."""
     from transformers import AutoConfig
 
     try:
-        AutoConfig.from_pretrained(model_id)
+        AutoConfig.from_pretrained(model_id, local_files_only=local_files_only)
     except (OSError, ValueError) as err:
         offline = os.environ.get("HF_HUB_OFFLINE") == "1" or "offline" in str(err).lower() \
             or "connect" in str(err).lower() or "resolve" in str(err).lower()

@@ -6,6 +6,7 @@ import pytest
 
 from workbench.catalog import (bundled_model_path, gguf_to_convert, model_width, resolve_model,
                                sentence_transformers_pooling)
+from workbench.cli import main
 from workbench.errors import ModelNotFoundError
 
 
@@ -136,6 +137,20 @@ def test_a_gguf_file_converts_once_into_the_cache(tmp_path, monkeypatch):
     assert resolve_model(str(mine.parent)) == resolved  # a folder holding one GGUF file is that file
     assert Path(resolved.path).stat().st_mtime_ns == written
 
+    # `workbench cache` (model_cache.py) knows the file it came from, and when it is stale.
+    from workbench.model_cache import cached_models
+
+    def cached():
+        return [(e.path, e.state, e.source) for e in cached_models()]
+
+    assert cached() == [(Path(resolved.path), "current", str(mine))]
+    os.utime(mine, ns=(written, written))  # the file is edited: its next run converts anew
+    assert cached() == [(Path(resolved.path), "source changed", str(mine))]
+    mine.rename(mine.with_suffix(".old"))
+    assert cached() == [(Path(resolved.path), "source gone", str(mine))]
+    assert main(["cache", "--prune"]) == 0
+    assert not Path(resolved.path).exists() and cached() == []
+
 
 def test_files_that_are_not_models_say_what_to_give(tmp_path):
     bad = tmp_path / "broken.gguf"
@@ -173,5 +188,6 @@ def test_a_gguf_conversion_the_cache_disk_cannot_hold_is_refused_before_it_start
         resolve_model(str(mine))
     assert str(err.value).startswith(f"converting 'mine.gguf' writes about 513 MB of float weights into "
                                      f"{cache / 'models'}, and that disk has ")
-    assert str(err.value).endswith(" free; free some space, or set WORKBENCH_CACHE to a folder on a larger disk")
+    assert str(err.value).endswith(" free; free some space (`workbench cache --prune` removes conversions no run "
+                                   "can use again), or set WORKBENCH_CACHE to a folder on a larger disk")
     assert not any(cache.iterdir())  # nothing half-written

@@ -22,6 +22,8 @@ from pathlib import Path
 from workbench.errors import ModelNotFoundError
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# Written into each GGUF conversion in the cache: the file it came from (see model_cache.py).
+CONVERSION_SOURCE = "workbench_source.json"
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ def _converted_gguf(gguf: Path, target: Path) -> Path:
     try:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+        _record_source(tmp, gguf)
     except OSError as err:  # a full disk, most likely: leave no half-written copy behind
         shutil.rmtree(tmp, ignore_errors=True)
         raise ModelNotFoundError(f"cannot write the converted model to {target.parent}: {err.strerror or err}; "
@@ -120,6 +123,14 @@ def _converted_gguf(gguf: Path, target: Path) -> Path:
     except OSError:  # another process converted it first
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def _record_source(folder: Path, gguf: Path) -> None:
+    """Which file, at which size and time, a conversion came from: `workbench cache` reads it to
+    tell a current conversion from one whose file was edited, replaced or deleted since."""
+    stat = gguf.stat()
+    record = {"gguf": str(gguf.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    (folder / CONVERSION_SOURCE).write_text(json.dumps(record, indent=1) + "\n")
 
 
 def _require_space_for_conversion(gguf: Path, target: Path) -> None:
@@ -139,8 +150,8 @@ def _require_space_for_conversion(gguf: Path, target: Path) -> None:
     if free < needed:
         raise ModelNotFoundError(
             f"converting '{gguf.name}' writes about {human_size(needed)} of float weights into "
-            f"{target.parent}, and that disk has {human_size(free)} free; free some space, or set "
-            "WORKBENCH_CACHE to a folder on a larger disk")
+            f"{target.parent}, and that disk has {human_size(free)} free; free some space (`workbench cache "
+            "--prune` removes conversions no run can use again), or set WORKBENCH_CACHE to a folder on a larger disk")
 
 
 def _gguf_model(gguf: Path) -> ResolvedModel:

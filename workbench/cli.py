@@ -271,6 +271,49 @@ def cmd_delete(args) -> int:
     return 0
 
 
+def cmd_cache(args) -> int:
+    from workbench import model_cache
+    from workbench.runs.store import human_size
+
+    entries = model_cache.cached_models()
+    doomed = model_cache.find(args.remove, entries) if args.remove else []
+    if args.prune:
+        doomed += [e for e in entries if e.stale and e not in doomed]
+    if args.remove or args.prune:
+        model_cache.remove(doomed)
+        for entry in doomed:
+            print(f"removed {entry.name} ({human_size(entry.size)}, {entry.state})", file=sys.stderr)
+        _emit({"status": "removed", "cache": str(model_cache.models_dir()), "removed": [e.name for e in doomed],
+               "freed_megabytes": round(sum(e.size for e in doomed) / 2**20, 1)})
+        return 0
+    if args.json:
+        _emit({"cache": str(model_cache.models_dir()), "models": [e.record() for e in entries]})
+        return 0
+    print(format_cache_table(entries, model_cache.models_dir()))
+    return 0
+
+
+def format_cache_table(entries, folder: Path) -> str:
+    """The cache's folders with size, state and source, then what --prune would free."""
+    from workbench.model_cache import STATES
+    from workbench.runs.store import human_size
+
+    if not entries:
+        return f"no converted models in {folder}"
+    lines = [f"converted models in {folder} ({human_size(sum(e.size for e in entries))}):"]
+    width = max(len(e.name) for e in entries)
+    lines.append(f"{'name':{width}} {'size':>8}  {'state':14}  source")
+    for e in entries:
+        lines.append(f"{e.name:{width}} {human_size(e.size):>8}  {e.state:14}  {e.source or '?'}")
+    for state in dict.fromkeys(e.state for e in entries):
+        lines.append(f"  {state}: {STATES[state]}")
+    stale = [e for e in entries if e.stale]
+    if stale:
+        lines.append(f"{len(stale)} never used again ({human_size(sum(e.size for e in stale))}): "
+                     "`workbench cache --prune` removes them")
+    return "\n".join(lines)
+
+
 def cmd_resume(args) -> int:
     from workbench.runs.store import get_run, require_resumable
     from workbench.train.launch import launch
@@ -387,6 +430,15 @@ def build_parser() -> argparse.ArgumentParser:
     de.add_argument("--checkpoints", action="store_true",
                     help="only a finished run's checkpoints (hundreds of MB each); its model stays")
     de.set_defaults(func=cmd_delete)
+
+    ca = sub.add_parser("cache", help="list the GGUF models converted into the cache, with their size; "
+                        "--prune removes the ones no run can use again")
+    ca.add_argument("--prune", action="store_true", help="remove conversions whose GGUF file changed or is "
+                    "gone, and conversions stopped half way")
+    ca.add_argument("--remove", nargs="+", metavar="NAME", help="remove these (names as listed, or all); "
+                    "a model removed converts again the next time a run uses it")
+    ca.add_argument("--json", action="store_true", help="one JSON line listing the cache, for scripts")
+    ca.set_defaults(func=cmd_cache)
 
     re_ = sub.add_parser("resume", help="continue an aborted or failed run from its last checkpoint")
     re_.add_argument("run"), re_.add_argument("--runs-dir", default="runs")

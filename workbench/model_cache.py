@@ -108,6 +108,14 @@ def remove(entries: list[CachedModel]) -> None:
         shutil.rmtree(entry.path)
 
 
+def remove_abandoned(target: Path) -> None:
+    """Delete what conversions into `target` that were killed half way left behind (GBs that
+    nothing reads): called before converting into it again."""
+    for path in target.parent.glob(f"{target.name}.tmp*"):
+        if path.is_dir() and _state(path)[0] == "unfinished":
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def find(names: list[str], entries: list[CachedModel]) -> list[CachedModel]:
     """The entries named (folder names as `workbench cache` lists them, or "all")."""
     if names == ["all"]:

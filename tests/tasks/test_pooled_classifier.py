@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 LOAD_WITHOUT_WORKBENCH = """
 import json, sys
@@ -48,3 +49,48 @@ def test_plain_transformers_loads_a_run_model_and_predicts_what_the_run_did(sst2
     assert "import workbench" not in (folder / "pooled_classifier.py").read_text()
     loaded = assert_loads_without_workbench(folder, sst2_run.predictions_path, 64, tmp_path)
     assert loaded["class"] == "PooledClassifier" and loaded["labels"] == ["negative", "positive"]
+
+
+def activations_kept(model, batch) -> tuple[int, torch.Tensor]:
+    """Bytes of the tensors the forward pass keeps for the backward pass (each storage once, the
+    weights left out), and the loss."""
+    weights = {p.data_ptr() for p in model.parameters()}
+    kept = {}
+
+    def pack(tensor):
+        pointer = tensor.untyped_storage().data_ptr()
+        if pointer not in weights:
+            kept[pointer] = tensor.untyped_storage().nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        loss = model(**batch).loss
+    return sum(kept.values()), loss
+
+
+def test_activation_checkpointing_keeps_a_fraction_of_the_activations_for_the_same_gradients():
+    from transformers import AutoTokenizer
+
+    from workbench.catalog import resolve_model
+    from workbench.tasks.pooled_classifier import PooledClassifier
+
+    path = resolve_model("minilm-l6").path
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    batch = tokenizer(["a gorgeous, witty, seductive movie", "the plot is nothing but boilerplate clichés"] * 8,
+                      padding="max_length", max_length=128, return_tensors="pt")
+    batch["labels"] = torch.tensor([1, 0] * 8)
+    kept, gradients = [], []
+    for checkpointing in (False, True):
+        model = PooledClassifier.from_encoder(path, {0: "negative", 1: "positive"}, "mean").train()
+        torch.manual_seed(0)
+        model.classifier.reset_parameters()
+        if checkpointing:  # what the Trainer does for train.activation_checkpointing
+            model.activation_checkpointing_enable()
+        torch.manual_seed(1)  # the same dropout masks
+        size, loss = activations_kept(model, batch)
+        loss.backward()
+        kept.append(size)
+        gradients.append([p.grad for p in model.parameters()])
+    assert kept[1] < kept[0] / 10, kept  # measured: 546 MB against 24 MB
+    for before, after in zip(*gradients):
+        assert torch.allclose(before, after, atol=1e-6)

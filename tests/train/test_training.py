@@ -91,6 +91,23 @@ def test_gradient_accumulation_logs_the_loss_of_one_big_batch(method, datasets_d
     assert first_losses[0] == pytest.approx(first_losses[1], abs=0.1), first_losses
 
 
+@pytest.mark.parametrize("method", ["full", "lora"])
+def test_activation_checkpointing_trains_the_same_model(method, datasets_dir, tmp_path):
+    # Recomputed activations give the same gradients, so the same seed trains the same model; with
+    # LoRA too, whose frozen embeddings pass no gradient into the recomputed layers by themselves.
+    predictions, logs = [], []
+    for checkpointing in (False, True):
+        run = create_run(tiny_config(datasets_dir, tmp_path, method, activation_checkpointing=checkpointing))
+        assert execute(run)["status"] == "finished"
+        predictions.append([json.loads(line)["probabilities"] for line in run.predictions_path.open()])
+        logs.append(run.log_path.read_text())
+    assert "activation checkpointing" not in logs[0]
+    # MiniLM's 6 layers and the encoder that runs them, turned on by the Trainer itself.
+    assert "activation checkpointing: 7 modules recompute their activations in the backward pass" in logs[1]
+    for before, after in zip(*predictions):
+        assert after == pytest.approx(before, abs=1e-4)
+
+
 def test_a_run_is_the_base_of_the_next_and_loads_after_the_runs_folder_moves(datasets_dir, tmp_path):
     # LoRA on the bundled model (with [CLS] pooling) -> LoRA on that run -> full on that one ->
     # LoRA on the full one: every pair of methods that differ in what their model folder holds.
@@ -186,21 +203,12 @@ def test_bad_data_fails_the_run_with_one_line(tmp_path):
     assert "empty text" in status["error"] and "Traceback" not in status["error"]
 
 
-def test_a_run_out_of_memory_fails_with_the_fix(datasets_dir, tmp_path):
-    # A real allocation failure: the training process gets an address-space limit ~1.5 GB above
-    # what it uses after its imports, and a batch whose activations need several GB (256 AG News
-    # articles at 128 word pieces, eager attention). torch's allocator then fails as it does on a
-    # machine without the memory.
+def run_with_memory_limit(run, headroom: int) -> dict:
+    """Execute `run` in a process whose address space may grow only `headroom` bytes past what it
+    uses after its imports: torch's allocator then fails as it does on a machine without the memory."""
     import subprocess
     import sys
 
-    cfg = RunConfig.from_dict({
-        "model": {"name": "minilm-l6"}, "task": {"max_length": 128},
-        "data": {"path": str(datasets_dir / "ag_news"), "max_train_samples": 512, "max_eval_samples": 8},
-        "train": {"max_steps": 2, "batch_size": 256, "eval_steps": 100, "save_steps": 100},
-        "runs_dir": str(tmp_path),
-    }).resolve()
-    run = create_run(cfg)
     script = (
         "import resource, sys\n"
         "import torch, transformers, datasets, peft\n"
@@ -208,14 +216,40 @@ def test_a_run_out_of_memory_fails_with_the_fix(datasets_dir, tmp_path):
         "from workbench.train.main import execute\n"
         "import workbench.train.pipeline\n"
         "used = int(open('/proc/self/statm').read().split()[0]) * resource.getpagesize()\n"
-        "resource.setrlimit(resource.RLIMIT_AS, (used + 1_500_000_000, resource.RLIM_INFINITY))\n"
+        f"resource.setrlimit(resource.RLIMIT_AS, (used + {headroom}, resource.RLIM_INFINITY))\n"
         f"execute(Run(__import__('pathlib').Path({str(run.dir)!r})))\n")
     subprocess.run([sys.executable, "-c", script], timeout=300, check=False)
-    status = run.status()
+    return run.status()
+
+
+def big_batch_config(datasets_dir, runs_dir, **train) -> RunConfig:
+    """A batch whose activations need several GB: 256 AG News articles at 128 word pieces, eager attention."""
+    return RunConfig.from_dict({
+        "model": {"name": "minilm-l6"}, "task": {"max_length": 128},
+        "data": {"path": str(datasets_dir / "ag_news"), "max_train_samples": 512, "max_eval_samples": 8},
+        "train": {"max_steps": 2, "batch_size": 256, "eval_steps": 100, "save_steps": 100, **train},
+        "runs_dir": str(runs_dir),
+    }).resolve()
+
+
+def test_a_run_out_of_memory_fails_with_the_fix(datasets_dir, tmp_path):
+    status = run_with_memory_limit(create_run(big_batch_config(datasets_dir, tmp_path)), 1_500_000_000)
     assert status["status"] == "failed"
     assert status["error"].startswith("out of memory (allocating "), status["error"]
     assert "lower train.batch_size" in status["error"] and "task.max_length" in status["error"]
+    assert "turn on train.activation_checkpointing" in status["error"]
     assert "Traceback" not in status["error"]
+
+
+def test_activation_checkpointing_fits_a_run_that_ran_out_of_memory(datasets_dir, tmp_path):
+    # Measured: without checkpointing these two steps need more than 9 GB of headroom, with it less
+    # than 4.5 GB; 6.5 GB leaves a margin on both sides.
+    headroom = 6_500_000_000
+    kept = run_with_memory_limit(create_run(big_batch_config(datasets_dir, tmp_path)), headroom)
+    assert kept["status"] == "failed" and kept["error"].startswith("out of memory"), kept.get("error")
+    recomputed = run_with_memory_limit(
+        create_run(big_batch_config(datasets_dir, tmp_path, activation_checkpointing=True)), headroom)
+    assert recomputed["status"] == "finished", recomputed.get("error")
 
 
 def test_resume_refuses_data_that_changed_since_the_run_started_and_takes_it_back(datasets_dir, tmp_path):

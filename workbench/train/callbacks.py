@@ -25,11 +25,14 @@ class RunRecorder(TrainerCallback):
         self.step_started = None
         self.aborted = False
 
-    def on_train_begin(self, args, state, control, **kwargs):
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
         self.started = time.time()
         self.last_log_step, self.last_log_time = state.global_step, time.time()
         self.run.update_status(max_steps=state.max_steps, step=state.global_step,
                                epochs=args.num_train_epochs)
+        if args.activation_checkpointing and model is not None:  # the Trainer has just turned it on
+            layers = sum(getattr(m, "gradient_checkpointing", False) is True for m in model.modules())
+            log.info("activation checkpointing: %d modules recompute their activations in the backward pass", layers)
 
     def on_step_begin(self, args, state, control, **kwargs):
         self.step_started = time.perf_counter()

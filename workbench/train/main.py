@@ -57,7 +57,8 @@ def _abort_on_signal(run: Run) -> None:
 
 
 OUT_OF_MEMORY_FIX = ("lower train.batch_size (raise train.gradient_accumulation_steps to keep the "
-                     "effective batch), lower task.max_length, or train with LoRA, and start it again")
+                     "effective batch), turn on train.activation_checkpointing, lower task.max_length, "
+                     "or train with LoRA, and start it again")
 
 
 def failure_message(err: Exception) -> str:

@@ -79,6 +79,7 @@ def training_arguments(cfg: RunConfig, run: Run, train_rows: int) -> TrainingArg
         remove_unused_columns=False,  # keep "length" for the sampler; forward ignores it
         dataloader_num_workers=t.dataloader_workers,
         use_cpu=cfg.devices == "cpu" or not torch.cuda.is_available(),
+        activation_checkpointing=t.activation_checkpointing,
         report_to=[],
         disable_tqdm=True,
         **precision_flags(cfg),

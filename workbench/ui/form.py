@@ -77,6 +77,7 @@ FIELDS: tuple[Field, ...] = (
     Field("precision", "train.precision", "choice", "advanced"),
     Field("group_by_length", "train.group_by_length", "bool", "advanced"),
     Field("dataloader_workers", "train.dataloader_workers", "int", "advanced"),
+    Field("activation_checkpointing", "train.activation_checkpointing", "bool", "advanced"),
     Field("devices", "devices", "devices", "run"),
     Field("name", "name", "optional_text", "run"),
 )

@@ -87,6 +87,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "precision": ("Precision", "auto = fp32 on the CPU, bf16 on GPUs that have it"),
     "group_by_length": ("Group batches by length", "similar lengths in each batch: less padding, ~1.5x faster"),
     "dataloader_workers": ("Data loader workers", ""),
+    "activation_checkpointing": ("Activation checkpointing", "recompute each layer's activations in the backward "
+                                 "pass: far less memory for long texts or big models; each step takes 20-35 % longer"),
     "devices": ("Devices", "one run per device; ticking several GPUs launches a multi-GPU run"),
     "name": ("Run name", "optional label shown in the runs table"),
 }

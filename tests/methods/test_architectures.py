@@ -55,3 +55,30 @@ def test_each_method_trains_a_step_on_each_architecture(architecture, method):
         assert frozen and all(p.grad is None for p in frozen)
     if method == "lora":
         assert all("lora_" in name or "classifier" in name for name in trained)
+
+
+@pytest.mark.parametrize("method", ["full", "lora"])
+@pytest.mark.parametrize("architecture", list(ARCHITECTURES))
+def test_activation_checkpointing_gives_the_same_gradients_on_each_architecture(architecture, method):
+    settings, pooling = ARCHITECTURES[architecture]
+    gradients = []
+    for checkpointing in (False, True):
+        torch.manual_seed(0)
+        config = AutoConfig.for_model(architecture, **settings)
+        model = PooledClassifier.from_encoder_module(encoder_auto_class(config).from_config(config),
+                                                     {0: "negative", 1: "positive"}, pooling)
+        cfg = RunConfig.from_dict({"method": {"type": method, "lora": {"r": 4}}})
+        model = METHODS[method].apply(model, cfg.resolve())
+        if checkpointing:  # what the Trainer does for train.activation_checkpointing
+            model.activation_checkpointing_enable()
+            assert sum(getattr(m, "gradient_checkpointing", False) is True for m in model.modules()) >= 2
+        torch.manual_seed(1)  # the same dropout masks
+        ids = torch.randint(5, 500, (3, 12))
+        mask = torch.ones_like(ids)
+        mask[1, 8:] = 0
+        model.train()
+        model(input_ids=ids, attention_mask=mask, labels=torch.tensor([0, 1, 1])).loss.backward()
+        gradients.append({name: p.grad for name, p in model.named_parameters() if p.grad is not None})
+    assert gradients[0].keys() == gradients[1].keys()
+    for name, gradient in gradients[0].items():
+        assert torch.allclose(gradient, gradients[1][name], atol=1e-6), name

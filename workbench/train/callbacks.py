@@ -32,7 +32,12 @@ class RunRecorder(TrainerCallback):
                                epochs=args.num_train_epochs)
         if args.activation_checkpointing and model is not None:  # the Trainer has just turned it on
             layers = sum(getattr(m, "gradient_checkpointing", False) is True for m in model.modules())
-            log.info("activation checkpointing: %d modules recompute their activations in the backward pass", layers)
+            if layers:
+                log.info("activation checkpointing: %d modules recompute their activations in the backward pass",
+                         layers)
+            else:  # a remote-code model whose layers predate transformers' checkpointing support
+                log.warning("activation checkpointing: this model's layers do not support it, so every "
+                            "activation is kept as without it")
 
     def on_step_begin(self, args, state, control, **kwargs):
         self.step_started = time.perf_counter()

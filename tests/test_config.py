@@ -75,6 +75,25 @@ def test_override_with_dotted_keys_and_typo():
         RunConfig().override(["train.epochs"])
 
 
+def test_trainer_arguments_are_a_free_mapping_in_yaml_and_overrides(tmp_path):
+    cfg = RunConfig().override(["train.trainer_arguments.optim=adafactor",
+                                "train.trainer_arguments.label_smoothing_factor=0.1",
+                                "train.trainer_arguments.lr_scheduler_kwargs={power: 2.0}"])
+    assert cfg.train.trainer_arguments == {"optim": "adafactor", "label_smoothing_factor": 0.1,
+                                           "lr_scheduler_kwargs": {"power": 2.0}}
+    cfg.save(tmp_path / "run.yaml")
+    assert RunConfig.load(tmp_path / "run.yaml") == cfg
+    assert cfg.override(["train.trainer_arguments.optim=null"]).train.trainer_arguments == \
+        {"label_smoothing_factor": 0.1, "lr_scheduler_kwargs": {"power": 2.0}}  # null drops a name
+    assert RunConfig.from_dict({"train": {"trainer_arguments": None}}).train.trainer_arguments == {}  # `key:` alone
+    with pytest.raises(ConfigError) as err:
+        RunConfig().override(["train.trainer_arguments=adafactor"])
+    assert err.value.problems == [("train.trainer_arguments",
+                                   "'adafactor' is not a mapping of names to values, like {optim: adafactor}")]
+    with pytest.raises(ConfigError, match="train.trainer_arguments takes names one level deep"):
+        RunConfig().override(["train.trainer_arguments.lr_scheduler_kwargs.power=2"])
+
+
 def test_default_learning_rates_shrink_on_wider_models():
     # Measured on MiniLM-L6 (384 wide) and kept up to BERT-base's 768; wider models take steps
     # 768 / width as large, so a 7B decoder (4096) gets about 2e-5 full and 2e-4 with LoRA.

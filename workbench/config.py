@@ -122,6 +122,11 @@ class TrainConfig:
     # Same gradients; at 512 tokens peak memory fell by about 45 % on MiniLM-L6 and SmolLM2-135M,
     # and a step took 20-35 % longer (bench/bench_memory.py).
     activation_checkpointing: bool = False
+    # Any other field of transformers' TrainingArguments, passed through as given, e.g.
+    # {optim: adafactor, label_smoothing_factor: 0.1, torch_compile: true}. The fields the run sets
+    # from this config (learning rate, batch size, precision...) are refused here with the one to set
+    # instead (train/arguments.py checks them before the run).
+    trainer_arguments: dict[str, Any] = field(default_factory=dict)
     # "balanced": each class's training loss weighs rows / (classes x its rows), so a rare class
     # counts as much as a common one (scikit-learn's "balanced"). Evaluation loss stays unweighted.
     class_weights: str = "none"
@@ -192,10 +197,18 @@ class RunConfig:
             key, raw = assignment.split("=", 1)
             node, cls = data, RunConfig
             parts = key.strip().split(".")
-            for part in parts[:-1]:
+            for depth, part in enumerate(parts[:-1]):
+                if get_origin(cls) is dict:
+                    mapping = ".".join(parts[:depth])
+                    raise ConfigError([(key, f"{mapping} takes names one level deep: {mapping}.<name>=<value>, "
+                                             f"or {mapping}={{<name>: {{...}}}} for a nested value")])
                 if not isinstance(node.get(part), dict):
                     raise ConfigError([(key, _unknown_key_message(part, node))])
                 node, cls = node[part], get_type_hints(cls)[part]
+            if get_origin(cls) is dict:  # a free mapping (train.trainer_arguments): any key; null drops it
+                value = _override_value(key.strip(), raw, Any)
+                node.pop(parts[-1], None) if value is None else node.__setitem__(parts[-1], value)
+                continue
             if parts[-1] not in node:
                 raise ConfigError([(key, _unknown_key_message(parts[-1], node))])
             node[parts[-1]] = _override_value(key.strip(), raw, get_type_hints(cls)[parts[-1]])
@@ -403,6 +416,10 @@ def _build(cls, data: Any, prefix: str, problems: list[tuple[str, str]]):
 
 def _coerce(value: Any, kind) -> tuple[bool, Any]:
     options = get_args(kind) if get_origin(kind) in (UnionType, Union) else (kind,)
+    if get_origin(kind) is dict:  # a free mapping of names; empty in YAML (`key:`) is an empty one
+        if value is None:
+            return True, {}
+        return isinstance(value, dict) and all(isinstance(k, str) for k in value), value
     if value is None:
         return (type(None) in options), None
     # Numbers written as strings ("1e-4" parses as a string in YAML 1.1) are numbers.
@@ -434,6 +451,8 @@ def _coerce(value: Any, kind) -> tuple[bool, Any]:
 
 
 def _describe(kind) -> str:
+    if get_origin(kind) is dict:
+        return "a mapping of names to values, like {optim: adafactor}"
     names = {bool: "true or false", int: "a whole number", float: "a number", str: "text", type(None): "empty"}
     options = get_args(kind) if get_origin(kind) in (UnionType, Union) else (kind,)
     return " or ".join(names.get(o, "a list of names") for o in options)

@@ -19,11 +19,13 @@ def check_settings(cfg: RunConfig):
     tokenizer it loaded, for the checks that follow (token_lengths_of)."""
     from workbench.catalog import resolve_model
     from workbench.tasks.classify import check_model, load_tokenizer
+    from workbench.train.arguments import require_trainer_arguments
     from workbench.train.launch import require_available_devices, require_supported_precision
 
     cfg.validate()
     require_available_devices(cfg.devices)
     require_supported_precision(cfg.train.precision, cfg.devices)
+    require_trainer_arguments(cfg)
     resolved = resolve_model(cfg.model.name, cfg.runs_dir)
     check_model(cfg, resolved)
     return load_tokenizer(cfg, resolved)  # refuses a folder whose tokenizer files are missing

@@ -364,6 +364,13 @@ def test_bad_input_gives_one_clear_message_and_configs_save_and_load(app_server,
     expect(status).to_contain_text("not enough disk space: this run writes about ", timeout=30_000)
     expect(status).to_contain_text("set train.save_total_limit to 1")
     configure_run(page, {"max_steps": 40}, {"save_steps": "auto", "save_total_limit": 2})
+    # Any other TrainingArguments pass through as YAML; a misspelt name is refused with the one meant.
+    set_field(page, "trainer_arguments", "{optimm: adafactor}")
+    preview_shows(page, "train.trainer_arguments.optimm=adafactor")
+    page.locator("#train-start").click()
+    expect(status).to_contain_text("train.trainer_arguments.optimm", timeout=30_000)
+    expect(status).to_contain_text("is not an argument of transformers' TrainingArguments; did you mean 'optim'?")
+    set_field(page, "trainer_arguments", "")
     assert "Traceback" not in page.locator("body").inner_text()
     assert not list((tmp_path / "runs").glob("*/status.json")), "bad input created a run"
     screenshot(page, "11_bad_input")

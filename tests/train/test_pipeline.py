@@ -1,4 +1,4 @@
-"""How a RunConfig becomes the Trainer's arguments."""
+"""How a RunConfig becomes the Trainer's arguments (train/arguments.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from workbench.config import RunConfig
 from workbench.runs.store import create_run
-from workbench.train.pipeline import training_arguments
+from workbench.train.arguments import training_arguments
 
 
 @pytest.mark.parametrize("train_rows, logging_steps", [

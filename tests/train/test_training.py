@@ -108,6 +108,18 @@ def test_activation_checkpointing_trains_the_same_model(method, datasets_dir, tm
         assert after == pytest.approx(before, abs=1e-4)
 
 
+def test_trainer_arguments_pass_through_to_the_run(datasets_dir, tmp_path):
+    # Another optimizer, by TrainingArguments' own name for it: the checkpoint's optimizer state
+    # is Adafactor's factored second moments, not Adam's two full-size moments.
+    run = create_run(tiny_config(datasets_dir, tmp_path, "full", save_steps=1,
+                                 trainer_arguments={"optim": "adafactor"}))
+    assert execute(run)["status"] == "finished"
+    assert "trainer arguments passed through: {'optim': 'adafactor'}" in run.log_path.read_text()
+    state = torch.load(run.checkpoints_dir / "checkpoint-2" / "optimizer.pt", weights_only=False)["state"]
+    moments = set().union(*(s.keys() for s in state.values()))
+    assert {"exp_avg_sq_row", "exp_avg_sq_col"} <= moments and "exp_avg" not in moments
+
+
 def test_a_run_is_the_base_of_the_next_and_loads_after_the_runs_folder_moves(datasets_dir, tmp_path):
     # LoRA on the bundled model (with [CLS] pooling) -> LoRA on that run -> full on that one ->
     # LoRA on the full one: every pair of methods that differ in what their model folder holds.

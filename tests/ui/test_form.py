@@ -30,7 +30,9 @@ def custom_config() -> RunConfig:
                   "batch_size": 8, "eval_batch_size": 32, "gradient_accumulation_steps": 2, "weight_decay": 0.0,
                   "warmup": 10, "scheduler": "cosine", "max_grad_norm": 0.5, "logging_steps": 1,
                   "eval_steps": 25, "save_steps": "auto", "save_total_limit": 1, "seed": 7, "precision": "fp32",
-                  "group_by_length": True, "dataloader_workers": 1},
+                  "group_by_length": True, "dataloader_workers": 1, "activation_checkpointing": True,
+                  "trainer_arguments": {"optim": "adafactor", "label_smoothing_factor": 0.1,
+                                        "lr_scheduler_kwargs": {"power": 2.0}}},
         "devices": "0,1",
         "name": "tickets lora",
         "runs_dir": "/ws/runs",
@@ -74,6 +76,7 @@ def test_custom_config_round_trips_through_the_form():
     assert form["text_pair_column"] == NO_COLUMN
     assert form["label_names"] == "billing, delivery"
     assert form["learning_rate"] == "0.0003"
+    assert form["trainer_arguments"] == "{optim: adafactor, label_smoothing_factor: 0.1, lr_scheduler_kwargs: {power: 2.0}}"
     back = form_to_config(form, runs_dir="/ws/runs", detected_modules=BERT_MODULES)
     assert back == cfg
 
@@ -133,13 +136,21 @@ def test_unreadable_fields_are_all_named_at_once():
     form["batch_size"] = 2.5
     form["weight_decay"] = None
     form["eval_steps"] = "12.5"
+    form["trainer_arguments"] = "optim: adafactor, label_smoothing_factor: 0.1"  # braces forgotten
     with pytest.raises(ConfigError) as err:
         form_to_config(form)
     problems = dict(err.value.problems)
-    assert set(problems) == {"train.learning_rate", "train.batch_size", "train.weight_decay", "train.eval_steps"}
+    assert set(problems) == {"train.learning_rate", "train.batch_size", "train.weight_decay", "train.eval_steps",
+                             "train.trainer_arguments"}
     assert "'fast' is not a number or auto" in problems["train.learning_rate"]
     assert "not a whole number" in problems["train.batch_size"]
     assert "empty" in problems["train.weight_decay"]
+    assert problems["train.trainer_arguments"] == (
+        "'optim: adafactor, label_smoothing_factor: 0.1' cannot be read (mapping values are not allowed here); "
+        "write name: value pairs in braces, e.g. {optim: adafactor, label_smoothing_factor: 0.1}")
+    form["trainer_arguments"] = "adafactor"
+    with pytest.raises(ConfigError, match="'adafactor' is not name: value pairs; write them in braces"):
+        form_to_config(dict(form, learning_rate="auto", batch_size=16, weight_decay=0.0, eval_steps="auto"))
 
 
 def test_negative_learning_rate_surfaces_one_clear_message():

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import shutil
 from pathlib import Path
 
 import torch
-from transformers import EarlyStoppingCallback, TrainingArguments, set_seed
+from transformers import EarlyStoppingCallback, set_seed
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
 from workbench.catalog import resolve_model
@@ -23,67 +22,14 @@ from workbench.errors import WorkbenchError
 from workbench.methods import METHODS, trainable_parameters
 from workbench.runs.store import Run
 from workbench.tasks import classify
+from workbench.train.arguments import training_arguments
 from workbench.train.callbacks import RunRecorder
 from workbench.train.disk import disk_needed, require_disk_space
 from workbench.train.launch import require_supported_precision
-from workbench.train.steps import eval_and_save_steps, planned_steps, step_count_warning
+from workbench.train.steps import step_count_warning
 from workbench.train.trainer import WorkbenchTrainer
 
 log = logging.getLogger("workbench.train")
-
-
-def precision_flags(cfg: RunConfig) -> dict:
-    precision = cfg.train.precision
-    on_gpu = torch.cuda.is_available() and cfg.devices != "cpu"
-    if precision == "auto":
-        precision = "bf16" if on_gpu and torch.cuda.is_bf16_supported() else "fp32"
-    return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
-
-
-def training_arguments(cfg: RunConfig, run: Run, train_rows: int) -> TrainingArguments:
-    t = cfg.train
-    total = planned_steps(cfg, train_rows)
-    select_best = t.select_best != "none"
-    eval_steps, save_steps = eval_and_save_steps(cfg, train_rows)
-    # Every 10 steps, but a short run (a few hundred rows) still draws a curve of ~20 points.
-    logging_steps = t.logging_steps if t.logging_steps != "auto" else max(1, min(10, math.ceil(total / 20)))
-    return TrainingArguments(
-        output_dir=str(run.checkpoints_dir),
-        num_train_epochs=t.epochs,
-        max_steps=t.max_steps,
-        per_device_train_batch_size=t.batch_size,
-        per_device_eval_batch_size=t.eval_batch_size,
-        gradient_accumulation_steps=t.gradient_accumulation_steps,
-        learning_rate=t.learning_rate,
-        weight_decay=t.weight_decay,
-        warmup_steps=t.warmup,
-        lr_scheduler_type=t.scheduler,
-        max_grad_norm=t.max_grad_norm,
-        logging_steps=logging_steps,
-        logging_first_step=True,
-        eval_strategy="steps",
-        eval_steps=eval_steps,
-        save_strategy="steps",
-        save_steps=save_steps,
-        save_total_limit=t.save_total_limit,
-        # The Trainer keeps the best checkpoint out of the save_total_limit rotation.
-        load_best_model_at_end=select_best,
-        metric_for_best_model=t.select_best if select_best else None,
-        greater_is_better=t.select_best != "loss" if select_best else None,
-        # The early-stopping counter lives in the checkpoint, so resume carries on counting.
-        restore_callback_states_from_checkpoint=t.early_stopping_patience > 0,
-        seed=t.seed,
-        data_seed=t.seed,
-        # Length grouping is WorkbenchTrainer's own (train/sampler.py), not transformers' sampler.
-        train_sampling_strategy="random",
-        remove_unused_columns=False,  # keep "length" for the sampler; forward ignores it
-        dataloader_num_workers=t.dataloader_workers,
-        use_cpu=cfg.devices == "cpu" or not torch.cuda.is_available(),
-        activation_checkpointing=t.activation_checkpointing,
-        report_to=[],
-        disable_tqdm=True,
-        **precision_flags(cfg),
-    )
 
 
 def train_run(run: Run, resume: bool = False) -> dict:
@@ -115,6 +61,8 @@ def train_run(run: Run, resume: bool = False) -> dict:
     log.info("trainable parameters: %s of %s (%.2f%%)", f"{trainable:,}", f"{total:,}", 100 * trainable / total)
     # "auto" rates depend on the model's width (config.default_learning_rates): say what was used.
     log.info("learning rate %s, head %s", cfg.train.learning_rate, cfg.train.head_learning_rate)
+    if cfg.train.trainer_arguments:
+        log.info("trainer arguments passed through: %s", cfg.train.trainer_arguments)
     run.update_status(trainable_parameters=trainable, total_parameters=total,
                       label_names=data.label_names, rows={k: len(v) for k, v in data.splits.items()},
                       columns=vars(data.report.columns), data_fingerprint=fingerprint)

@@ -42,8 +42,8 @@ class WorkbenchTrainer(Trainer):
         labels = inputs.pop("labels")
         outputs = model(**inputs)
         logits = outputs.logits.float()
-        loss = torch.nn.functional.cross_entropy(logits, labels.view(-1),
-                                                 weight=self.class_weights.to(logits.device))
+        loss = torch.nn.functional.cross_entropy(logits, labels.view(-1), weight=self.class_weights.to(logits.device),
+                                                 label_smoothing=self.args.label_smoothing_factor)
         return (loss, outputs) if return_outputs else loss
 
     def _get_train_sampler(self, train_dataset=None):

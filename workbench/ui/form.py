@@ -78,6 +78,7 @@ FIELDS: tuple[Field, ...] = (
     Field("group_by_length", "train.group_by_length", "bool", "advanced"),
     Field("dataloader_workers", "train.dataloader_workers", "int", "advanced"),
     Field("activation_checkpointing", "train.activation_checkpointing", "bool", "advanced"),
+    Field("trainer_arguments", "train.trainer_arguments", "mapping", "advanced"),
     Field("devices", "devices", "devices", "run"),
     Field("name", "name", "optional_text", "run"),
 )
@@ -179,6 +180,16 @@ def _to_config(kind: str, value: Any, detected_modules, uses_lora: bool = True) 
         return chosen
     if kind == "devices":
         return devices_to_config(value)
+    if kind == "mapping":  # YAML typed in a text box: {optim: adafactor, label_smoothing_factor: 0.1}
+        text = str(value or "").strip()
+        try:
+            mapping = yaml.safe_load(text) if text else {}
+        except yaml.YAMLError as err:
+            raise ValueError(f"'{text}' cannot be read ({getattr(err, 'problem', None) or 'not YAML'}); write "
+                             "name: value pairs in braces, e.g. {optim: adafactor, label_smoothing_factor: 0.1}") from None
+        if not isinstance(mapping, dict):
+            raise ValueError(f"'{text}' is not name: value pairs; write them in braces, e.g. {{optim: adafactor}}")
+        return mapping
     raise AssertionError(f"unknown field kind {kind}")
 
 
@@ -199,6 +210,8 @@ def _to_form(kind: str, value: Any, detected_modules, gpu_indices) -> Any:
         return [m.strip() for m in value.split(",")] if isinstance(value, str) else list(value)
     if kind == "devices":
         return devices_to_form(value, gpu_indices)
+    if kind == "mapping":
+        return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10**6).strip() if value else ""
     return value
 
 
@@ -265,15 +278,20 @@ def _yaml_literal(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
-    if isinstance(value, list):
+    if isinstance(value, (list, dict)):
         return json.dumps(value)  # JSON is YAML
     return value if yaml.safe_load(value) == value else json.dumps(value)
+
+
+# Free mappings: their names are set one level deep (--set train.trainer_arguments.optim=...), and
+# a value that is itself a mapping is set whole.
+FREE_MAPPINGS = ("train.trainer_arguments.",)
 
 
 def _flatten(data: dict, prefix: str = "") -> dict[str, Any]:
     flat = {}
     for key, value in data.items():
-        if isinstance(value, dict):
+        if isinstance(value, dict) and not prefix.startswith(FREE_MAPPINGS):
             flat.update(_flatten(value, f"{prefix}{key}."))
         else:
             flat[prefix + key] = value

@@ -87,6 +87,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "precision": ("Precision", "auto = fp32 on the CPU, bf16 on GPUs that have it"),
     "group_by_length": ("Group batches by length", "similar lengths in each batch: less padding, ~1.5x faster"),
     "dataloader_workers": ("Data loader workers", ""),
+    "trainer_arguments": ("Trainer arguments", "any other transformers TrainingArguments, as YAML, e.g. "
+                          "{optim: adafactor, label_smoothing_factor: 0.1}"),
     "activation_checkpointing": ("Activation checkpointing", "recompute each layer's activations in the backward "
                                  "pass: far less memory for long texts or big models; each step takes 20-35 % longer"),
     "devices": ("Devices", "one run per device; ticking several GPUs launches a multi-GPU run"),

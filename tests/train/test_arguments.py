@@ -1,0 +1,70 @@
+"""train.trainer_arguments: any other TrainingArguments field passes through; what the run sets
+itself, an unknown name and a value transformers refuses are each reported with the fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.cli import main
+from workbench.config import RunConfig
+from workbench.errors import ConfigError
+from workbench.runs.store import create_run
+from workbench.train.arguments import (FROM_CONFIG, REPORTING, SET_BY_RUN, require_trainer_arguments,
+                                       run_arguments, trainer_argument_problems, training_arguments)
+
+
+def config(tmp_path, **passed) -> RunConfig:
+    return RunConfig.from_dict({"data": {"path": "train.csv"}, "runs_dir": str(tmp_path),
+                                "train": {"trainer_arguments": passed}}).resolve()
+
+
+def test_other_arguments_reach_the_trainer(tmp_path):
+    cfg = config(tmp_path, optim="adafactor", label_smoothing_factor=0.1, disable_tqdm=False)
+    assert trainer_argument_problems(cfg) == []
+    args = training_arguments(cfg, create_run(cfg), 160)
+    assert (args.optim, args.label_smoothing_factor, args.disable_tqdm) == ("adafactor", 0.1, False)
+    assert args.learning_rate == 1e-4 and args.output_dir.endswith("checkpoints")  # the run's own stay
+
+
+def test_every_argument_the_run_sets_is_refused_or_only_reports(tmp_path):
+    # A new argument set in run_arguments must be added to FROM_CONFIG or SET_BY_RUN, or the
+    # pass-through would silently override it.
+    cfg = config(tmp_path)
+    assert set(run_arguments(cfg, create_run(cfg), 160)) <= set(FROM_CONFIG) | set(SET_BY_RUN) | set(REPORTING)
+
+
+@pytest.mark.parametrize("passed, field, message", [
+    ({"learning_rate": 1e-3}, "train.trainer_arguments.learning_rate",
+     "the run sets it from train.learning_rate: set that instead"),
+    ({"gradient_checkpointing": True}, "train.trainer_arguments.gradient_checkpointing",
+     "the run sets it from train.activation_checkpointing: set that instead"),
+    ({"output_dir": "/tmp/elsewhere"}, "train.trainer_arguments.output_dir",
+     "the run sets it itself: checkpoints go into the run folder, where resume and the Runs tab find them"),
+    ({"optimm": "adafactor"}, "train.trainer_arguments.optimm",
+     "is not an argument of transformers' TrainingArguments; did you mean 'optim'?"),
+    # The Trainer would fail only as it starts, after the data was read and the model loaded.
+    ({"report_to": "dvclive"}, "train.trainer_arguments.report_to",
+     "'dvclive' is not installed here: `pip install dvclive`, or leave it out (the run folder "
+     "records the metrics anyway)"),
+    ({"report_to": ["tensorbored"]}, "train.trainer_arguments.report_to",
+     "'tensorbored' is not a tracker transformers reports to; choose from azure_ml, comet_ml, mlflow, neptune, "
+     "tensorboard, trackio, wandb, codecarbon, clearml, dagshub, flyte, dvclive, swanlab, kubeflow"),
+])
+def test_names_the_run_owns_or_transformers_lacks(passed, field, message, tmp_path):
+    assert trainer_argument_problems(config(tmp_path, **passed)) == [(field, message)]
+
+
+def test_a_value_transformers_refuses_is_reported_before_the_run(tmp_path, datasets_dir, capsys):
+    cfg = config(tmp_path, optim="adamw_nonsense")
+    with pytest.raises(ConfigError) as err:
+        require_trainer_arguments(cfg)
+    ((field, message),) = err.value.problems
+    assert field == "train.trainer_arguments"
+    assert message.startswith("TrainingArguments refused {'optim': 'adamw_nonsense'}: adamw_nonsense is not a "
+                              "valid OptimizerNames, please select one of ['adamw_torch'")
+    # The CLI refuses it before a run exists, as every front end does (preflight.check_settings).
+    runs = tmp_path / "runs"
+    code = main(["train", "--data", str(datasets_dir / "sst2"), "--runs-dir", str(runs),
+                 "--set", "train.trainer_arguments.optim=adamw_nonsense"])
+    assert code == 2 and "TrainingArguments refused" in capsys.readouterr().err
+    assert not runs.exists() or not any(runs.iterdir())

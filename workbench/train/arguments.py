@@ -32,7 +32,7 @@ FROM_CONFIG = {
     "weight_decay": "train.weight_decay", "warmup_steps": "train.warmup", "lr_scheduler_type": "train.scheduler",
     "max_grad_norm": "train.max_grad_norm", "logging_steps": "train.logging_steps",
     "eval_steps": "train.eval_steps", "save_steps": "train.save_steps", "save_total_limit": "train.save_total_limit",
-    "seed": "train.seed", "data_seed": "data.seed", "dataloader_num_workers": "train.dataloader_workers",
+    "seed": "train.seed", "data_seed": "train.seed", "dataloader_num_workers": "train.dataloader_workers",
     "activation_checkpointing": "train.activation_checkpointing",
     "gradient_checkpointing": "train.activation_checkpointing",
     "bf16": "train.precision", "fp16": "train.precision", "use_cpu": "devices",

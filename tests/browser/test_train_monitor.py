@@ -470,6 +470,37 @@ def test_a_batch_as_large_as_the_data_is_flagged_on_start_and_in_the_monitor(app
     screenshot(page, "13b_checkpoints_deleted")
 
 
+def test_the_runs_tab_shows_the_model_cache_and_removes_unused_conversions(app_server, page, tmp_path, monkeypatch,
+                                                                          dead_pid):
+    # What a conversion killed half way leaves (catalog writes <target>.tmp<pid>), and a conversion
+    # made before sources were recorded, which may still be used.
+    monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path / "cache"))
+    killed = tmp_path / "cache" / "models" / f"gguf-mine-0123456789ab.tmp{dead_pid}"
+    older = tmp_path / "cache" / "models" / "gguf-old-aaaaaaaaaaaa"
+    for folder, megabytes in ((killed, 3), (older, 1)):
+        folder.mkdir(parents=True)
+        (folder / "model.safetensors").write_bytes(b"\0" * megabytes * 2**20)
+    server = app_server(tmp_path)
+    open_app(page, server.url)
+    page.get_by_role("tab", name="Runs").click()
+    page.get_by_text("Model cache").click()
+    summary = page.locator("#runs-cache")
+    expect(summary).to_contain_text(f"GGUF models converted into {tmp_path / 'cache' / 'models'}: 4 MB.",
+                                    timeout=30_000)
+    expect(summary).to_contain_text("unfinished")
+    expect(summary).to_contain_text("unknown source")
+    expect(summary).to_contain_text("1 no run can use again (3 MB): Remove unused deletes them.")
+    screenshot(page, "15_model_cache")
+    page.locator("#runs-cache-prune").click()
+    expect(page.locator("#runs-cache-pruned")).to_contain_text("Removed 1 unused conversion: 3 MB freed.",
+                                                               timeout=30_000)
+    expect(summary).not_to_contain_text("unfinished")
+    expect(summary).to_contain_text("Every conversion can still be used.")
+    assert not killed.exists() and older.exists()
+    page.locator("#runs-cache-prune").click()
+    expect(page.locator("#runs-cache-pruned")).to_contain_text("Nothing to remove: every conversion can still be used.")
+
+
 def test_keep_the_best_checkpoint_and_stop_early_from_the_form(app_server, page, tmp_path):
     server = app_server(tmp_path)
     open_app(page, server.url)

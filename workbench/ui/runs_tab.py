@@ -1,6 +1,6 @@
 """The Runs tab: every run in the workspace with the disk it takes, one run's curves and config,
-several runs overlaid, exporting a run's model, deleting a finished run's checkpoints, and deleting
-a run (after a confirmation)."""
+several runs overlaid, exporting a run's model, deleting a finished run's checkpoints, deleting
+a run (after a confirmation), and the GGUF models converted into the cache (`workbench cache`)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from workbench import model_cache
 from workbench.errors import WorkbenchError
 from workbench.export import export_run
 from workbench.runs.store import (Run, delete_checkpoints, delete_run, folder_bytes, folder_megabytes, get_run,
@@ -59,6 +60,23 @@ class RunsTab:
     refresh_outputs: list
 
 
+def cache_summary() -> str:
+    """The cache's conversions as a table, and what removing the unused ones would free."""
+    entries, folder = model_cache.cached_models(), model_cache.models_dir()
+    if not entries:
+        return f"No GGUF model has been converted yet (conversions go to `{folder}`)."
+    lines = [f"GGUF models converted into `{folder}`: {human_size(sum(e.size for e in entries))}.", "",
+             "| model | size | state | converted from |", "| --- | --- | --- | --- |"]
+    lines += [f"| `{e.name}` | {human_size(e.size)} | {e.state}: {model_cache.STATES[e.state]} | "
+              f"{f'`{e.source}`' if e.source else 'not recorded'} |" for e in entries]
+    stale = [e for e in entries if e.stale]
+    lines += ["", f"{len(stale)} no run can use again ({human_size(sum(e.size for e in stale))}): "
+                  "**Remove unused** deletes them." if stale else
+              "Every conversion can still be used. Deleting one (`workbench cache --remove NAME`) makes the "
+              "next run of its model convert it again."]
+    return "\n".join(lines)
+
+
 def build_runs_tab(ws: Workspace) -> RunsTab:
     with gr.Row():
         refresh_btn = gr.Button("↻ Refresh", elem_id="runs-refresh", scale=0, min_width=140)
@@ -95,11 +113,30 @@ def build_runs_tab(ws: Workspace) -> RunsTab:
         compare_log = gr.Checkbox(label="Log scale", value=False, scale=0, min_width=100)
     compare_plot = gr.Plot(label="Overlay", show_label=False, elem_id="runs-compare-plot")
 
+    with gr.Accordion("Model cache", open=False):
+        cache_md = gr.Markdown(elem_id="runs-cache")
+        with gr.Row():
+            prune_btn = gr.Button("Remove unused", elem_id="runs-cache-prune", scale=0, min_width=200)
+            prune_md = gr.Markdown(elem_id="runs-cache-pruned")
+
     def refresh():
         frame = runs_table(ws.runs_dir)
-        return frame, gr.Dropdown(choices=list(frame["run"]))
+        return frame, gr.Dropdown(choices=list(frame["run"])), cache_summary()
 
-    refresh_outputs = [table, compare_select]
+    refresh_outputs = [table, compare_select, cache_md]
+
+    def prune():
+        stale = [e for e in model_cache.cached_models() if e.stale]
+        if not stale:
+            return "Nothing to remove: every conversion can still be used.", cache_summary()
+        try:
+            model_cache.remove(stale)
+        except (WorkbenchError, OSError) as err:
+            return f"⚠ {err}", cache_summary()
+        return (f"Removed {len(stale)} unused conversion{'s' if len(stale) > 1 else ''}: "
+                f"{human_size(sum(e.size for e in stale))} freed.", cache_summary())
+
+    prune_btn.click(prune, None, [prune_md, cache_md])
     refresh_btn.click(refresh, None, refresh_outputs)
 
     def show(run_id: str):
@@ -178,7 +215,7 @@ def build_runs_tab(ws: Workspace) -> RunsTab:
             return (gr.Group(visible=False), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(),
                     gr.skip())
         gr.Info(f"Deleted {run_id}.")
-        frame, compare = refresh()
+        frame, compare, _ = refresh()
         return (gr.Group(visible=False), "", f"Deleted **{run_id}**.", None, None, "", frame, compare)
 
     confirm_btn.click(confirm_delete, selected, [confirm_box, selected, selected_md, loss_plot, metrics_plot,

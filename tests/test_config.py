@@ -154,6 +154,8 @@ def test_resolve_fills_method_specific_learning_rates():
     ({"train": {"eval_steps": 0}}, "train.eval_steps", "positive number of steps"),
     ({"train": {"logging_steps": 0}}, "train.logging_steps", "positive number of steps"),
     ({"train": {"weight_decay": -0.1}}, "train.weight_decay", "0 or more"),
+    ({"train": {"layer_decay": 0}}, "train.layer_decay", "above 0 and at most 1"),
+    ({"train": {"layer_decay": 1.2}}, "train.layer_decay", "0.8 to 0.95 lowers it layer by layer downwards"),
     ({"train": {"warmup": -1}}, "train.warmup", "fraction of the steps"),
     ({"train": {"scheduler": "step"}}, "train.scheduler", "choose one of linear"),
     ({"train": {"precision": "int8"}}, "train.precision", "choose one of auto"),

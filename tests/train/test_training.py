@@ -120,6 +120,16 @@ def test_trainer_arguments_pass_through_to_the_run(datasets_dir, tmp_path):
     assert {"exp_avg_sq_row", "exp_avg_sq_col"} <= moments and "exp_avg" not in moments
 
 
+def test_layer_decay_reaches_the_optimizer_of_the_run(datasets_dir, tmp_path):
+    run = create_run(tiny_config(datasets_dir, tmp_path, "full", save_steps=1, layer_decay=0.8))
+    assert execute(run)["status"] == "finished"
+    assert "layer decay 0.8: the body's learning rates range from 0.0001 down to 2.62e-05" in run.log_path.read_text()
+    groups = torch.load(run.checkpoints_dir / "checkpoint-1" / "optimizer.pt", weights_only=False)["param_groups"]
+    # The top layer, each layer below (MiniLM has 6), the embeddings, and the head's own rate.
+    assert sorted({round(g["initial_lr"], 12) for g in groups}) == \
+        sorted({round(1e-4 * 0.8 ** k, 12) for k in range(7)} | {1e-3})
+
+
 def test_a_run_is_the_base_of_the_next_and_loads_after_the_runs_folder_moves(datasets_dir, tmp_path):
     # LoRA on the bundled model (with [CLS] pooling) -> LoRA on that run -> full on that one ->
     # LoRA on the full one: every pair of methods that differ in what their model folder holds.

@@ -28,6 +28,7 @@ def custom_config() -> RunConfig:
                  "max_train_samples": 500, "max_eval_samples": None, "min_rows_per_class": 5},
         "train": {"epochs": 2.5, "max_steps": 100, "learning_rate": 3e-4, "head_learning_rate": "auto",
                   "batch_size": 8, "eval_batch_size": 32, "gradient_accumulation_steps": 2, "weight_decay": 0.0,
+                  "layer_decay": 0.9,
                   "warmup": 10, "scheduler": "cosine", "max_grad_norm": 0.5, "logging_steps": 1,
                   "eval_steps": 25, "save_steps": "auto", "save_total_limit": 1, "seed": 7, "precision": "fp32",
                   "group_by_length": True, "dataloader_workers": 1, "activation_checkpointing": True,

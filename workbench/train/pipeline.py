@@ -27,7 +27,7 @@ from workbench.train.callbacks import RunRecorder
 from workbench.train.disk import disk_needed, require_disk_space
 from workbench.train.launch import require_supported_precision
 from workbench.train.steps import step_count_warning
-from workbench.train.trainer import WorkbenchTrainer
+from workbench.train.trainer import WorkbenchTrainer, layer_rate_scales
 
 log = logging.getLogger("workbench.train")
 
@@ -61,6 +61,11 @@ def train_run(run: Run, resume: bool = False) -> dict:
     log.info("trainable parameters: %s of %s (%.2f%%)", f"{trainable:,}", f"{total:,}", 100 * trainable / total)
     # "auto" rates depend on the model's width (config.default_learning_rates): say what was used.
     log.info("learning rate %s, head %s", cfg.train.learning_rate, cfg.train.head_learning_rate)
+    if cfg.train.layer_decay < 1:
+        scales = layer_rate_scales([name for name, p in model.named_parameters() if p.requires_grad],
+                                   cfg.train.layer_decay)
+        log.info("layer decay %s: the body's learning rates range from %.3g down to %.3g", cfg.train.layer_decay,
+                 cfg.train.learning_rate * max(scales.values()), cfg.train.learning_rate * min(scales.values()))
     if cfg.train.trainer_arguments:
         log.info("trainer arguments passed through: %s", cfg.train.trainer_arguments)
     run.update_status(trainable_parameters=trainable, total_parameters=total,
@@ -104,6 +109,7 @@ def train_run(run: Run, resume: bool = False) -> dict:
         callbacks=callbacks,
         group_by_length=cfg.train.group_by_length,
         head_learning_rate=cfg.train.head_learning_rate,
+        layer_decay=cfg.train.layer_decay,
         class_weights=class_weights,
     )
     for noisy in (PrinterCallback, ProgressCallback):  # the recorder logs instead

@@ -1,7 +1,8 @@
 """The transformers Trainer, with the changes the workbench needs and nothing else.
 
 1. Two learning rates: the freshly initialised head learns at `head_learning_rate`, the
-   pretrained body at `learning_rate` (a random head needs big steps; the body small ones).
+   pretrained body at `learning_rate` (a random head needs big steps; the body small ones),
+   lowered layer by layer downwards with `layer_decay` below 1.
 2. Evaluation runs under `torch.inference_mode()` (cheaper than no_grad: no version counters).
 3. Evaluation batches come in dataset order, so predictions line up with rows even when
    training batches are grouped by length.
@@ -14,6 +15,8 @@
 
 from __future__ import annotations
 
+import re
+
 import torch
 from torch.utils.data import SequentialSampler
 from transformers import Trainer
@@ -22,16 +25,38 @@ from workbench.train.sampler import LengthWindowSampler
 
 HEAD_MODULES = ("classifier",)
 NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
+# The block index in a parameter's name: BERT-style encoder.layer.3., Llama's layers.3., GPT-2's
+# h.3., T5's block.3. (with LoRA, peft's prefixes come before it).
+LAYER_INDEX = re.compile(r"\.(?:layer|layers|h|block)\.(\d+)\.")
+EMBEDDINGS = re.compile(r"embed|\.wte\.|\.wpe\.|shared\.")
 
 
 def is_head_parameter(name: str) -> bool:
     return any(f"{head}." in name for head in HEAD_MODULES)
 
 
+def layer_rate_scales(names: list[str], layer_decay: float) -> dict[str, float]:
+    """The factor on the body's learning rate of each parameter for train.layer_decay: 1 for the top
+    layer and what sits above it (a final norm), layer_decay per layer below, and layer_decay to
+    the number of layers for the embeddings, which sit below the first."""
+    indices = {name: int(found.group(1)) for name in names if (found := LAYER_INDEX.search(name))}
+    top = max(indices.values(), default=0)
+    scales = {}
+    for name in names:
+        if name in indices:
+            scales[name] = layer_decay ** (top - indices[name])
+        elif EMBEDDINGS.search(name):
+            scales[name] = layer_decay ** (top + 1)
+        else:
+            scales[name] = 1.0
+    return scales
+
+
 class WorkbenchTrainer(Trainer):
     def __init__(self, *args, head_learning_rate: float | None = None, group_by_length: bool = False,
-                 class_weights: torch.Tensor | None = None, **kwargs):
+                 class_weights: torch.Tensor | None = None, layer_decay: float = 1.0, **kwargs):
         self.head_learning_rate = head_learning_rate
+        self.layer_decay = layer_decay
         self.group_by_length = group_by_length
         self.class_weights = class_weights
         super().__init__(*args, **kwargs)
@@ -67,11 +92,11 @@ class WorkbenchTrainer(Trainer):
             return self.optimizer
         model = model or self.model
         groups: dict[tuple[float, float], list] = {}
-        for name, parameter in model.named_parameters():
-            if not parameter.requires_grad:
-                continue
+        trained = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+        scales = layer_rate_scales([name for name, _ in trained], self.layer_decay)
+        for name, parameter in trained:
             lr = self.head_learning_rate if (self.head_learning_rate and is_head_parameter(name)) \
-                else self.args.learning_rate
+                else self.args.learning_rate * scales[name]
             decay = 0.0 if any(n in name for n in NO_DECAY) else self.args.weight_decay
             groups.setdefault((lr, decay), []).append(parameter)
         param_groups = [{"params": params, "lr": lr, "weight_decay": decay}

@@ -62,6 +62,7 @@ FIELDS: tuple[Field, ...] = (
     Field("eval_batch_size", "train.eval_batch_size", "int", "advanced"),
     Field("gradient_accumulation_steps", "train.gradient_accumulation_steps", "int", "advanced"),
     Field("weight_decay", "train.weight_decay", "float", "advanced"),
+    Field("layer_decay", "train.layer_decay", "float", "advanced"),
     Field("warmup", "train.warmup", "float", "advanced"),
     Field("scheduler", "train.scheduler", "choice", "advanced"),
     Field("max_grad_norm", "train.max_grad_norm", "float", "advanced"),

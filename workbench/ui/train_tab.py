@@ -68,6 +68,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "eval_batch_size": ("Eval batch size", ""),
     "gradient_accumulation_steps": ("Gradient accumulation", "steps per optimizer update"),
     "weight_decay": ("Weight decay", ""),
+    "layer_decay": ("Layer-wise LR decay", "1 = the same rate for every layer; 0.8-0.95 lowers it layer by "
+                    "layer downwards"),
     "warmup": ("Warmup", "a fraction of the steps (< 1) or a number of steps"),
     "scheduler": ("LR schedule", ""),
     "max_grad_norm": ("Max grad norm", "gradient clipping; 0 turns it off"),

@@ -1,7 +1,9 @@
-"""Activation checkpointing off and on, side by side in one run: peak memory and training speed.
+"""Activation checkpointing off and on, side by side in one run: peak memory and training speed,
+for full fine-tuning and LoRA.
 
-    python bench/bench_memory.py              # MiniLM-L6 and SmolLM2-135M, about 6 minutes on 2 CPU cores
-    python bench/bench_memory.py --models minilm-l6 --steps 3
+    python bench/bench_memory.py              # MiniLM-L6 and SmolLM2-135M, full fine-tuning and LoRA,
+                                              # about 12 minutes on 2 CPU cores
+    python bench/bench_memory.py --models minilm-l6 --methods lora --steps 3
 
 Long texts are where activations, not weights, fill memory, so the data is the longest dialogues of
 the shared HH-RLHF preference pairs (prompt + chosen reply, labelled "chosen", and prompt + rejected
@@ -40,8 +42,8 @@ def long_dialogues(folder: Path, rows: int) -> Path:
     return path
 
 
-def measured_run(model: str, data: Path, runs_dir: Path, steps: int, checkpointing: bool) -> dict:
-    cmd = [sys.executable, "-m", "workbench", "train", "--model", model, "--data", str(data),
+def measured_run(model: str, method: str, data: Path, runs_dir: Path, steps: int, checkpointing: bool) -> dict:
+    cmd = [sys.executable, "-m", "workbench", "train", "--model", model, "--method", method, "--data", str(data),
            "--runs-dir", str(runs_dir), "--max-steps", str(steps), "--batch-size", "8",
            "--max-eval-samples", "16", "--set", "task.max_length=512", "--set", "train.eval_steps=100000",
            "--set", "train.save_steps=100000", "--set", f"train.activation_checkpointing={str(checkpointing).lower()}"]
@@ -61,21 +63,22 @@ def measured_run(model: str, data: Path, runs_dir: Path, steps: int, checkpointi
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", default="minilm-l6,smollm2-135m-instruct")
+    parser.add_argument("--methods", default="full,lora")
     parser.add_argument("--steps", type=int, default=4)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench_memory_"))
     data = long_dialogues(work, rows=16 * args.steps + 32)
-    print(f"{'model':24} {'checkpointing':>13} {'peak memory':>12} {'samples/s':>10}")
+    print(f"{'model':24} {'method':6} {'checkpointing':>13} {'peak memory':>12} {'samples/s':>10}")
     for model in args.models.split(","):
-        results = {}
-        for checkpointing in (False, True):
-            results[checkpointing] = measured_run(model, data, work / "runs", args.steps, checkpointing)
-            r = results[checkpointing]
-            print(f"{model:24} {'on' if checkpointing else 'off':>13} {r['peak_gib']:>8.2f} GiB {r['samples_per_second']:>10.2f}",
-                  flush=True)
-        off, on = results[False], results[True]
-        print(f"{model:24} {'on / off':>13} {on['peak_gib'] / off['peak_gib']:>12.2f} "
-              f"{on['samples_per_second'] / off['samples_per_second']:>10.2f}", flush=True)
+        for method in args.methods.split(","):
+            results = {}
+            for checkpointing in (False, True):
+                results[checkpointing] = r = measured_run(model, method, data, work / "runs", args.steps, checkpointing)
+                print(f"{model:24} {method:6} {'on' if checkpointing else 'off':>13} {r['peak_gib']:>8.2f} GiB "
+                      f"{r['samples_per_second']:>10.2f}", flush=True)
+            off, on = results[False], results[True]
+            print(f"{model:24} {method:6} {'on / off':>13} {on['peak_gib'] / off['peak_gib']:>12.2f} "
+                  f"{on['samples_per_second'] / off['samples_per_second']:>10.2f}", flush=True)
 
 
 if __name__ == "__main__":

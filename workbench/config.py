@@ -124,8 +124,8 @@ class TrainConfig:
     dataloader_workers: int = 0
     # Activation (gradient) checkpointing: each layer's activations are recomputed in the backward
     # pass instead of kept, for long texts or large models that do not fit in memory otherwise.
-    # Same gradients; at 512 tokens peak memory fell by about 45 % on MiniLM-L6 and SmolLM2-135M,
-    # and a step took 20-35 % longer (bench/bench_memory.py).
+    # Same gradients; at 512 tokens peak memory fell by about half on MiniLM-L6 and SmolLM2-135M,
+    # full and LoRA, and a step took 10-35 % longer (bench/bench_memory.py).
     activation_checkpointing: bool = False
     # Any other field of transformers' TrainingArguments, passed through as given, e.g.
     # {optim: adafactor, label_smoothing_factor: 0.1, torch_compile: true}. The fields the run sets

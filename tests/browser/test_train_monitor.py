@@ -492,13 +492,20 @@ def test_the_runs_tab_shows_the_model_cache_and_removes_unused_conversions(app_s
     expect(summary).to_contain_text("1 no run can use again (3 MB): Remove unused deletes them.")
     screenshot(page, "15_model_cache")
     page.locator("#runs-cache-prune").click()
-    expect(page.locator("#runs-cache-pruned")).to_contain_text("Removed 1 unused conversion: 3 MB freed.",
-                                                               timeout=30_000)
+    action = page.locator("#runs-cache-pruned")
+    expect(action).to_contain_text("Removed 1 conversion: 3 MB freed.", timeout=30_000)
     expect(summary).not_to_contain_text("unfinished")
     expect(summary).to_contain_text("Every conversion can still be used.")
     assert not killed.exists() and older.exists()
     page.locator("#runs-cache-prune").click()
-    expect(page.locator("#runs-cache-pruned")).to_contain_text("Nothing to remove: every conversion can still be used.")
+    expect(action).to_contain_text("Nothing to remove: every conversion can still be used.")
+    # One that can still be used goes only when chosen: its next run converts it again.
+    choose(page, "runs-cache-choice", older.name)
+    page.locator("#runs-cache-remove").click()
+    expect(action).to_contain_text("Removed 1 conversion: 1 MB freed. The next run of its model converts it again.",
+                                   timeout=30_000)
+    expect(summary).to_contain_text("No GGUF model has been converted yet")
+    assert not older.exists()
 
 
 def test_keep_the_best_checkpoint_and_stop_early_from_the_form(app_server, page, tmp_path):

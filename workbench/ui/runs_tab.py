@@ -72,8 +72,8 @@ def cache_summary() -> str:
     stale = [e for e in entries if e.stale]
     lines += ["", f"{len(stale)} no run can use again ({human_size(sum(e.size for e in stale))}): "
                   "**Remove unused** deletes them." if stale else
-              "Every conversion can still be used. Deleting one (`workbench cache --remove NAME`) makes the "
-              "next run of its model convert it again."]
+              "Every conversion can still be used. Removing one makes the next run of its model convert it "
+              "again."]
     return "\n".join(lines)
 
 
@@ -117,26 +117,46 @@ def build_runs_tab(ws: Workspace) -> RunsTab:
         cache_md = gr.Markdown(elem_id="runs-cache")
         with gr.Row():
             prune_btn = gr.Button("Remove unused", elem_id="runs-cache-prune", scale=0, min_width=200)
-            prune_md = gr.Markdown(elem_id="runs-cache-pruned")
+            cache_choice = gr.Dropdown(choices=[], label="A conversion", elem_id="runs-cache-choice", scale=2)
+            remove_btn = gr.Button("Remove it", elem_id="runs-cache-remove", scale=0, min_width=160)
+        cache_action_md = gr.Markdown(elem_id="runs-cache-pruned")
+
+    def cache_view():
+        names = [e.name for e in model_cache.cached_models() if e.state != "converting"]
+        return cache_summary(), gr.Dropdown(choices=names, value=None)
 
     def refresh():
         frame = runs_table(ws.runs_dir)
-        return frame, gr.Dropdown(choices=list(frame["run"])), cache_summary()
+        return frame, gr.Dropdown(choices=list(frame["run"])), *cache_view()
 
-    refresh_outputs = [table, compare_select, cache_md]
+    refresh_outputs = [table, compare_select, cache_md, cache_choice]
+    cache_outputs = [cache_action_md, cache_md, cache_choice]
+
+    def removed(entries) -> str:
+        model_cache.remove(entries)
+        return (f"Removed {len(entries)} conversion{'s' if len(entries) > 1 else ''}: "
+                f"{human_size(sum(e.size for e in entries))} freed.")
 
     def prune():
         stale = [e for e in model_cache.cached_models() if e.stale]
         if not stale:
-            return "Nothing to remove: every conversion can still be used.", cache_summary()
+            return "Nothing to remove: every conversion can still be used.", *cache_view()
         try:
-            model_cache.remove(stale)
+            return removed(stale), *cache_view()
         except (WorkbenchError, OSError) as err:
-            return f"⚠ {err}", cache_summary()
-        return (f"Removed {len(stale)} unused conversion{'s' if len(stale) > 1 else ''}: "
-                f"{human_size(sum(e.size for e in stale))} freed.", cache_summary())
+            return f"⚠ {err}", *cache_view()
 
-    prune_btn.click(prune, None, [prune_md, cache_md])
+    def remove_chosen(name):
+        if not name:
+            return "Choose a conversion first.", *cache_view()
+        try:
+            message = removed(model_cache.find([name], model_cache.cached_models()))
+        except (WorkbenchError, OSError) as err:
+            return f"⚠ {err}", *cache_view()
+        return f"{message} The next run of its model converts it again.", *cache_view()
+
+    prune_btn.click(prune, None, cache_outputs)
+    remove_btn.click(remove_chosen, cache_choice, cache_outputs)
     refresh_btn.click(refresh, None, refresh_outputs)
 
     def show(run_id: str):
@@ -215,7 +235,7 @@ def build_runs_tab(ws: Workspace) -> RunsTab:
             return (gr.Group(visible=False), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(),
                     gr.skip())
         gr.Info(f"Deleted {run_id}.")
-        frame, compare, _ = refresh()
+        frame, compare, *_ = refresh()
         return (gr.Group(visible=False), "", f"Deleted **{run_id}**.", None, None, "", frame, compare)
 
     confirm_btn.click(confirm_delete, selected, [confirm_box, selected, selected_md, loss_plot, metrics_plot,

@@ -92,7 +92,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "trainer_arguments": ("Trainer arguments", "any other transformers TrainingArguments, as YAML, e.g. "
                           "{optim: adafactor, label_smoothing_factor: 0.1}"),
     "activation_checkpointing": ("Activation checkpointing", "recompute each layer's activations in the backward "
-                                 "pass: far less memory for long texts or big models; each step takes 20-35 % longer"),
+                                 "pass: far less memory for long texts or big models; each step takes 10-35 % longer"),
     "devices": ("Devices", "one run per device; ticking several GPUs launches a multi-GPU run"),
     "name": ("Run name", "optional label shown in the runs table"),
 }

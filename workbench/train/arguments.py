@@ -50,11 +50,14 @@ SET_BY_RUN = {
 }
 
 
+def on_cpu(cfg: RunConfig) -> bool:
+    return cfg.devices == "cpu" or not torch.cuda.is_available()
+
+
 def precision_flags(cfg: RunConfig) -> dict:
     precision = cfg.train.precision
-    on_gpu = torch.cuda.is_available() and cfg.devices != "cpu"
     if precision == "auto":
-        precision = "bf16" if on_gpu and torch.cuda.is_bf16_supported() else "fp32"
+        precision = "bf16" if not on_cpu(cfg) and torch.cuda.is_bf16_supported() else "fp32"
     return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
 
 
@@ -107,7 +110,7 @@ def run_arguments(cfg: RunConfig, run: Run, train_rows: int) -> dict:
         "train_sampling_strategy": "random",
         "remove_unused_columns": False,  # keep "length" for the sampler; forward ignores it
         "dataloader_num_workers": t.dataloader_workers,
-        "use_cpu": cfg.devices == "cpu" or not torch.cuda.is_available(),
+        "use_cpu": on_cpu(cfg),
         "activation_checkpointing": t.activation_checkpointing,
         "report_to": [],  # the run folder records the metrics; trainer_arguments may add a tracker
         "disable_tqdm": True,
@@ -143,7 +146,7 @@ def trainer_argument_problems(cfg: RunConfig) -> list[tuple[str, str]]:
     try:
         with tempfile.TemporaryDirectory() as folder:
             TrainingArguments(**{"output_dir": folder, "report_to": [], **precision_flags(cfg), **passed,
-                                 "use_cpu": cfg.devices == "cpu" or not torch.cuda.is_available()})
+                                 "use_cpu": on_cpu(cfg)})
     except (ValueError, TypeError, ImportError) as err:
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         return [("train.trainer_arguments", f"TrainingArguments refused {passed}: {first}")]

@@ -60,9 +60,9 @@ class RunsTab:
     refresh_outputs: list
 
 
-def cache_summary() -> str:
+def cache_summary(entries: list[model_cache.CachedModel]) -> str:
     """The cache's conversions as a table, and what removing the unused ones would free."""
-    entries, folder = model_cache.cached_models(), model_cache.models_dir()
+    folder = model_cache.models_dir()
     if not entries:
         return f"No GGUF model has been converted yet (conversions go to `{folder}`)."
     lines = [f"GGUF models converted into `{folder}`: {human_size(sum(e.size for e in entries))}.", "",
@@ -122,8 +122,9 @@ def build_runs_tab(ws: Workspace) -> RunsTab:
         cache_action_md = gr.Markdown(elem_id="runs-cache-pruned")
 
     def cache_view():
-        names = [e.name for e in model_cache.cached_models() if e.state != "converting"]
-        return cache_summary(), gr.Dropdown(choices=names, value=None)
+        entries = model_cache.cached_models()  # one walk of the cache for the table and the choices
+        names = [e.name for e in entries if e.state != "converting"]
+        return cache_summary(entries), gr.Dropdown(choices=names, value=None)
 
     def refresh():
         frame = runs_table(ws.runs_dir)

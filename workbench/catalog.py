@@ -6,7 +6,9 @@ Sources, tried in this order:
   2. `run:<id>` (or a bare run id): the model a finished run produced, so a model trained here
      can be the base of the next run;
   3. a local folder holding a Hugging Face model, or a GGUF file (converted once, like SmolLM2);
-  4. a Hub id, through the real `from_pretrained` machinery (cache first, then the network).
+  4. a GGUF file on the Hub (org/repo/file.gguf, org/repo:Q4_K_M; see hub_gguf.py), downloaded
+     into the Hugging Face cache and converted once like a local one;
+  5. a Hub id, through the real `from_pretrained` machinery (cache first, then the network).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from workbench import hub_gguf
 from workbench.errors import ModelNotFoundError
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -86,7 +89,7 @@ def _smollm2_cache_folder() -> Path:
     return cache_dir() / "models" / "smollm2-135m-instruct"
 
 
-def _converted_gguf(gguf: Path, target: Path) -> Path:
+def _converted_gguf(gguf: Path, target: Path, hub_name: str | None = None) -> Path:
     """Dequantize a GGUF file once (about 20 s for 135M parameters) and keep it as a safetensors
     folder: training needs float weights, and every later run then loads in seconds."""
     if (target / "config.json").is_file():
@@ -115,7 +118,7 @@ def _converted_gguf(gguf: Path, target: Path) -> Path:
     try:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        _record_source(tmp, gguf)
+        _record_source(tmp, gguf, hub_name)
     except OSError as err:  # a full disk, most likely: leave no half-written copy behind
         shutil.rmtree(tmp, ignore_errors=True)
         raise ModelNotFoundError(f"cannot write the converted model to {target.parent}: {err.strerror or err}; "
@@ -128,11 +131,14 @@ def _converted_gguf(gguf: Path, target: Path) -> Path:
     return target
 
 
-def _record_source(folder: Path, gguf: Path) -> None:
+def _record_source(folder: Path, gguf: Path, hub_name: str | None = None) -> None:
     """Which file, at which size and time, a conversion came from: `workbench cache` reads it to
-    tell a current conversion from one whose file was edited, replaced or deleted since."""
+    tell a current conversion from one whose file was edited, replaced or deleted since. A Hub
+    file's name is kept too: its local path is a hash in the Hugging Face cache."""
     stat = gguf.stat()
     record = {"gguf": str(gguf.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    if hub_name:
+        record["hub"] = hub_name
     (folder / CONVERSION_SOURCE).write_text(json.dumps(record, indent=1) + "\n")
 
 
@@ -157,27 +163,34 @@ def _require_space_for_conversion(gguf: Path, target: Path) -> None:
             "--prune` removes conversions no run can use again), or set WORKBENCH_CACHE to a folder on a larger disk")
 
 
-def _gguf_model(gguf: Path) -> ResolvedModel:
-    """A local GGUF file (what llama.cpp and Ollama users have), converted once into the cache."""
-    gguf = gguf.resolve()
+def _gguf_model(gguf: Path, hub_name: str | None = None) -> ResolvedModel:
+    """A GGUF file (what llama.cpp and Ollama users have), converted once into the cache."""
     if _is_bundled_gguf(gguf):
         return ResolvedModel(str(bundled_model_path("smollm2-135m-instruct")), "bundled")
-    return ResolvedModel(str(_converted_gguf(gguf, _gguf_cache_folder(gguf))), "gguf")
+    # The path as given: transformers knows a GGUF file by its name, and a Hub file's blob has none.
+    return ResolvedModel(str(_converted_gguf(gguf.absolute(), _gguf_cache_folder(gguf), hub_name)), "gguf")
+
+
+def _hub_gguf_model(ref: hub_gguf.HubGGUF, local_files_only: bool = False) -> ResolvedModel:
+    ref = hub_gguf.complete(ref, local_files_only)
+    return _gguf_model(hub_gguf.download(ref, local_files_only), ref.named(ref.filename))
 
 
 def _is_bundled_gguf(gguf: Path) -> bool:
-    return gguf == (_package_dir(BUNDLED["smollm2-135m-instruct"].package) / SMOLLM2_GGUF).resolve()
+    return gguf.resolve() == (_package_dir(BUNDLED["smollm2-135m-instruct"].package) / SMOLLM2_GGUF).resolve()
 
 
 def _gguf_cache_folder(gguf: Path) -> Path:
     """Where a GGUF file's conversion lives. Another file's is named by its path, size and time,
-    so an edited file converts anew."""
+    so an edited file converts anew. The name shown is the one given: a file in the Hugging Face
+    cache is a link to a blob named by its hash."""
     import hashlib
 
     if _is_bundled_gguf(gguf):
         return _smollm2_cache_folder()
-    stat = gguf.stat()
-    key = hashlib.sha1(f"{gguf}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+    resolved = gguf.resolve()
+    stat = resolved.stat()
+    key = hashlib.sha1(f"{resolved}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
     slug = re.sub(r"[^\w.-]+", "-", gguf.stem)[:60]
     return cache_dir() / "models" / f"gguf-{slug}-{key}"
 
@@ -193,17 +206,30 @@ def _gguf_in(path: Path) -> Path | None:
 
 
 def _gguf_named(name: str) -> Path | None:
-    """The GGUF file behind a model name: the bundled SmolLM2's, or a local .gguf path's."""
+    """The GGUF file behind a model name: the bundled SmolLM2's, a local .gguf path's, or a Hub
+    file's copy in the Hugging Face cache (never downloaded here)."""
     if name == "smollm2-135m-instruct":
         return _package_dir(BUNDLED[name].package) / SMOLLM2_GGUF
+    ref = hub_gguf_in(name)
+    if ref is not None:
+        return hub_gguf.cached_file(ref)
     return _gguf_in(Path(name).expanduser())
+
+
+def hub_gguf_in(name: str) -> hub_gguf.HubGGUF | None:
+    """The GGUF file on the Hub that a model name means (see hub_gguf.py); None for a local path
+    that exists, which always wins."""
+    name = name.strip()
+    if not name or Path(name).expanduser().exists():
+        return None
+    return hub_gguf.parse(name)
 
 
 def _unconverted_gguf(name: str) -> Path | None:
     """The GGUF file that resolving `name` would convert first, or None when it converts nothing."""
     try:
         gguf = _gguf_named(name.strip())
-        if gguf is None or (_gguf_cache_folder(gguf.resolve()) / "config.json").is_file():
+        if gguf is None or (_gguf_cache_folder(gguf) / "config.json").is_file():
             return None
         return gguf
     except (OSError, ModelNotFoundError):
@@ -215,6 +241,14 @@ def gguf_to_convert(name: str) -> str | None:
     None when it converts nothing: lets a front end say so before it waits."""
     gguf = _unconverted_gguf(name)
     return gguf.name if gguf is not None else None
+
+
+def gguf_to_download(name: str) -> str | None:
+    """The Hub GGUF file that resolving `name` would download first (minutes for GBs), or None."""
+    ref = hub_gguf_in(name)
+    if ref is None or hub_gguf.cached_file(ref) is not None:
+        return None
+    return ref.named(ref.filename) if ref.filename else f"{ref.repo_id}:{ref.tag}"
 
 
 def model_width(name: str, runs_dir: str | Path = "runs", trust_remote_code: bool = False) -> int | None:
@@ -259,6 +293,15 @@ def _gguf_width(gguf: Path) -> int | None:
 def resolve_model(name: str, runs_dir: str | Path = "runs", local_files_only: bool = False) -> ResolvedModel:
     """Where the model `name` names is. `local_files_only`: a Hub model only if it is cached."""
     name = name.strip()
+    gguf_ref = hub_gguf_in(name)
+    if gguf_ref is not None:
+        try:
+            return _hub_gguf_model(gguf_ref, local_files_only)
+        except ModelNotFoundError as err:
+            if re.fullmatch(r"[\w.-]+(/[\w.-]+){2,}", name):  # as much a relative path as a Hub file
+                raise ModelNotFoundError(f"{err}. If '{name}' is a file on this machine, it does not exist: "
+                                         "check the path") from None
+            raise
     hub_id = hub_id_in(name)
     if hub_id is not None:
         return _hub_model(hub_id, local_files_only)
@@ -355,6 +398,9 @@ def _hub_model(model_id: str, local_files_only: bool = False) -> ResolvedModel:
     try:
         AutoConfig.from_pretrained(model_id, local_files_only=local_files_only)
     except (OSError, ValueError) as err:
+        # A GGUF repository (bartowski/...-GGUF) has no config.json: one file per quantization.
+        if hub_gguf.gguf_files(model_id, local_files_only=local_files_only):
+            return _hub_gguf_model(hub_gguf.HubGGUF(model_id), local_files_only)
         offline = os.environ.get("HF_HUB_OFFLINE") == "1" or "offline" in str(err).lower() \
             or "connect" in str(err).lower() or "resolve" in str(err).lower()
         if offline:

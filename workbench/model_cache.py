@@ -82,11 +82,13 @@ def _state(path: Path) -> tuple[str, str | None]:
         gguf = Path(recorded["gguf"])
     except (OSError, ValueError, KeyError, TypeError):
         return "unknown source", None
+    # A Hub file is shown by its Hub name: its path is a hash in the Hugging Face cache.
+    shown = recorded.get("hub") or str(gguf)
     if not gguf.is_file():
-        return "source gone", str(gguf)
+        return "source gone", shown
     stat = gguf.stat()
     changed = (stat.st_size, stat.st_mtime_ns) != (recorded.get("size"), recorded.get("mtime_ns"))
-    return ("source changed" if changed else "current"), str(gguf)
+    return ("source changed" if changed else "current"), shown
 
 
 def _writing(pid: int, folder: Path) -> bool:

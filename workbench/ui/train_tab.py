@@ -16,7 +16,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from workbench.catalog import BUNDLED, gguf_to_convert, model_width
+from workbench.catalog import BUNDLED, gguf_to_convert, gguf_to_download, model_width
 from workbench.config import (BEST_METRICS, CLASS_WEIGHTS, METHODS, POOLINGS, PRECISIONS, SCALE_ABOVE_WIDTH,
                               SCHEDULERS, TASKS, RunConfig, default_learning_rates)
 from workbench.data.validate import require_ok
@@ -39,7 +39,8 @@ METHOD_NAMES = {"full": "Full fine-tuning", "freeze": "Freeze lower layers", "lo
 
 # Label and help text of each form field (the form itself is workbench.ui.form.FIELDS).
 LABELS: dict[str, tuple[str, str]] = {
-    "model": ("Base model", "a bundled model, run:<id> of an earlier run, a local folder or .gguf file, or a Hub id"),
+    "model": ("Base model", "a bundled model, run:<id> of an earlier run, a local folder or .gguf file, a Hub id, "
+              "or a GGUF file on the Hub (org/repo/file.gguf, or org/repo:Q4_K_M)"),
     "trust_remote_code": ("Trust remote code", "run the model's own Python code from the Hub (only for models you trust)"),
     "task": ("Task", ""),
     "pooling": ("Pooling", "how a sentence becomes one vector; auto reads the checkpoint"),
@@ -166,6 +167,20 @@ def unexpected(what: str, err: Exception) -> str:
     log.exception("%s failed", what)
     first = str(err).strip().splitlines()[0] if str(err).strip() else ""
     return f"✖ {what} failed unexpectedly: {type(err).__name__}: {escape(first[:300])} (details in the app log)"
+
+
+def model_wait_message(name: str) -> str | None:
+    """What the model box says while a GGUF model downloads or converts before it can be described:
+    seconds to minutes with nothing to show but a spinner otherwise. None when nothing waits."""
+    downloading = gguf_to_download(name)
+    if downloading:
+        return (f"Downloading `{downloading}` from the Hub into the Hugging Face cache, then converting it to "
+                "float weights, once (minutes for GBs; runs then load it in seconds)…")
+    converting = gguf_to_convert(name)
+    if converting:
+        return (f"Converting `{converting}` to float weights, once (about 20 s per 135M parameters; "
+                "runs then load it in seconds)…")
+    return None
 
 
 def build_train_tab(ws: Workspace) -> TrainTab:
@@ -306,10 +321,9 @@ def build_train_tab(ws: Workspace) -> TrainTab:
     def on_model(name, trust, current_targets):
         # A GGUF file converts once before it can be described: tens of seconds with nothing
         # to show but a spinner, unless the box says what is happening.
-        converting = gguf_to_convert(name or "")
-        if converting:
-            yield (f"Converting `{converting}` to float weights, once (about 20 s per 135M parameters; "
-                   "runs then load it in seconds)…"), gr.skip(), gr.skip()
+        waiting = model_wait_message(name or "")
+        if waiting:
+            yield waiting, gr.skip(), gr.skip()
         yield describe_model(name, trust, current_targets)
 
     def describe_model(name, trust, current_targets):

@@ -6,22 +6,25 @@ Sources, tried in this order:
   2. `run:<id>` (or a bare run id): the model a finished run produced, so a model trained here
      can be the base of the next run;
   3. a local folder holding a Hugging Face model, or a GGUF file (converted once, like SmolLM2);
-  4. a GGUF file on the Hub (org/repo/file.gguf, org/repo:Q4_K_M; see hub_gguf.py), downloaded
+  4. a model Ollama pulled (`ollama:llama3.2:1b`; see ollama_models.py), converted once;
+  5. a GGUF file on the Hub (org/repo/file.gguf, org/repo:Q4_K_M; see hub_gguf.py), downloaded
      into the Hugging Face cache and converted once like a local one;
-  5. a Hub id, through the real `from_pretrained` machinery (cache first, then the network).
+  6. a Hub id, through the real `from_pretrained` machinery (cache first, then the network).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
 import re
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbench import hub_gguf
+from workbench import hub_gguf, ollama_models
 from workbench.errors import ModelNotFoundError
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -89,7 +92,7 @@ def _smollm2_cache_folder() -> Path:
     return cache_dir() / "models" / "smollm2-135m-instruct"
 
 
-def _converted_gguf(gguf: Path, target: Path, hub_name: str | None = None) -> Path:
+def _converted_gguf(gguf: Path, target: Path, source_name: str | None = None) -> Path:
     """Dequantize a GGUF file once (about 20 s for 135M parameters) and keep it as a safetensors
     folder: training needs float weights, and every later run then loads in seconds."""
     if (target / "config.json").is_file():
@@ -101,8 +104,9 @@ def _converted_gguf(gguf: Path, target: Path, hub_name: str | None = None) -> Pa
     remove_abandoned(target)  # before the space check: a killed conversion's leftovers count as used
     _require_space_for_conversion(gguf, target)
     try:
-        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        with _named_gguf(gguf) as readable:
+            model = AutoModelForCausalLM.from_pretrained(readable.parent, gguf_file=readable.name)
+            tokenizer = AutoTokenizer.from_pretrained(readable.parent, gguf_file=readable.name)
     except (ValueError, KeyError, OSError) as err:  # not GGUF, or an architecture transformers lacks
         reason = (str(err).strip().splitlines() or [type(err).__name__])[0].rstrip(".")
         raise ModelNotFoundError(
@@ -118,7 +122,7 @@ def _converted_gguf(gguf: Path, target: Path, hub_name: str | None = None) -> Pa
     try:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        _record_source(tmp, gguf, hub_name)
+        _record_source(tmp, gguf, source_name)
     except OSError as err:  # a full disk, most likely: leave no half-written copy behind
         shutil.rmtree(tmp, ignore_errors=True)
         raise ModelNotFoundError(f"cannot write the converted model to {target.parent}: {err.strerror or err}; "
@@ -131,14 +135,27 @@ def _converted_gguf(gguf: Path, target: Path, hub_name: str | None = None) -> Pa
     return target
 
 
-def _record_source(folder: Path, gguf: Path, hub_name: str | None = None) -> None:
+@contextlib.contextmanager
+def _named_gguf(gguf: Path):
+    """The file under a .gguf name: transformers tells a GGUF file by its name, and Ollama's blobs
+    (sha256-<hex>) have none. A link in a temporary folder, so Ollama's store is never written."""
+    if gguf.suffix.lower() == ".gguf":
+        yield gguf
+        return
+    with tempfile.TemporaryDirectory(prefix="workbench-gguf-") as folder:
+        link = Path(folder) / "model.gguf"
+        link.symlink_to(gguf.resolve())
+        yield link
+
+
+def _record_source(folder: Path, gguf: Path, source_name: str | None = None) -> None:
     """Which file, at which size and time, a conversion came from: `workbench cache` reads it to
-    tell a current conversion from one whose file was edited, replaced or deleted since. A Hub
-    file's name is kept too: its local path is a hash in the Hugging Face cache."""
+    tell a current conversion from one whose file was edited, replaced or deleted since. The name
+    the user gave is kept too when the path is a hash (the Hugging Face cache's, Ollama's)."""
     stat = gguf.stat()
     record = {"gguf": str(gguf.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    if hub_name:
-        record["hub"] = hub_name
+    if source_name:
+        record["name"] = source_name
     (folder / CONVERSION_SOURCE).write_text(json.dumps(record, indent=1) + "\n")
 
 
@@ -163,12 +180,24 @@ def _require_space_for_conversion(gguf: Path, target: Path) -> None:
             "--prune` removes conversions no run can use again), or set WORKBENCH_CACHE to a folder on a larger disk")
 
 
-def _gguf_model(gguf: Path, hub_name: str | None = None) -> ResolvedModel:
-    """A GGUF file (what llama.cpp and Ollama users have), converted once into the cache."""
+def _gguf_model(gguf: Path, source_name: str | None = None, label: str | None = None) -> ResolvedModel:
+    """A GGUF file (what llama.cpp and Ollama users have), converted once into the cache.
+    `source_name`: how the user named it, when its path is a hash; `label` names the cache folder."""
     if _is_bundled_gguf(gguf):
         return ResolvedModel(str(bundled_model_path("smollm2-135m-instruct")), "bundled")
     # The path as given: transformers knows a GGUF file by its name, and a Hub file's blob has none.
-    return ResolvedModel(str(_converted_gguf(gguf.absolute(), _gguf_cache_folder(gguf), hub_name)), "gguf")
+    folder = _gguf_cache_folder(gguf, label)
+    return ResolvedModel(str(_converted_gguf(gguf.absolute(), folder, source_name)), "gguf")
+
+
+def _ollama_model(name: str) -> ResolvedModel:
+    return _gguf_model(ollama_models.model_file(name), *_ollama_names(name))
+
+
+def _ollama_names(name: str) -> tuple[str, str]:
+    """How `workbench cache` shows an Ollama model, and its cache folder's label."""
+    shown = ollama_models.display_name(name)
+    return f"ollama:{shown}", f"ollama-{shown}"
 
 
 def _hub_gguf_model(ref: hub_gguf.HubGGUF, local_files_only: bool = False) -> ResolvedModel:
@@ -180,10 +209,10 @@ def _is_bundled_gguf(gguf: Path) -> bool:
     return gguf.resolve() == (_package_dir(BUNDLED["smollm2-135m-instruct"].package) / SMOLLM2_GGUF).resolve()
 
 
-def _gguf_cache_folder(gguf: Path) -> Path:
+def _gguf_cache_folder(gguf: Path, label: str | None = None) -> Path:
     """Where a GGUF file's conversion lives. Another file's is named by its path, size and time,
-    so an edited file converts anew. The name shown is the one given: a file in the Hugging Face
-    cache is a link to a blob named by its hash."""
+    so an edited file converts anew. The folder is labelled by the name given (`label`, else the
+    file's): a file in the Hugging Face cache is a link to a blob named by its hash."""
     import hashlib
 
     if _is_bundled_gguf(gguf):
@@ -191,29 +220,41 @@ def _gguf_cache_folder(gguf: Path) -> Path:
     resolved = gguf.resolve()
     stat = resolved.stat()
     key = hashlib.sha1(f"{resolved}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
-    slug = re.sub(r"[^\w.-]+", "-", gguf.stem)[:60]
+    slug = re.sub(r"[^\w.-]+", "-", label or gguf.stem)[:60]
     return cache_dir() / "models" / f"gguf-{slug}-{key}"
 
 
 def _gguf_in(path: Path) -> Path | None:
-    """The GGUF file a path names: a .gguf file, or a folder without config.json holding exactly one."""
+    """The GGUF file a path names: a .gguf file, a file that starts as GGUF does (an Ollama blob),
+    or a folder without config.json holding exactly one .gguf file."""
     if path.is_file():
-        return path if path.suffix.lower() == ".gguf" else None
+        return path if path.suffix.lower() == ".gguf" or _starts_as_gguf(path) else None
     if path.is_dir() and not (path / "config.json").is_file():
         ggufs = list(path.glob("*.gguf"))
         return ggufs[0] if len(ggufs) == 1 else None
     return None
 
 
-def _gguf_named(name: str) -> Path | None:
-    """The GGUF file behind a model name: the bundled SmolLM2's, a local .gguf path's, or a Hub
-    file's copy in the Hugging Face cache (never downloaded here)."""
+def _starts_as_gguf(path: Path) -> bool:
+    try:
+        with path.open("rb") as file:
+            return file.read(4) == b"GGUF"  # the format's magic number
+    except OSError:
+        return False
+
+
+def _gguf_named(name: str) -> tuple[Path | None, str | None]:
+    """The GGUF file behind a model name, and its cache folder's label: the bundled SmolLM2's, a
+    local path's, an Ollama model's blob, or a Hub file's copy in the Hugging Face cache (never
+    downloaded here)."""
     if name == "smollm2-135m-instruct":
-        return _package_dir(BUNDLED[name].package) / SMOLLM2_GGUF
+        return _package_dir(BUNDLED[name].package) / SMOLLM2_GGUF, None
+    if ollama_models.is_ollama_name(name):
+        return ollama_models.model_file(name), _ollama_names(name)[1]
     ref = hub_gguf_in(name)
     if ref is not None:
-        return hub_gguf.cached_file(ref)
-    return _gguf_in(Path(name).expanduser())
+        return hub_gguf.cached_file(ref), None
+    return _gguf_in(Path(name).expanduser()), None
 
 
 def hub_gguf_in(name: str) -> hub_gguf.HubGGUF | None:
@@ -228,8 +269,8 @@ def hub_gguf_in(name: str) -> hub_gguf.HubGGUF | None:
 def _unconverted_gguf(name: str) -> Path | None:
     """The GGUF file that resolving `name` would convert first, or None when it converts nothing."""
     try:
-        gguf = _gguf_named(name.strip())
-        if gguf is None or (_gguf_cache_folder(gguf) / "config.json").is_file():
+        gguf, label = _gguf_named(name.strip())
+        if gguf is None or (_gguf_cache_folder(gguf, label) / "config.json").is_file():
             return None
         return gguf
     except (OSError, ModelNotFoundError):
@@ -240,7 +281,9 @@ def gguf_to_convert(name: str) -> str | None:
     """The name of the GGUF file that resolving `name` would convert first (tens of seconds), or
     None when it converts nothing: lets a front end say so before it waits."""
     gguf = _unconverted_gguf(name)
-    return gguf.name if gguf is not None else None
+    if gguf is None:
+        return None
+    return _ollama_names(name)[0] if ollama_models.is_ollama_name(name) else gguf.name  # a blob's name is a hash
 
 
 def gguf_to_download(name: str) -> str | None:
@@ -293,6 +336,8 @@ def _gguf_width(gguf: Path) -> int | None:
 def resolve_model(name: str, runs_dir: str | Path = "runs", local_files_only: bool = False) -> ResolvedModel:
     """Where the model `name` names is. `local_files_only`: a Hub model only if it is cached."""
     name = name.strip()
+    if ollama_models.is_ollama_name(name):
+        return _ollama_model(name)
     gguf_ref = hub_gguf_in(name)
     if gguf_ref is not None:
         try:

@@ -346,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
         # Flags left unset keep the YAML's value, or the default that suits model, task and method.
         p.add_argument("config", nargs="?", help="a RunConfig YAML file (flags below override it)")
         p.add_argument("--model", help=f"bundled ({', '.join(BUNDLED)}), run:<id>, a local folder or .gguf file, a Hub id, "
-                       "or a GGUF file on the Hub (org/repo/file.gguf, org/repo:Q4_K_M)")
+                       "a GGUF file on the Hub (org/repo/file.gguf, org/repo:Q4_K_M), or ollama:<model>")
         p.add_argument("--task", help=f"one of {', '.join(TASKS)}")
         p.add_argument("--method", help=f"one of {', '.join(METHODS)}")
         p.add_argument("--data", help="file, folder of split files, or hub:<id>[:<subset>]")

@@ -82,8 +82,8 @@ def _state(path: Path) -> tuple[str, str | None]:
         gguf = Path(recorded["gguf"])
     except (OSError, ValueError, KeyError, TypeError):
         return "unknown source", None
-    # A Hub file is shown by its Hub name: its path is a hash in the Hugging Face cache.
-    shown = recorded.get("hub") or str(gguf)
+    # A Hub file or an Ollama model is shown by the name the user gave: its path is a hash.
+    shown = recorded.get("name") or str(gguf)
     if not gguf.is_file():
         return "source gone", shown
     stat = gguf.stat()

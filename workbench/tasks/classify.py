@@ -273,9 +273,11 @@ def _base_path(info: dict, model_dir: Path) -> str:
     """The adapter's base model: by catalog name where possible, so a copied run still loads.
     An earlier run as the base is looked for beside this run first (a runs folder moved whole)."""
     from workbench.catalog import BUNDLED, hub_gguf_in, resolve_model
+    from workbench.ollama_models import is_ollama_name
 
     name = info.get("base_model_name") or ""
-    gguf = hub_gguf_in(name) is not None or (name.lower().endswith(".gguf") and Path(name).is_file())
+    gguf = is_ollama_name(name) or hub_gguf_in(name) is not None or \
+        (name.lower().endswith(".gguf") and Path(name).is_file())
     if name in BUNDLED or gguf:
         return resolve_model(name).path  # converted again if the cache was emptied
     beside = model_dir.parent.parent / name.removeprefix("run:") / "model"

@@ -40,7 +40,8 @@ METHOD_NAMES = {"full": "Full fine-tuning", "freeze": "Freeze lower layers", "lo
 # Label and help text of each form field (the form itself is workbench.ui.form.FIELDS).
 LABELS: dict[str, tuple[str, str]] = {
     "model": ("Base model", "a bundled model, run:<id> of an earlier run, a local folder or .gguf file, a Hub id, "
-              "or a GGUF file on the Hub (org/repo/file.gguf, or org/repo:Q4_K_M)"),
+              "a GGUF file on the Hub (org/repo/file.gguf, or org/repo:Q4_K_M), or a model Ollama "
+              "pulled (ollama:llama3.2:1b)"),
     "trust_remote_code": ("Trust remote code", "run the model's own Python code from the Hub (only for models you trust)"),
     "task": ("Task", ""),
     "pooling": ("Pooling", "how a sentence becomes one vector; auto reads the checkpoint"),

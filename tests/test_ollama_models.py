@@ -99,3 +99,13 @@ def test_an_ollama_model_converts_once_under_its_own_name(ollama_store, tmp_path
     assert AutoConfig.from_pretrained(resolved.path).model_type == "llama"
     assert resolve_model("ollama:someone/mine:latest") == resolved and gguf_to_convert("ollama:someone/mine") is None
     assert [(e.state, e.source) for e in cached_models()] == [("current", "ollama:someone/mine:latest")]
+
+
+def test_the_train_tab_offers_the_models_ollama_pulled(ollama_store, tmp_path):
+    from workbench.ui.train_tab import model_choices
+    from workbench.ui.workspace import Workspace
+
+    ws = Workspace(tmp_path / "ws").create()
+    assert not [value for _, value in model_choices(ws) if value.startswith("ollama:")]
+    ollama_store(["registry.ollama.ai", "library", "smollm2"], "135m")
+    assert ("ollama:smollm2:135m (pulled by Ollama)", "ollama:smollm2:135m") in model_choices(ws)

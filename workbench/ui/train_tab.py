@@ -21,6 +21,7 @@ from workbench.config import (BEST_METRICS, CLASS_WEIGHTS, METHODS, POOLINGS, PR
                               SCHEDULERS, TASKS, RunConfig, default_learning_rates)
 from workbench.data.validate import require_ok
 from workbench.errors import ConfigError, DataError, WorkbenchError
+from workbench.ollama_models import pulled_models
 from workbench.preflight import check_settings
 from workbench.runs import queue
 from workbench.runs.store import create_run, get_run, list_runs
@@ -127,6 +128,7 @@ def model_choices(ws: Workspace) -> list[tuple[str, str]]:
     for run in list_runs(ws.runs_dir):
         if run.model_dir.is_dir():
             choices.append((f"run:{run.id} (earlier run)", f"run:{run.id}"))
+    choices += [(f"ollama:{name} (pulled by Ollama)", f"ollama:{name}") for name in pulled_models()]
     return choices
 
 

@@ -278,3 +278,126 @@ def test_a_folder_without_data_files_says_what_it_holds(datasets_dir, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match=r"\(data files found: none; it is empty\)$"):
         load_raw(str(tmp_path / "empty"))
+
+
+@pytest.mark.parametrize("path", ["data/goood.csv", "reviews/train.jsonl.gz", "notes/corpus.txt", "sheets/q3.xlsx"])
+def test_a_mistyped_file_path_is_not_called_a_hub_dataset(path):
+    # Hub ids do not end in a file extension: 'Hub dataset ... cannot be reached' hid the typo.
+    from pathlib import Path
+
+    with pytest.raises(DataError) as err:
+        load_raw(path)
+    assert str(err.value).startswith(f"data path '{path}' does not exist (relative paths start from {Path.cwd()}); ")
+
+
+def _sst2_dev(datasets_dir, rows=200):
+    import pandas as pd
+
+    return pd.read_csv(datasets_dir / "sst2" / "dev.tsv", sep="\t", dtype=str, quoting=3).head(rows)
+
+
+@pytest.mark.parametrize("name, sep, labels, reason", [
+    ("noheader.csv", ",", None, "'1' is a number, not a column name"),
+    ("noheader.tsv", "\t", None, "'1' is a number, not a column name"),
+    ("named.csv", ";", {"0": "negative", "1": "positive"},
+     "'it 's a charming and often affecting jou...' is a sentence, not a column name"),
+])
+def test_a_file_without_a_header_row_is_refused_not_read_a_row_short(datasets_dir, tmp_path, name, sep, labels,
+                                                                      reason):
+    # Read with line 1 as the header, the first row became the column names and was silently lost.
+    dev = _sst2_dev(datasets_dir)
+    if labels:
+        dev["label"] = dev["label"].map(labels)
+    dev.to_csv(tmp_path / name, sep=sep, index=False, header=False)
+    with pytest.raises(DataError) as err:
+        load_raw(str(tmp_path / name))
+    example = "text<tab>label" if sep == "\t" else f"text{sep}label"
+    assert str(err.value) == (f"'{name}' seems to have no header row: its first line looks like data ({reason}); "
+                              f"add a first line naming the columns, e.g. {example}")
+
+
+def test_a_text_only_file_without_a_header_row_is_refused(datasets_dir, tmp_path):
+    _sst2_dev(datasets_dir)[["sentence"]].to_csv(tmp_path / "texts.csv", index=False, header=False)
+    with pytest.raises(DataError, match="seems to have no header row.*is a sentence, not a column name"):
+        load_raw(str(tmp_path / "texts.csv"))
+
+
+def test_real_files_with_a_header_row_load_unchanged(datasets_dir, tmp_path):
+    import pandas as pd
+
+    for name, sep in (("sst2/train.tsv", "\t"), ("sst2/dev.tsv", "\t"), ("sst2/test.tsv", "\t"),
+                      ("ag_news/train_8k.csv", ",")):
+        expected = pd.read_csv(datasets_dir / name, sep=sep, dtype=str, keep_default_na=False, quoting=3 if
+                               sep == "\t" else 0)
+        assert load_raw(str(datasets_dir / name)).splits["train"].frame.equals(expected), name
+    mrpc = pd.read_json(datasets_dir / "mrpc" / "validation.jsonl", lines=True, dtype=str).head(200)
+    dev = _sst2_dev(datasets_dir)
+    written = {
+        "mrpc.csv": mrpc,
+        # pandas' own names for a frame without column names are a header, not data
+        "unnamed.csv": pd.DataFrame(dev.to_numpy()).astype(str),
+        # a survey export: long questions head the columns, beside a short name that is no value
+        "survey.csv": dev.rename(columns={"sentence": "What did you think of the film you saw this week?",
+                                          "label": "Timestamp"}),
+        "long_name.tsv": dev.rename(columns={"sentence": "the review as the customer wrote it on the site"}),
+    }
+    for name, frame in written.items():
+        frame.to_csv(tmp_path / name, sep="\t" if name.endswith(".tsv") else ",", index=False)
+        loaded = load_raw(str(tmp_path / name)).splits["train"].frame
+        assert list(loaded.columns) == [str(c) for c in frame.columns] and len(loaded) == len(frame), name
+
+
+@pytest.mark.parametrize("text", ['he said "great movie" and left', "a\ttabbed text", "first line\nsecond line",
+                                  '"quoted" from the start'])
+def test_a_tsv_written_with_csv_quoting_reads_the_texts_back(datasets_dir, tmp_path, text):
+    # pandas and Excel quote a field holding a quote, tab or newline and double its quotes; read with
+    # QUOTE_NONE the quotes stayed in the text, and a tab or newline split the row.
+    dev = _sst2_dev(datasets_dir)
+    dev.loc[3, "sentence"] = text
+    dev.to_csv(tmp_path / "quoted.tsv", sep="\t", index=False)
+    assert load_raw(str(tmp_path / "quoted.tsv")).splits["train"].frame.equals(dev)
+
+
+def test_a_tsv_with_every_field_quoted_reads_like_a_plain_one(datasets_dir, tmp_path):
+    import csv  # R's write.table(sep="\t") quotes every field, the header too
+
+    dev = _sst2_dev(datasets_dir)
+    dev.to_csv(tmp_path / "r.tsv", sep="\t", index=False, quoting=csv.QUOTE_ALL)
+    assert load_raw(str(tmp_path / "r.tsv")).splits["train"].frame.equals(dev)
+
+
+def test_glue_style_tsv_keeps_its_bare_quotes(datasets_dir, tmp_path):
+    import csv  # GLUE's TSVs (MNLI, QQP) hold unbalanced quotes as text, read with QUOTE_NONE
+
+    dev = _sst2_dev(datasets_dir)
+    dev.loc[1, "sentence"] = '" the best film " , he said'
+    dev.loc[2, "sentence"] = 'he said "hi'
+    dev.loc[4, "sentence"] = '"fine"'
+    dev.loc[7, "sentence"] = 'and then "'
+    dev.to_csv(tmp_path / "glue.tsv", sep="\t", index=False, quoting=csv.QUOTE_NONE)
+    assert load_raw(str(tmp_path / "glue.tsv")).splits["train"].frame.equals(dev)
+
+
+def test_a_tab_inside_an_unquoted_tsv_text_gets_advice_that_works(datasets_dir, tmp_path):
+    # "Quote fields that contain a tab" cannot work: a TSV without CSV quoting is read with QUOTE_NONE.
+    dev = _sst2_dev(datasets_dir)
+    dev.loc[9, "sentence"] = "a\ttabbed text"
+    (tmp_path / "tab.tsv").write_text(dev.to_csv(sep="\t", index=False, quoting=3, escapechar="\\").replace("\\", ""))
+    with pytest.raises(DataError) as err:
+        load_raw(str(tmp_path / "tab.tsv"))
+    assert str(err.value) == ("'tab.tsv' is not a well-formed TSV file: Expected 2 fields in line 11, saw 3. "
+                              "Remove the tab inside the text in line 11 (or the extra field), or save the file as .csv")
+
+
+@pytest.mark.parametrize("name, sep, drop_commas", [("pipe.csv", "|", False), ("pipe_nocomma.csv", "|", True),
+                                                    ("pipe.tsv", "|", False), ("colon.csv", ":", True)])
+def test_a_file_with_another_separator_says_so(datasets_dir, tmp_path, name, sep, drop_commas):
+    # Read as one column, it got advice about quoting commas, or about a missing label column.
+    dev = _sst2_dev(datasets_dir)
+    if drop_commas:
+        dev["sentence"] = dev["sentence"].str.replace(",", "").str.replace(":", "")
+    dev.to_csv(tmp_path / name, sep=sep, index=False)
+    with pytest.raises(DataError) as err:
+        load_raw(str(tmp_path / name))
+    assert str(err.value) == (f"'{name}' seems to be separated by '{sep}' (its header line has no comma, "
+                              "semicolon or tab); save it with commas (CSV) or tabs (TSV)")

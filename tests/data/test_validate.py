@@ -203,6 +203,58 @@ def test_labels_that_differ_only_in_case_are_flagged(tmp_path):
         "if they mean the same, write them the same way"]
 
 
+@pytest.mark.parametrize("labels, message", [
+    (["1", "01", "0", "1", "01", "0"], "labels '01' and '1' are the same number written differently, so they are "
+     "different classes; if they mean the same, write them the same way"),
+    (["1", "positive", "0", "positive", "1", "0"], "the labels mix numbers ('0', '1') and names ('positive'), so "
+     "each is a class of its own; if a number stands for a name, write every label as a name (or every one as a "
+     "number)"),
+])
+def test_labels_written_two_ways_are_flagged(tmp_path, labels, message):
+    path = tmp_path / "labels.csv"
+    path.write_text("text,label\n" + "".join(f"text {i},{label}\n" for i, label in enumerate(labels)))
+    report = check_data(DataConfig(path=str(path)))
+    assert report.ok and [str(p) for p in report.problems] == [f"WARNING: [train] {message}"]
+
+
+def test_numbered_labels_read_with_classes_txt_say_how_they_were_counted(datasets_dir, tmp_path):
+    import pandas as pd
+
+    news = pd.read_csv(datasets_dir / "ag_news" / "train_8k.csv")
+    (tmp_path / "classes.txt").write_text((datasets_dir / "ag_news" / "classes.txt").read_text())
+    news["label"] -= 1  # counted from 0, as the Hub's copy of AG News is
+    news[news["label"] > 0].groupby("label").head(30).to_csv(tmp_path / "train.csv", index=False)
+    report = check_data(DataConfig(path=str(tmp_path)))
+    # Without class 0 nothing shows where counting starts: 1..3 with 4 names reads as from 1, and says so.
+    assert report.label_names == ["World", "Sports", "Business"]
+    assert [p.message for p in report.problems] == [
+        "the labels run from 1 to 3 and the label names file (classes.txt) holds 4 names, so they are read as "
+        "counting from 1 (1 = 'World'); if 0 is the first class, set data.label_names to the names of these "
+        "values in order: [Sports, Business, Sci/Tech]"]
+    fixed = check_data(DataConfig(path=str(tmp_path), label_names=["Sports", "Business", "Sci/Tech"]))
+    assert fixed.label_names == ["Sports", "Business", "Sci/Tech"] and not fixed.problems
+    # More names than values counted from 0 can reach: some name is not a label.
+    too_many = check_data(DataConfig(path=str(datasets_dir / "sst2"), label_names=["negative", "positive", "mixed"]))
+    assert [p.message for p in too_many.problems] == [
+        "data.label_names holds 3 names but the labels only reach 1; the extra names are unused: check that the "
+        "names match the labels"]
+
+
+def test_a_text_column_of_numbers_only_is_refused_from_csv_as_from_json(datasets_dir, tmp_path):
+    import pandas as pd
+
+    rows = pd.read_csv(datasets_dir / "sst2" / "dev.tsv", sep="\t").head(40)
+    rows["sentence"] = [str(1000 + i) for i in range(len(rows))]  # an id column taken for the text
+    rows.to_csv(tmp_path / "ids.csv", index=False)
+    report = check_data(DataConfig(path=str(tmp_path / "ids.csv")))
+    assert [str(p) for p in report.errors] == [
+        "ERROR: [train] column 'sentence' holds only numbers, not texts; is it the right text column? Set "
+        "data.text_column to the column that holds the texts"]
+    rows.loc[0, "sentence"] = "a real sentence among numbers"  # one text: a column of texts, some numeric
+    rows.to_csv(tmp_path / "texts.csv", index=False)
+    assert check_data(DataConfig(path=str(tmp_path / "texts.csv"))).ok
+
+
 def test_an_id_column_as_the_label_gets_one_message_not_thousands_of_classes(datasets_dir):
     report = check_data(DataConfig(path=str(datasets_dir / "mrpc"), label_column="idx"))
     assert not report.ok

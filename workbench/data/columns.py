@@ -6,6 +6,8 @@ the column of the longest strings, the label a column with few distinct values.
 
 from __future__ import annotations
 
+import numbers
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -15,8 +17,11 @@ TEXT_NAMES = ("text", "sentence", "content", "review", "document", "sentence1", 
 PAIR_NAMES = {"sentence1": "sentence2", "text_a": "text_b", "question1": "question2",
               "premise": "hypothesis", "question": "context", "text": "text_pair",
               "query": "passage"}
-LABEL_NAMES = ("label", "labels", "class", "category", "target", "sentiment", "y", "gold",
-               "intent", "topic")
+LABEL_NAMES = ("label", "labels", "class", "category", "target", "sentiment", "polarity", "emotion",
+               "y", "gold", "intent", "topic")
+# A header cell longer than this (characters or words) is a sentence, not a column name.
+MAX_NAME_CHARS, MAX_NAME_WORDS = 40, 5
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,7 @@ def detect_columns(frame: pd.DataFrame) -> dict[str, str | None]:
     text = next((lower[n] for n in TEXT_NAMES if n in lower and _mostly_filled(frame[lower[n]])), None)
     label = next((lower[n] for n in LABEL_NAMES if n in lower), None)
     if label is None:
-        label = _few_valued_column(frame, exclude={text})
+        label = next(iter(label_candidates(frame, exclude={text})), None)
     if text is None:
         text = _longest_text_column(frame, exclude={label})
     pair = None
@@ -69,7 +74,10 @@ def _longest_text_column(frame: pd.DataFrame, exclude: set) -> str | None:
     return best
 
 
-def _few_valued_column(frame: pd.DataFrame, exclude: set) -> str | None:
+def label_candidates(frame: pd.DataFrame, exclude: set = frozenset()) -> list[str]:
+    """The columns that could be the label by their data (2 to 100 distinct values, fewer than half
+    the rows), best first: a name that says label ('gold_label', 'review_polarity') first, then
+    fewer distinct values, then the column name."""
     rows = max(len(frame), 1)
     candidates = []
     for column in frame.columns:
@@ -80,5 +88,74 @@ def _few_valued_column(frame: pd.DataFrame, exclude: set) -> str | None:
         except TypeError:  # unhashable values (lists)
             continue
         if 2 <= distinct <= 100 and distinct < 0.5 * rows:
-            candidates.append((distinct, column))
-    return min(candidates)[1] if candidates else None
+            candidates.append((not _named_like_label(column), distinct, str(column), column))
+    return [candidate[-1] for candidate in sorted(candidates)]
+
+
+def label_column_doubt(frame: pd.DataFrame) -> str | None:
+    """A one-line warning when detect_columns had to guess the label among several columns that
+    all fit (review, polarity_score, domain: which is the label?), else None. Neither a column
+    named like a label (LABEL_NAMES) nor the only candidate whose name says label is a guess."""
+    detected = detect_columns(frame)
+    lower = {str(c).lower() for c in frame.columns}
+    if detected["label"] is None or any(n in lower for n in LABEL_NAMES):
+        return None
+    candidates = label_candidates(frame, exclude={detected["text"], detected["text_pair"]})
+    named = [c for c in candidates if _named_like_label(c)]
+    rivals = named if named else candidates
+    if len(rivals) < 2:
+        return None
+    listed = ", ".join(repr(str(c)) for c in rivals[:5])
+    return (f"columns {listed} could each be the label; using '{detected['label']}': set "
+            "data.label_column (--label-column) to the right one")
+
+
+def _named_like_label(column) -> bool:
+    """A word of the name is a label name: gold_label, label_id, review-sentiment, starsClass."""
+    words = re.sub(r"([a-z])([A-Z])", r"\1_\2", str(column)).lower()
+    return any(word in LABEL_NAMES for word in re.split(r"[^a-z0-9]+", words))
+
+
+def header_looks_like_data(frame: pd.DataFrame) -> str | None:
+    """Why the column names of a CSV/TSV read with its first line as header look like a row of data
+    (a file saved without a header row, whose first row would be lost), else None.
+
+    A column name that is a number ('0', '-1', '1.0') is a label or id value; a name of more than
+    MAX_NAME_CHARS characters or MAX_NAME_WORDS words is a sentence when every other name is a
+    value of its own column too (a header line shaped like the data rows). A survey export whose
+    questions head the columns beside a 'Timestamp' column is not flagged."""
+    names = [str(c) for c in frame.columns]
+    if names == [str(i) for i in range(len(names))]:
+        return None  # pandas' own names for an unnamed frame (DataFrame(rows).to_csv()): a real header
+    number = next((n for n in names if NUMBER.fullmatch(n.strip())), None)
+    if number is not None:
+        return f"'{number.strip()}' is a number, not a column name"
+    long = [n for n in names if len(n.strip()) > MAX_NAME_CHARS or len(n.split()) > MAX_NAME_WORDS]
+    if long and all(n in long or _is_value_of(frame[c], n) for n, c in zip(names, frame.columns)):
+        shown = long[0].strip()
+        shown = shown if len(shown) <= MAX_NAME_CHARS else shown[:MAX_NAME_CHARS].rstrip() + "..."
+        return f"'{shown}' is a sentence, not a column name"
+    return None
+
+
+def _is_value_of(values: pd.Series, name: str) -> bool:
+    return bool(values.map(lambda v: isinstance(v, str) and v.strip() == name.strip()).any())
+
+
+def numbers_only(values: pd.Series) -> bool:
+    """Every non-blank value is a number, or a string that spells one ('1000', '-2.5'): a column of
+    ids or scores, not texts. CSV and TSV are read as strings (dtype=str), so a numeric column
+    there holds '1000' where JSONL holds 1000; this sees both the same way."""
+    seen = False
+    for value in values:
+        if value is None or (isinstance(value, float) and value != value):  # v != v: NaN
+            continue
+        if isinstance(value, str):
+            if not value.strip():
+                continue
+            if not NUMBER.fullmatch(value.strip()):
+                return False
+        elif isinstance(value, bool) or not isinstance(value, numbers.Real):  # numpy's too; bool is no score
+            return False
+        seen = True
+    return seen

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from workbench.data.columns import header_looks_like_data
 from workbench.errors import DataError
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json", ".jsonl": "jsonl",
@@ -35,6 +36,10 @@ ADVICE = {".xlsx": _SAVE_AS_CSV, ".xls": _SAVE_AS_CSV, ".ods": _SAVE_AS_CSV,
 SPLIT_NAMES = {"train": "train", "training": "train", "dev": "validation", "valid": "validation",
                "val": "validation", "validation": "validation", "eval": "validation", "test": "test"}
 LABEL_NAME_FILES = ("classes.txt", "labels.txt")
+# Separators we do not read, recognised in a header line that has no comma, semicolon or tab.
+OTHER_SEPARATORS = ("|", ":")
+# One field of a TSV written with CSV quoting (pandas, Excel): "quoted, with "" inside" or bare.
+_TSV_FIELD = re.compile(r'(?:"[^"]*(?:""[^"]*)*"|[^\t\r\n"]*)(?=\t|\r?\n|\r|\Z)')
 
 
 @dataclass
@@ -74,11 +79,19 @@ def load_raw(path: str) -> RawData:
         return _load_folder(p)
     if p.is_file():
         return RawData({"train": read_file(p)}, str(p), _label_names_beside(p.parent))
-    if re.fullmatch(r"[\w.-]+/[\w.-]+(:[\w.-]+)?", path) and not path.startswith("."):
+    if re.fullmatch(r"[\w.-]+/[\w.-]+(:[\w.-]+)?", path) and not path.startswith(".") \
+            and not _names_a_file(p):
         return _load_hub(path)
     where = "" if p.is_absolute() else f" (relative paths start from {Path.cwd()})"
     raise DataError(f"data path '{path}' does not exist{where}; give a CSV, TSV, JSON, JSONL or Parquet "
                     "file, a folder of split files (train/dev/test), or hub:<dataset id>[:<subset>]")
+
+
+def _names_a_file(path: Path) -> bool:
+    """data/goood.csv is a mistyped file, not a Hub id: Hub ids do not end in a file extension, and
+    calling it an unreachable dataset hides the typo."""
+    suffix, compression = _split_suffix(path)
+    return suffix in FORMATS or suffix in ADVICE or bool(compression)
 
 
 def _split_suffix(path: Path) -> tuple[str, str]:
@@ -140,6 +153,40 @@ def _csv_separator(path: Path, encoding: str) -> str:
     return ","
 
 
+def _other_separator(path: Path, encoding: str) -> str | None:
+    """'|' (or ':') when the header line has no comma, semicolon or tab but that character, and the
+    first row has it as often: a file we cannot split, which otherwise reads as one column and
+    gets advice about quoting or the label column that does not apply."""
+    with _open_text(path, encoding=encoding, errors="replace") as handle:
+        header, first_row = handle.readline(), handle.readline()
+    if any(separator in header for separator in (",", ";", "\t")):
+        return None
+    return next((sep for sep in OTHER_SEPARATORS
+                 if header.count(sep) and first_row.count(sep) >= header.count(sep)), None)
+
+
+def _tsv_uses_csv_quoting(path: Path, encoding: str) -> bool:
+    """Whether a .tsv was written with CSV quoting (pandas' to_csv(sep="\\t"), Excel): every quote
+    in it opens or closes a whole field or is doubled inside one, and some quoted field needed it
+    (it holds a quote, tab or newline) or the header is quoted (R's write.table quotes every
+    field). GLUE-style TSVs have bare quotes inside their texts (`he said "hi`) and are read with
+    QUOTE_NONE, so those quotes stay text."""
+    with _open_text(path, encoding=encoding) as handle:
+        text = handle.read()
+    if '"' not in text:
+        return False
+    needed, position = text.startswith('"'), 0
+    while position < len(text):
+        field = _TSV_FIELD.match(text, position)
+        if field is None:
+            return False  # a quote inside an unquoted field: the file does not use CSV quoting
+        value = field.group()
+        if value.startswith('"') and any(c in value[1:-1] for c in '"\t\n\r'):
+            needed = True
+        position = field.end() + (2 if text.startswith("\r\n", field.end()) else 1)
+    return needed
+
+
 def _first_long_row(path: Path, sep: str, quoting: int, encoding: str) -> str:
     """pandas' words for a row with more fields than the header: "Expected 2 fields in line 3, saw 3"."""
     with _open_text(path, encoding=encoding, errors="replace") as handle:
@@ -174,14 +221,25 @@ def read_file(path: Path) -> SplitFrame:
     try:
         if fmt in ("csv", "tsv"):
             encoding = _text_encoding(path)
+            other = _other_separator(path, encoding)
+            if other:
+                raise DataError(f"'{path.name}' seems to be separated by '{other}' (its header line has no "
+                                "comma, semicolon or tab); save it with commas (CSV) or tabs (TSV)")
             sep = "\t" if fmt == "tsv" else _csv_separator(path, encoding)
-            quoting = csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL
+            quoting = csv.QUOTE_MINIMAL
+            if fmt == "tsv" and not _tsv_uses_csv_quoting(path, encoding):
+                quoting = csv.QUOTE_NONE
             frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""],
                                 skip_blank_lines=False, quoting=quoting, encoding=encoding)
             if not isinstance(frame.index, pd.RangeIndex):
                 # The first row had one field more than the header, so pandas silently took the
                 # first column as an index: every text would shift by one column.
                 raise pd.errors.ParserError(_first_long_row(path, sep, quoting, encoding))
+            looks_like_data = header_looks_like_data(frame)
+            if looks_like_data:  # read as a header, the first row of data would be silently lost
+                example = "text<tab>label" if sep == "\t" else f"text{sep}label"
+                raise DataError(f"'{path.name}' seems to have no header row: its first line looks like data "
+                                f"({looks_like_data}); add a first line naming the columns, e.g. {example}")
             return SplitFrame(_without_trailing_blank_rows(frame), str(path), line_offset=2)  # line 1: header
         if fmt == "jsonl":
             return SplitFrame(_without_trailing_blank_rows(_read_jsonl(path)), str(path), line_offset=1)
@@ -196,9 +254,13 @@ def read_file(path: Path) -> SplitFrame:
         unclosed = re.search(r"EOF inside string starting at row (\d+)", detail)
         if unclosed:  # pandas counts rows from 0 with the header as row 0; a user counts lines from 1
             detail = f"the quote opened on line {int(unclosed.group(1)) + 1} is never closed"
-        sep = "tab" if fmt == "tsv" else "comma"
-        raise DataError(f"'{path.name}' is not a well-formed {fmt.upper()} file: {detail}. "
-                        f"Quote fields that contain a {sep} (\"like, this\") or fix that line") from None
+        if fmt == "tsv":  # a bare tab cannot be quoted in a TSV read with QUOTE_NONE: quoting advice fails
+            line = re.search(r"line (\d+)", detail)
+            fix = (f"Remove the tab inside the text in {line.group(0) if line else 'that line'} (or the extra "
+                   "field), or save the file as .csv")
+        else:
+            fix = 'Quote fields that contain a comma ("like, this") or fix that line'
+        raise DataError(f"'{path.name}' is not a well-formed {fmt.upper()} file: {detail}. {fix}") from None
     except UnicodeDecodeError:
         raise DataError(f"'{path.name}' is not UTF-8 text ({_first_non_utf8(path)}); "
                         "save it as UTF-8 and try again") from None

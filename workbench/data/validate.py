@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.config import DataConfig
-from workbench.data.columns import ColumnMapping, detect_columns
+from workbench.data.columns import NUMBER, ColumnMapping, detect_columns, label_column_doubt, numbers_only
 from workbench.data.load import RawData, SplitFrame, load_raw
 from workbench.errors import DataError
 
@@ -56,6 +56,9 @@ class PreflightReport:
     source: str
     # Validation or test splits without any label: left out of the run (with a warning).
     unlabeled_splits: list[str] = field(default_factory=list)
+    # The train split's label values as written (label_key), in class order: value i is class i,
+    # named label_names[i]. A run keeps them, so other data's values map to the same classes.
+    label_values: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -119,6 +122,7 @@ def check_data(cfg: DataConfig, raw: RawData | None = None, for_training: bool =
         return report  # classes made of lists would only add noise to the report
 
     train_values = label_values(raw.splits["train"].frame[columns.label])
+    report.label_values = train_values
     report.label_names = label_names_for(train_values, cfg.label_names, raw, columns.label, problems)
     names = dict(zip(train_values, report.label_names))
     for split, part in raw.splits.items():
@@ -134,6 +138,7 @@ def check_data(cfg: DataConfig, raw: RawData | None = None, for_training: bool =
                     "the model cannot learn it; fix these rows or add examples to train"))
 
     _check_label_spelling(train_values, problems)
+    _check_label_numbers(train_values, problems)
     if for_training:
         _check_classes(report, cfg, problems)
         _check_repeated_texts(raw, columns, problems)
@@ -224,6 +229,26 @@ def _check_label_spelling(values: list[str], problems: list[Problem]) -> None:
                                     "train"))
 
 
+def _check_label_numbers(values: list[str], problems: list[Problem]) -> None:
+    """Numbers written two ways ('01' and '1') are two classes to the model, and so are numeric
+    codes beside names ('1' and 'positive'): almost always one export wrote them differently."""
+    numbers = [v for v in values if _is_int(v)]
+    same: dict[int, list[str]] = {}
+    for value in numbers:
+        same.setdefault(int(value), []).append(value)
+    for group in same.values():
+        if len(group) > 1:
+            problems.append(Problem("warning", f"labels {' and '.join(map(repr, sorted(group)))} are the same "
+                                    "number written differently, so they are different classes; if they mean "
+                                    "the same, write them the same way", "train"))
+    names = [v for v in values if not NUMBER.fullmatch(v)]  # scores (0.5) have their own check
+    if numbers and names:
+        problems.append(Problem("warning", f"the labels mix numbers ({', '.join(map(repr, numbers[:5]))}) and "
+                                f"names ({', '.join(map(repr, names[:5]))}), so each is a class of its own; if a "
+                                "number stands for a name, write every label as a name (or every one as a number)",
+                                "train"))
+
+
 def _resolve_columns(cfg: DataConfig, frame: pd.DataFrame, problems: list[Problem]) -> ColumnMapping | None:
     detected = detect_columns(frame)
     chosen = {}
@@ -235,6 +260,9 @@ def _resolve_columns(cfg: DataConfig, frame: pd.DataFrame, problems: list[Proble
                 "error", f"data.{role}_column '{configured}' is not a column; the file has "
                 f"{', '.join(map(str, frame.columns))}: set data.{role}_column to one of them"))
         chosen[role] = value
+    doubt = label_column_doubt(frame) if cfg.label_column == "auto" else None
+    if doubt:
+        problems.append(Problem("warning", doubt, "train"))
     token_level = token_level_columns(frame)
     if (chosen["text"] is None or chosen["label"] is None) and token_level and \
             not any(p.severity == "error" for p in problems):
@@ -322,6 +350,11 @@ def _check_text(part: SplitFrame, split: str, column: str, problems: list[Proble
     if not_text.any():
         problems.append(_rows_problem(part, split, not_text, f"column '{column}' holds non-text "
                                       "values (numbers, lists); is it the right text column?"))
+    elif numbers_only(values):
+        # CSV and TSV are read as text, so an id or score column arrives as strings of digits: the
+        # same mistake as numbers in JSON, found by the whole column (one numeric text is fine).
+        problems.append(Problem("error", f"column '{column}' holds only numbers, not texts; is it the right "
+                                "text column? Set data.text_column to the column that holds the texts", split))
 
 
 def text_problems(part: SplitFrame, split: str, columns: list[str]) -> list[Problem]:
@@ -391,10 +424,23 @@ def label_names_for(values: list[str], configured: list[str] | None, raw: RawDat
         return list(values)
     numbers = [int(v) for v in values]
     base = 0 if min(numbers) == 0 else 1  # ag_news style 1..K with K names in classes.txt
-    if max(numbers) - base >= len(names):
-        problems.append(Problem("warning", f"{len(names)} label names for label values up to "
+    if min(numbers) < 0 or max(numbers) - base >= len(names):
+        problems.append(Problem("warning", f"{len(names)} label names for label values {min(numbers)} to "
                                 f"{max(numbers)}; showing the numbers instead"))
         return list(values)
+    source = "data.label_names" if configured else "the dataset's label names" \
+        if raw.hub_label_names.get(column) else "the label names file (classes.txt)"
+    if base == 1 and max(numbers) < len(names):
+        # Neither 0 nor the last name's number occurs: counting from 0 or from 1 both fit.
+        from_zero = ", ".join(names[n] for n in numbers)
+        problems.append(Problem("warning", f"the labels run from {min(numbers)} to {max(numbers)} and {source} "
+                                f"holds {len(names)} names, so they are read as counting from 1 ({numbers[0]} = "
+                                f"'{names[numbers[0] - 1]}'); if 0 is the first class, set data.label_names to "
+                                f"the names of these values in order: [{from_zero}]"))
+    elif base == 0 and max(numbers) + 1 < len(names):
+        problems.append(Problem("warning", f"{source} holds {len(names)} names but the labels only reach "
+                                f"{max(numbers)}; the extra names are unused: check that the names match "
+                                "the labels"))
     return [names[n - base] for n in numbers]
 
 

@@ -38,8 +38,13 @@ def test_predictions_match_what_eval_scores_and_the_model_learned(sst2_run, dev_
     assert sum(result["predicted_counts"].values()) == 872
     # The same model scoring the labelled file predicts exactly the same labels.
     scored = tmp_path / "scored.jsonl"
-    evaluate_run(sst2_run, str(datasets_dir / "sst2" / "dev.tsv"), output=str(scored))
-    assert [r["predicted"] for r in records] == [json.loads(line)["predicted"] for line in scored.open()]
+    evaluated = evaluate_run(sst2_run, str(datasets_dir / "sst2" / "dev.tsv"), output=str(scored))
+    assert evaluated["predictions"] == str(scored)
+    scored_records = [json.loads(line) for line in scored.open()]
+    assert [r["predicted"] for r in records] == [r["predicted"] for r in scored_records]
+    assert [r["row"] for r in scored_records[:2]] == ["line 2", "line 3"]  # dev.tsv's own lines
+    with pytest.raises(WorkbenchError, match=r"--output '.*scored.txt' must end in .jsonl"):
+        evaluate_run(sst2_run, str(datasets_dir / "sst2" / "dev.tsv"), output=str(tmp_path / "scored.txt"))
     names = ["negative", "positive"]
     accuracy = sum(r["predicted"] == names[g] for r, g in zip(records, gold)) / len(gold)
     assert accuracy > 0.75  # the fixture's run learned SST-2 (about 0.8)
@@ -104,6 +109,24 @@ def test_eval_of_data_without_labels_points_to_predict(sst2_run, dev_without_lab
         f"`workbench predict {sst2_run.id} --data {path}`")
 
 
+def test_eval_maps_numbered_labels_to_the_classes_the_run_trained_on(sst2_run, datasets_dir, tmp_path):
+    """Only positive sentences (label 1) beside a classes.txt: the file alone cannot say whether 1
+    counts from 0 or from 1 (it was read as 'negative'); the run trained on value 1 as 'positive'."""
+    dev = pd.read_csv(datasets_dir / "sst2" / "dev.tsv", sep="\t")
+    positive = dev[dev["label"] == 1]
+    plain, named = tmp_path / "plain", tmp_path / "named"
+    for folder in (plain, named):
+        folder.mkdir()
+        positive.to_csv(folder / "positive.csv", index=False)
+    (named / "classes.txt").write_text("negative\npositive\n")
+    assert sst2_run.status()["label_values"] == ["0", "1"]
+    by_value = evaluate_run(sst2_run, str(plain / "positive.csv"), output=str(tmp_path / "plain.jsonl"))
+    with_names = evaluate_run(sst2_run, str(named / "positive.csv"), output=str(tmp_path / "named.jsonl"))
+    assert with_names["metrics"] == by_value["metrics"] and by_value["metrics"]["accuracy"] > 0.7
+    gold = {json.loads(line)["gold"] for line in (tmp_path / "named.jsonl").read_text().splitlines()}
+    assert gold == {"positive"}
+
+
 def test_eval_of_a_split_with_hidden_labels_names_the_labelled_ones(sst2_run, datasets_dir, tmp_path, capsys):
     from tests.hub_datasets import sst2_as_on_the_hub
 
@@ -141,6 +164,16 @@ def test_a_pair_model_needs_both_texts(datasets_dir, tmp_path, capsys):
     assert code == 2 and "no second text column found" in refused["error"]
     assert "(it has sentence1); the run was trained on pairs ('sentence1' + 'sentence2'); name it with " \
         "--text-pair-column, or call the column 'sentence2'" in refused["error"]
+    labelled_pairs = tmp_path / "labelled.csv"
+    pairs.rename(columns={"sentence2": "second"})[["sentence1", "second", "label"]].to_csv(labelled_pairs, index=False)
+    code, refused, _ = run_cli(capsys, "eval", run.id, "--data", str(labelled_pairs), "--runs-dir",
+                               str(tmp_path / "runs"))
+    assert code == 2 and refused["error"].endswith(
+        "has one text column ('sentence1'); name its second text with --text-pair-column, or evaluate on data "
+        "with both texts")
+    code, scored, _ = run_cli(capsys, "eval", run.id, "--data", str(labelled_pairs), "--text-pair-column", "second",
+                              "--runs-dir", str(tmp_path / "runs"))
+    assert code == 0 and scored["metrics"]["rows"] == 30, scored
     # Typed pairs: each --text with its --text-pair, labelled as the same pair read from the file.
     typed = ["predict", run.id, "--runs-dir", str(tmp_path / "runs")]
     code, labelled, _ = run_cli(capsys, *typed, "--text", pairs.sentence1[0], "--text-pair", pairs.sentence2[0])

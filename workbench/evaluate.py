@@ -48,10 +48,29 @@ def _require_same_input_shape(run: Run, trained: dict | None, columns, data_path
     if trained.get("text_pair"):
         raise WorkbenchError(
             f"run {run.id} was trained on text pairs ('{trained['text']}' + '{trained['text_pair']}'), but "
-            f"'{data_path}' has one text column ('{columns.text}'); evaluate on data with both texts")
+            f"'{data_path}' has one text column ('{columns.text}'); name its second text with --text-pair-column, "
+            "or evaluate on data with both texts")
     raise WorkbenchError(
         f"run {run.id} was trained on single texts ('{trained['text']}'), but '{data_path}' pairs "
         f"'{columns.text}' with '{columns.text_pair}'; evaluate on single-text data")
+
+
+def _model_classes(values: list[str], names: list[str], status: dict, label_names: list[str]
+                   ) -> dict[str, tuple[str, int | None]]:
+    """value -> (its name, the model's class id, None when the model has no such class) for the
+    label values of the data to score. A value the run trained on is its class: the data alone
+    cannot say which name a number has (label 3 alone, with classes.txt beside it, could count
+    from 0 or from 1). Other values, and runs from before the values were kept, go by name:
+    `names` are what the data's own check called them, in the order of `values`."""
+    trained = [str(v) for v in status.get("label_values") or []]
+    trained = trained if len(trained) == len(label_names) else []
+    classes = {}
+    for value, name in zip(values, names):
+        if value in trained:
+            classes[value] = (label_names[trained.index(value)], trained.index(value))
+        else:
+            classes[value] = (name, label_names.index(name) if name in label_names else None)
+    return classes
 
 
 def evaluate_run(run: Run, data_path: str, split: str | None = None, output: str | None = None,
@@ -63,6 +82,8 @@ def evaluate_run(run: Run, data_path: str, split: str | None = None, output: str
     if not run.model_dir.is_dir():
         raise WorkbenchError(f"run {run.id} has no final model (status: {status['status']}); "
                              "evaluate a finished run")
+    if output and Path(output).suffix.lower() != ".jsonl":  # before minutes of predicting, not after
+        raise WorkbenchError(f"--output '{output}' must end in .jsonl: eval writes one JSON line per row")
     cfg = run.config()
     label_names = run.label_names()
     raw = load_raw(data_path)
@@ -79,18 +100,17 @@ def evaluate_run(run: Run, data_path: str, split: str | None = None, output: str
     for problem in report.problems:
         problem.split = shown_split
     require_ok(report)
-    unknown = set(report.label_names) - set(label_names)
-    if unknown:
-        raise WorkbenchError(f"labels {sorted(unknown)} of '{data_path}' are not among the model's "
-                             f"labels {label_names}; evaluate on data with the same labels")
     frame = raw.splits[split].frame
     columns = report.columns
+    classes = _model_classes(label_values(frame[columns.label]), report.label_names, status, label_names)
+    unknown = sorted(name for name, class_id in classes.values() if class_id is None)
+    if unknown:
+        raise WorkbenchError(f"labels {unknown} of '{data_path}' are not among the model's "
+                             f"labels {label_names}; evaluate on data with the same labels")
     _require_same_input_shape(run, status.get("columns"), columns, data_path)
     texts = frame[columns.text].astype(str).tolist()
     pairs = frame[columns.text_pair].astype(str).tolist() if columns.text_pair else None
-    # The report's names are in the same order as its values, so map value -> name -> model id.
-    value_to_name = dict(zip(label_values(frame[columns.label]), report.label_names))
-    gold = np.array([label_names.index(value_to_name[label_key(v)]) for v in frame[columns.label]])
+    gold = np.array([classes[label_key(v)][1] for v in frame[columns.label]])
 
     model, tokenizer = load_run_model(run)
     warnings = reading_warnings(tokenizer, frame, columns.text, columns.text_pair, shown_split, cfg.task.max_length)
@@ -104,7 +124,13 @@ def evaluate_run(run: Run, data_path: str, split: str | None = None, output: str
     if output:
         import datasets
 
+        part = raw.splits[split]
         rows = datasets.Dataset.from_dict({"text": texts, "label": gold.tolist(),
-                                           **({"text_pair": pairs} if pairs else {})})
-        classify.write_predictions(Path(output), rows, logits, label_names)
-    return {"data": data_path, "split": shown_split, "metrics": metrics, **({"warnings": warnings} if warnings else {})}
+                                           **({"text_pair": pairs} if pairs else {}),
+                                           "row": [part.where(i) for i in range(len(frame))]})
+        try:
+            classify.write_predictions(Path(output), rows, logits, label_names)
+        except OSError as err:
+            raise WorkbenchError(f"cannot write '{output}': {err.strerror or err}; choose another --output") from None
+    return {"data": data_path, "split": shown_split, "metrics": metrics, **({"predictions": output} if output else {}),
+            **({"warnings": warnings} if warnings else {})}

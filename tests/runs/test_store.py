@@ -30,7 +30,7 @@ def test_a_full_disk_refuses_a_new_run_and_leaves_no_half_made_folder(make_small
 
 def test_a_file_where_the_runs_folder_should_be(tmp_path):
     (tmp_path / "runs").write_text("not a folder")
-    with pytest.raises(WorkbenchError, match=r"cannot write a run folder in '.*runs' \(File exists\); "
+    with pytest.raises(WorkbenchError, match=r"cannot write a run folder in '.*runs' \(it is a file, not a folder\); "
                                              r"set runs_dir to another folder"):
         create_run(config(tmp_path / "runs"))
 
@@ -113,3 +113,29 @@ def test_a_name_with_line_breaks_from_before_names_were_checked_stays_on_its_lin
     assert main(["runs", "--runs-dir", str(tmp_path / "runs")]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and re.match(rf"{run.id} lora second try +queued", lines[1])
+
+
+def test_relative_local_paths_are_kept_absolute_so_the_run_resumes_from_anywhere(tmp_path, monkeypatch,
+                                                                                 datasets_dir):
+    import shutil
+
+    from workbench.catalog import bundled_model_path
+
+    project = tmp_path / "project"
+    (project / "data").mkdir(parents=True)
+    shutil.copy(datasets_dir / "sst2" / "dev.tsv", project / "data" / "reviews.tsv")
+    shutil.copytree(bundled_model_path("minilm-l6"), project / "my-encoder")
+    monkeypatch.chdir(project)  # where the user typed: --data data/reviews.tsv --model my-encoder
+    cfg = RunConfig.from_dict({"data": {"path": "data/reviews.tsv"}, "model": {"name": "my-encoder"},
+                               "runs_dir": str(tmp_path / "runs")})
+    run = create_run(cfg)
+    monkeypatch.chdir(tmp_path)  # `workbench resume` from elsewhere reads the same files
+    saved = run.config()
+    assert saved.data.path == str(project / "data" / "reviews.tsv") and saved.model.name == str(project / "my-encoder")
+    assert run.status()["data"] == saved.data.path
+    # Names that are not local paths stay as typed, and so does a path that does not exist (its
+    # run fails with the data check's message, naming it as typed).
+    for data, model in [("hub:glue", "minilm-l6"), ("missing.csv", "org/some-model"), ("data/x.csv", "run:abc")]:
+        kept = create_run(RunConfig.from_dict({"data": {"path": data}, "model": {"name": model},
+                                               "runs_dir": str(tmp_path / "runs")})).config()
+        assert (kept.data.path, kept.model.name) == (data, model)

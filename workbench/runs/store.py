@@ -23,7 +23,7 @@ import os
 import re
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -44,7 +44,7 @@ STATUS_FIELD_TYPES = {
     "created": (int, float), "submitted": (int, float), "launched": (int, float), "started": (int, float),
     "ended": (int, float), "pid_created": (int, float), "pid": int, "step": int, "max_steps": int,
     "metrics": dict, "test_metrics": dict, "columns": dict, "best_checkpoint": dict, "rows": dict,
-    "label_names": list, "warnings": list, "slots": list,
+    "label_names": list, "label_values": list, "warnings": list, "slots": list,
 }
 
 
@@ -249,6 +249,23 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:24] or "run"
 
 
+def with_absolute_paths(cfg: RunConfig) -> RunConfig:
+    """The config with its relative local paths (data, model folder) made absolute: `workbench
+    resume`, the app and the queue start a run from other folders than the one it was typed in,
+    where `data/train.csv` would mean another file, or be taken for a Hub id."""
+    from workbench.catalog import BUNDLED
+
+    data_path = cfg.data.path
+    if data_path and not data_path.startswith("hub:") and not Path(data_path).is_absolute() \
+            and Path(data_path).exists():
+        cfg = replace(cfg, data=replace(cfg.data, path=str(Path(data_path).absolute())))
+    name = cfg.model.name.strip()
+    if name not in BUNDLED and not name.startswith(("run:", "hub:", "ollama:")) and not Path(name).is_absolute() \
+            and not (Path(cfg.runs_dir) / name / "status.json").is_file() and Path(name).exists():
+        cfg = replace(cfg, model=replace(cfg.model, name=str(Path(name).absolute())))
+    return cfg
+
+
 def create_run(cfg: RunConfig) -> Run:
     """A new run folder holding the config and a queued status; nothing is left behind when the
     folder cannot be written (a full disk, no permission)."""
@@ -268,6 +285,7 @@ def create_run(cfg: RunConfig) -> Run:
                 break
             except FileExistsError:
                 continue
+        cfg = with_absolute_paths(cfg)
         cfg.save(run.dir / "config.yaml")
         write_json_atomic(run.status_path, {
             "id": run.id, "status": "queued", "name": cfg.name, "created": time.time(),
@@ -277,8 +295,8 @@ def create_run(cfg: RunConfig) -> Run:
     except OSError as err:
         if run is not None:
             shutil.rmtree(run.dir, ignore_errors=True)
-        raise WorkbenchError(f"cannot write a run folder in '{runs_dir}' ({err.strerror or err}); "
-                             f"{_write_fix(err)}") from None
+        why = "it is a file, not a folder" if runs_dir.is_file() else err.strerror or err
+        raise WorkbenchError(f"cannot write a run folder in '{runs_dir}' ({why}); {_write_fix(err)}") from None
     return run
 
 

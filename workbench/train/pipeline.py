@@ -47,7 +47,7 @@ def train_run(run: Run, resume: bool = False) -> dict:
     data = prepare_data(cfg.data, cfg.data_seed)
     log.info("data %s: %s", cfg.data.path, {k: len(v) for k, v in data.splits.items()})
     for problem in data.report.problems:
-        log.warning("%s", problem)
+        log.warning("%s", str(problem).removeprefix("WARNING: "))  # the log line names its level
     complete = run.complete_checkpoints() if resume else []
     checkpoint = complete[-1] if complete else None
     fingerprint = data.fingerprint()
@@ -69,7 +69,8 @@ def train_run(run: Run, resume: bool = False) -> dict:
     if cfg.train.trainer_arguments:
         log.info("trainer arguments passed through: %s", cfg.train.trainer_arguments)
     run.update_status(trainable_parameters=trainable, total_parameters=total,
-                      label_names=data.label_names, rows={k: len(v) for k, v in data.splits.items()},
+                      label_names=data.label_names, label_values=data.report.label_values,
+                      rows={k: len(v) for k, v in data.splits.items()},
                       columns=vars(data.report.columns), data_fingerprint=fingerprint)
     # Before tokenizing (minutes on a large dataset): a run the disk cannot hold stops here.
     require_disk_space(run.dir.parent, disk_needed(model, cfg, len(data.splits["train"]), len(complete)))

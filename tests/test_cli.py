@@ -346,3 +346,28 @@ def test_a_run_the_disk_cannot_hold_is_refused_before_it_exists(runs_dir, capsys
     assert_no_run(runs_dir)
     code, record, _ = run_cli(capsys, "check", *flags[:-4])  # the default checkpoints fit
     assert code == 0 and record["status"] == "ok"
+
+
+def test_a_reader_that_closes_the_pipe_ends_the_command_quietly(sst2_run):
+    """`workbench runs | head -1`: head closes the pipe; the command exits without a traceback."""
+    import subprocess
+    import sys
+
+    for command in (["runs"], ["runs", "--json"], ["predict", sst2_run.id, "--text", "a gripping film"]):
+        process = subprocess.Popen([sys.executable, "-m", "workbench", *command, "--runs-dir",
+                                    str(sst2_run.dir.parent)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process.stdout.close()  # before the command writes anything: its first write meets a closed pipe
+        errors = process.stderr.read().decode()
+        assert process.wait() == 141, (command, errors)
+        assert "Traceback" not in errors and "BrokenPipeError" not in errors, (command, errors)
+
+
+def test_a_detached_run_reports_the_warnings_known_before_it_starts(runs_dir, capsys, datasets_dir):
+    code, queued, _ = run_cli(capsys, "train", "--model", "minilm-l6", "--data", str(datasets_dir / "sst2"),
+                              "--max-train-samples", "64", "--max-eval-samples", "32", "--runs-dir", str(runs_dir),
+                              "--detach")
+    try:
+        assert code == 0 and queued["status"] in ("queued", "running")
+        assert [w for w in queued["warnings"] if "optimizer steps" in w], queued
+    finally:
+        assert main(["abort", queued["run_id"], "--runs-dir", str(runs_dir), "--wait"]) == 0

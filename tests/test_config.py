@@ -137,6 +137,8 @@ def test_resolve_fills_method_specific_learning_rates():
     ({"task": {"type": "regression"}}, "task.type", "choose one of classification"),
     ({"task": {"pooling": "max"}}, "task.pooling", "choose one of auto, cls, mean, last"),
     ({"task": {"max_length": 4}}, "task.max_length", "at least 8"),
+    ({"train": {"max_steps": 0}}, "train.max_steps", "-1 to train for train.epochs"),
+    ({"train": {"max_steps": -5}}, "train.max_steps", "a positive number of steps"),
     ({"method": {"type": "qlora"}}, "method.type", "choose one of full, freeze, lora"),
     ({"method": {"lora": {"r": 0}}}, "method.lora.r", "positive rank"),
     ({"method": {"lora": {"alpha": -1}}}, "method.lora.alpha", "2 x r"),

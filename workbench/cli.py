@@ -82,6 +82,7 @@ def cmd_train(args) -> int:
     from workbench.runs.store import create_run
     from workbench.train.launch import launch
     from workbench.train.main import execute
+    from workbench.train.steps import run_length_warning
 
     cfg = config_from_args(args).resolve()
     report = preflight(cfg)
@@ -91,7 +92,13 @@ def cmd_train(args) -> int:
     print(f"run {run.id} -> {run.dir}", file=sys.stderr)
     if args.detach:
         launch(run)
-        _emit(_run_record(run, run.status()))
+        record = _run_record(run, run.status())
+        # The run's own warnings reach its status later; these are known now (`check` gives the same).
+        too_short = run_length_warning(cfg, report.split_rows)
+        known = [str(problem) for problem in report.problems] + ([f"WARNING: [train] {too_short}"] if too_short else [])
+        if known:
+            record["warnings"] = known
+        _emit(record)
         return 0
     status = execute(run, echo=True)
     _emit(_run_record(run, status))
@@ -455,6 +462,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
+    if args.func in (cmd_eval, cmd_predict, cmd_export, cmd_compare):
+        # These load a finished run's model from disk: a "Loading weights" bar on each is noise.
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     if args.func in (cmd_train, cmd_check, cmd_eval, cmd_predict, cmd_resume):
         # These may look up a Hub model or dataset: offline, fail in seconds, not after ~25 s of
         # retries (hub_access.py). The app probes for itself.
@@ -467,12 +477,23 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(err))
     except KeyboardInterrupt:
         return _fail("interrupted", code=130)
+    except BrokenPipeError:  # `workbench runs | head -1`: the reader has all it wanted
+        return _reader_gone()
     except Exception as err:  # a bug, not bad input: still one line and the JSON line scripts read
         if os.environ.get("WORKBENCH_DEBUG"):
             raise
         first = (str(err).strip().splitlines() or [""])[0]
         return _fail(f"{type(err).__name__}: {first} (unexpected; WORKBENCH_DEBUG=1 shows the "
                      "traceback)", code=1)
+
+
+def _reader_gone() -> int:
+    """Exit quietly when stdout's reader has closed the pipe, as Unix tools do: point stdout at
+    /dev/null so Python's flush at exit does not raise the same error again (Python docs, 'Note
+    on SIGPIPE'). 141 is the status a shell gives a command killed by SIGPIPE."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141
 
 
 if __name__ == "__main__":

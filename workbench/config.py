@@ -308,6 +308,9 @@ def validation_problems(cfg: RunConfig) -> list[tuple[str, str]]:
     t = cfg.train
     if t.epochs <= 0 and t.max_steps <= 0:
         p.append(("train.epochs", f"{t.epochs} must be positive (or set train.max_steps)"))
+    if t.max_steps == 0 or t.max_steps < -1:  # -1 (the default) means: train for train.epochs
+        p.append(("train.max_steps", f"{t.max_steps} must be a positive number of steps, or -1 to train "
+                                     "for train.epochs"))
     for name in ("learning_rate", "head_learning_rate"):
         value = getattr(t, name)
         if value != "auto" and (not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0):

@@ -76,3 +76,18 @@ def test_the_fingerprint_changes_with_the_rows_a_run_trains_on_and_nothing_else(
     assert prepare_data(cfg, seed=5).fingerprint() != first  # a label edited by hand
     pd.concat([frame, frame.head(1)]).to_csv(tmp_path / "train.csv", index=False)
     assert prepare_data(cfg, seed=5).fingerprint() != first  # a row appended: another sample
+
+
+def test_a_training_sample_that_misses_a_class_says_so(datasets_dir, tmp_path):
+    import pandas as pd
+
+    news = pd.read_csv(datasets_dir / "ag_news" / "train_8k.csv")
+    rare = pd.concat([news[news["label"] < 4].groupby("label").head(300), news[news["label"] == 4].head(6)])
+    rare.to_csv(tmp_path / "rare.csv", index=False)
+    sampled = prepare_data(DataConfig(path=str(tmp_path / "rare.csv"), max_train_samples=20), seed=42)
+    assert 3 not in sampled.splits["train"]["label"]  # label 4 (Sci/Tech): 6 of 906 rows
+    assert str(sampled.report.problems[-1]) == (
+        "WARNING: [train] the 20-row training sample (data.max_train_samples) holds no row of class '4', "
+        "so the model cannot learn it; raise data.max_train_samples, or change data.seed")
+    whole = prepare_data(DataConfig(path=str(tmp_path / "rare.csv"), max_train_samples=800), seed=42)
+    assert "holds no row" not in " ".join(map(str, whole.report.problems))

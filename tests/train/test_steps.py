@@ -24,6 +24,14 @@ def test_a_run_of_a_few_steps_suggests_more_epochs(tmp_path):
     assert warning.endswith("raise train.epochs (e.g. 2) or lower train.batch_size")
 
 
+def test_a_step_made_large_by_accumulation_names_accumulation(tmp_path):
+    warning = step_count_warning(_config(tmp_path, batch_size=16, gradient_accumulation_steps=1000), 180)
+    assert warning.endswith("a batch of 16000 takes all 180 training rows at once, 1 epoch): too few to learn "
+                            "from; lower train.gradient_accumulation_steps (each step takes 16 x 1000 rows)")
+    warning = step_count_warning(_config(tmp_path, batch_size=16, gradient_accumulation_steps=4), 200)
+    assert warning.endswith("raise train.epochs (e.g. 3) or lower train.gradient_accumulation_steps")
+
+
 @pytest.mark.parametrize("train, rows", [
     ({"batch_size": 16}, 162),     # the demo: 11 steps
     ({"max_steps": 3}, 40),        # a short run asked for by hand

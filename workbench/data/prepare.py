@@ -17,7 +17,7 @@ from sklearn.model_selection import train_test_split
 
 from workbench.config import DataConfig
 from workbench.data.load import RawData, load_raw
-from workbench.data.validate import PreflightReport, check_data, label_key, label_values, require_ok, text_keys
+from workbench.data.validate import PreflightReport, Problem, check_data, label_key, label_values, require_ok, text_keys
 
 
 @dataclass
@@ -72,10 +72,22 @@ def prepare_data(cfg: DataConfig, seed: int) -> PreparedData:
     })
     if cfg.max_train_samples and cfg.max_train_samples < len(splits["train"]):
         splits["train"] = splits["train"].shuffle(seed=seed).select(range(cfg.max_train_samples))
+        _warn_of_classes_left_out(splits["train"], report, cfg.max_train_samples)
     for name in ("validation", "test"):
         if name in splits and cfg.max_eval_samples and cfg.max_eval_samples < len(splits[name]):
             splits[name] = splits[name].shuffle(seed=seed).select(range(cfg.max_eval_samples))
     return PreparedData(splits, report.label_names, report)
+
+
+def _warn_of_classes_left_out(train: datasets.Dataset, report: PreflightReport, samples: int) -> None:
+    """A random sample can miss a rare class entirely: the model then has that class but never
+    learns it. The sample is not stratified (it stays the plain seeded shuffle), so say so."""
+    missing = sorted(set(range(len(report.label_names))) - set(train["label"]))
+    if missing:
+        names = ", ".join(repr(report.label_names[i]) for i in missing)
+        report.problems.append(Problem(
+            "warning", f"the {samples:,}-row training sample (data.max_train_samples) holds no row of class {names}, "
+            "so the model cannot learn it; raise data.max_train_samples, or change data.seed", "train"))
 
 
 def carve_validation(train: pd.DataFrame, fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -55,11 +55,14 @@ def step_count_warning(cfg: RunConfig, train_rows: int) -> str | None:
     if t.max_steps > 0 or steps >= 10:
         return None
     per_step = t.batch_size * t.gradient_accumulation_steps * _world_size(cfg)
+    # The knob that made the step large: the batch, or the batches accumulated into one step.
+    knob = "train.gradient_accumulation_steps" if t.gradient_accumulation_steps > 1 else "train.batch_size"
     if per_step >= train_rows:
-        fix = f"lower train.batch_size below {train_rows}"
+        fix = f"lower {knob}" + (f" below {train_rows}" if knob == "train.batch_size" else
+                                 f" (each step takes {t.batch_size} x {t.gradient_accumulation_steps} rows)")
         how = f"a batch of {per_step} takes all {train_rows} training rows at once"
     else:
-        fix = f"raise train.epochs (e.g. {math.ceil(t.epochs * 10 / steps)}) or lower train.batch_size"
+        fix = f"raise train.epochs (e.g. {math.ceil(t.epochs * 10 / steps)}) or lower {knob}"
         how = f"{train_rows} training rows in batches of {per_step}"
     return (f"this run makes only {steps} optimizer step{'s' if steps > 1 else ''} ({how}, "
             f"{t.epochs:g} epoch{'s' if t.epochs != 1 else ''}): too few to learn from; {fix}")

@@ -38,6 +38,9 @@ def test_missing_label_column(tmp_path, runs_dir, capsys, datasets_dir):
     code, record, err = run_cli(capsys, "train", "--data", str(datasets_dir / "sst2"), "--runs-dir",
                                 str(runs_dir), "--set", "data.label_column=stars")
     assert code == 2 and "data.label_column 'stars' is not a column" in record["error"]
+    # Each problem of the data check also as one string, as `workbench check` lists them.
+    assert record["problems"] == ["ERROR: data.label_column 'stars' is not a column; the file has sentence, label: "
+                                  "set data.label_column to one of them"]
     assert_no_run(runs_dir)
 
 

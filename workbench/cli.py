@@ -17,7 +17,7 @@ from pathlib import Path
 
 from workbench.catalog import BUNDLED
 from workbench.config import DEFAULT_LEARNING_RATE, METHODS, SCALE_ABOVE_WIDTH, TASKS, RunConfig
-from workbench.errors import ConfigError, WorkbenchError
+from workbench.errors import ConfigError, DataError, WorkbenchError
 from workbench.hub_access import offline_unless_hub_reachable
 
 # Flags for the common settings: flag -> dotted config field.
@@ -473,6 +473,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except ConfigError as err:
         return _fail(str(err), problems=err.problems)
+    except DataError as err:  # every problem of the data check, one string each, as `check` lists them
+        return _fail(str(err), **({"problems": [str(p) for p in err.problems]} if err.problems else {}))
     except WorkbenchError as err:
         return _fail(str(err))
     except KeyboardInterrupt:

@@ -374,3 +374,19 @@ def test_a_detached_run_reports_the_warnings_known_before_it_starts(runs_dir, ca
         assert [w for w in queued["warnings"] if "optimizer steps" in w], queued
     finally:
         assert main(["abort", queued["run_id"], "--runs-dir", str(runs_dir), "--wait"]) == 0
+
+
+def test_a_run_whose_data_is_gone_is_refused_on_resume_and_stays_aborted(runs_dir, capsys, tmp_path, datasets_dir):
+    import shutil
+
+    from workbench.config import RunConfig
+    from workbench.runs.store import create_run
+
+    data = tmp_path / "reviews.tsv"
+    shutil.copy(datasets_dir / "sst2" / "dev.tsv", data)
+    run = create_run(RunConfig.from_dict({"data": {"path": str(data)}, "runs_dir": str(runs_dir)}).resolve())
+    run.update_status(status="aborted")
+    data.unlink()  # moved away since the run stopped
+    code, refused, _ = run_cli(capsys, "resume", run.id, "--runs-dir", str(runs_dir))
+    assert code == 2 and refused["error"].startswith(f"run {run.id} cannot resume: data path '{data}' does not exist")
+    assert run.status()["status"] == "aborted"  # still resumable once the file is back

@@ -322,12 +322,14 @@ def format_cache_table(entries, folder: Path) -> str:
 
 
 def cmd_resume(args) -> int:
+    from workbench.preflight import check_resume
     from workbench.runs.store import get_run, require_resumable
     from workbench.train.launch import launch
     from workbench.train.main import execute
 
     run = get_run(args.runs_dir, args.run)
     require_resumable(run)
+    check_resume(run)
     if args.detach:
         launch(run, resume=True)
         _emit(_run_record(run, run.status()))

@@ -77,3 +77,20 @@ def tokenizer_problems(cfg: RunConfig, lengths: dict[str, "TokenLengths"], model
             if text:
                 problems.append(Problem("warning", text, split))
     return problems
+
+
+def check_resume(run) -> None:
+    """What a resumed run reads, checked before it starts: its model and data may have moved since
+    it stopped (a file deleted, a folder renamed). Refused here, the run keeps its status (aborted
+    stays aborted, resumable once the file is back) instead of failing on the missing file."""
+    from workbench.catalog import resolve_model
+    from workbench.data.load import load_raw
+    from workbench.data.validate import check_data, require_ok
+    from workbench.errors import WorkbenchError
+
+    cfg = run.config()
+    try:
+        resolve_model(cfg.model.name, cfg.runs_dir)
+        require_ok(check_data(cfg.data, load_raw(cfg.data.path)))
+    except WorkbenchError as err:
+        raise WorkbenchError(f"run {run.id} cannot resume: {err}") from None

@@ -19,6 +19,7 @@ from pathlib import Path
 import gradio as gr
 
 from workbench.errors import WorkbenchError
+from workbench.preflight import check_resume
 from workbench.runs import queue
 from workbench.runs.store import ACTIVE, Run, get_run, list_runs, require_resumable
 from workbench.train.launch import require_available_devices
@@ -264,6 +265,7 @@ def build_monitor_tab(ws: Workspace) -> MonitorTab:
             run = get_run(ws.runs_dir, run_id)
             require_resumable(run)
             require_available_devices(run.config().devices)
+            check_resume(run)
             checkpoint = run.last_checkpoint()
             state = queue.submit(run, len(queue.list_gpus()), resume=True)
         except WorkbenchError as err:

@@ -257,6 +257,15 @@ def _gguf_named(name: str) -> tuple[Path | None, str | None]:
     return _gguf_in(Path(name).expanduser()), None
 
 
+def names_gguf(name: str) -> bool:
+    """Whether `name` names a GGUF file (local, an Ollama model's or on the Hub): its model is a
+    conversion in the cache, which resolving the name makes again when the cache was emptied."""
+    name = name.strip()
+    if ollama_models.is_ollama_name(name) or hub_gguf_in(name) is not None:
+        return True
+    return bool(name) and _gguf_in(Path(name).expanduser()) is not None
+
+
 def hub_gguf_in(name: str) -> hub_gguf.HubGGUF | None:
     """The GGUF file on the Hub that a model name means (see hub_gguf.py); None for a local path
     that exists, which always wins."""

@@ -78,6 +78,7 @@ def _run_record(run, status: dict) -> dict:
 
 
 def cmd_train(args) -> int:
+    from workbench.data.validate import Problem
     from workbench.preflight import preflight
     from workbench.runs.store import create_run
     from workbench.train.launch import launch
@@ -95,9 +96,9 @@ def cmd_train(args) -> int:
         record = _run_record(run, run.status())
         # The run's own warnings reach its status later; these are known now (`check` gives the same).
         too_short = run_length_warning(cfg, report.split_rows)
-        known = [str(problem) for problem in report.problems] + ([f"WARNING: [train] {too_short}"] if too_short else [])
+        known = report.problems + ([Problem("warning", too_short, "train")] if too_short else [])
         if known:
-            record["warnings"] = known
+            record["warnings"] = [str(problem) for problem in known]
         _emit(record)
         return 0
     status = execute(run, echo=True)

@@ -118,7 +118,7 @@ def gguf_files(repo_id: str, revision: str | None = None, local_files_only: bool
     from huggingface_hub import HfApi, constants
     from huggingface_hub import errors as hub_errors
 
-    if not (local_files_only or constants.HF_HUB_OFFLINE):
+    if not _offline_now(local_files_only):
         try:
             files = HfApi().list_repo_files(repo_id, revision=revision)
             return sorted(f for f in files if f.lower().endswith(".gguf"))
@@ -152,7 +152,7 @@ def _pick_file(ref: HubGGUF, local_files_only: bool) -> str:
         raise ModelNotFoundError(f"Hub repository '{ref.repo_id}' holds " + (
             "no GGUF file" if ref.tag else "neither config.json nor a GGUF file, so it is not a model "
             "transformers can read") + "; check the id on huggingface.co")
-    whole = [f for f in files if not _SPLIT_PART.search(f) or _SPLIT_PART.search(f).group(1) == "00001"]
+    whole = [f for f in files if not _later_part(f)]  # a split file is named by its first part
     if ref.tag:
         picked = [f for f in whole if _has_tag(f, ref.tag)]
         if len(picked) == 1:
@@ -163,6 +163,11 @@ def _pick_file(ref: HubGGUF, local_files_only: bool) -> str:
     if len(whole) == 1:
         return whole[0]
     raise ModelNotFoundError(f"Hub repository '{ref.repo_id}' holds {len(whole)} GGUF files; " + _listing(ref, whole))
+
+
+def _later_part(filename: str) -> bool:
+    split = _SPLIT_PART.search(filename)
+    return split is not None and split.group(1) != "00001"
 
 
 def _has_tag(filename: str, tag: str) -> bool:

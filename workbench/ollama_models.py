@@ -54,9 +54,11 @@ def model_file(name: str) -> Path:
     shown = display_name(name)
     if not manifest.is_file():
         pulled = pulled_models()
-        listing = f"; pulled here: {', '.join(pulled[:_SHOWN_MODELS])}" + (
-            f" and {len(pulled) - _SHOWN_MODELS} more" if len(pulled) > _SHOWN_MODELS else "") if pulled else \
-            f"; no model is pulled in {models_dir()} (set OLLAMA_MODELS if Ollama keeps them elsewhere)"
+        if pulled:
+            more = f" and {len(pulled) - _SHOWN_MODELS} more" if len(pulled) > _SHOWN_MODELS else ""
+            listing = f"; pulled here: {', '.join(pulled[:_SHOWN_MODELS])}{more}"
+        else:
+            listing = f"; no model is pulled in {models_dir()} (set OLLAMA_MODELS if Ollama keeps them elsewhere)"
         raise ModelNotFoundError(f"Ollama has no model '{shown}' on this machine: pull it with "
                                  f"`ollama pull {shown}`{listing}")
     try:

@@ -92,11 +92,12 @@ def label_candidates(frame: pd.DataFrame, exclude: set = frozenset()) -> list[st
     return [candidate[-1] for candidate in sorted(candidates)]
 
 
-def label_column_doubt(frame: pd.DataFrame) -> str | None:
+def label_column_doubt(frame: pd.DataFrame, detected: dict[str, str | None] | None = None) -> str | None:
     """A one-line warning when detect_columns had to guess the label among several columns that
     all fit (review, polarity_score, domain: which is the label?), else None. Neither a column
-    named like a label (LABEL_NAMES) nor the only candidate whose name says label is a guess."""
-    detected = detect_columns(frame)
+    named like a label (LABEL_NAMES) nor the only candidate whose name says label is a guess.
+    `detected`: detect_columns(frame), when the caller has it already."""
+    detected = detected or detect_columns(frame)
     lower = {str(c).lower() for c in frame.columns}
     if detected["label"] is None or any(n in lower for n in LABEL_NAMES):
         return None

@@ -36,13 +36,18 @@ class Problem:
     rows: list[str] = field(default_factory=list)  # "line 12", ...
     count: int = 0  # how many rows in all (rows lists the first few)
 
-    def __str__(self) -> str:
+    @property
+    def detail(self) -> str:
+        """The problem without its severity: for a log line, which names its level itself."""
         where = f"[{self.split}] " if self.split else ""
-        text = f"{self.severity.upper()}: {where}{self.message}"
+        text = f"{where}{self.message}"
         if self.rows:
             more = f" and {self.count - len(self.rows)} more" if self.count > len(self.rows) else ""
             text += f" ({', '.join(self.rows)}{more})"
         return text
+
+    def __str__(self) -> str:
+        return f"{self.severity.upper()}: {self.detail}"
 
 
 @dataclass
@@ -260,7 +265,7 @@ def _resolve_columns(cfg: DataConfig, frame: pd.DataFrame, problems: list[Proble
                 "error", f"data.{role}_column '{configured}' is not a column; the file has "
                 f"{', '.join(map(str, frame.columns))}: set data.{role}_column to one of them"))
         chosen[role] = value
-    doubt = label_column_doubt(frame) if cfg.label_column == "auto" else None
+    doubt = label_column_doubt(frame, detected) if cfg.label_column == "auto" else None
     if doubt:
         problems.append(Problem("warning", doubt, "train"))
     token_level = token_level_columns(frame)

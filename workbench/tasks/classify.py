@@ -272,13 +272,10 @@ def load_trained(model_dir: str | Path, attn_implementation: str | None = None):
 def _base_path(info: dict, model_dir: Path) -> str:
     """The adapter's base model: by catalog name where possible, so a copied run still loads.
     An earlier run as the base is looked for beside this run first (a runs folder moved whole)."""
-    from workbench.catalog import BUNDLED, hub_gguf_in, resolve_model
-    from workbench.ollama_models import is_ollama_name
+    from workbench.catalog import BUNDLED, names_gguf, resolve_model
 
     name = info.get("base_model_name") or ""
-    gguf = is_ollama_name(name) or hub_gguf_in(name) is not None or \
-        (name.lower().endswith(".gguf") and Path(name).is_file())
-    if name in BUNDLED or gguf:
+    if name in BUNDLED or names_gguf(name):
         return resolve_model(name).path  # converted again if the cache was emptied
     beside = model_dir.parent.parent / name.removeprefix("run:") / "model"
     if name and (beside / "workbench_model.json").is_file():

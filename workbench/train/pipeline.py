@@ -47,7 +47,7 @@ def train_run(run: Run, resume: bool = False) -> dict:
     data = prepare_data(cfg.data, cfg.data_seed)
     log.info("data %s: %s", cfg.data.path, {k: len(v) for k, v in data.splits.items()})
     for problem in data.report.problems:
-        log.warning("%s", str(problem).removeprefix("WARNING: "))  # the log line names its level
+        log.warning("%s", problem.detail)  # the log line names its level
     complete = run.complete_checkpoints() if resume else []
     checkpoint = complete[-1] if complete else None
     fingerprint = data.fingerprint()

@@ -128,6 +128,21 @@ def test_check_command_reports_columns_and_labels(capsys, datasets_dir):
     assert "Data OK, with warnings" in err
 
 
+def test_check_and_train_warn_of_another_methods_settings(runs_dir, capsys, datasets_dir):
+    # `--set method.lora.r=8` on the default full method would otherwise do nothing without a word.
+    code, record, err = run_cli(capsys, "check", "--data", str(datasets_dir / "sst2"), "--set", "method.lora.r=8")
+    assert code == 0 and record["problems"] == [
+        "WARNING: method.lora.r=8 is ignored: the method is full, and only a lora run reads method.lora; "
+        "give --method lora to use it, or drop it"]
+    code, record, err = run_cli(capsys, "train", "--data", str(datasets_dir / "sst2"), "--method", "lora",
+                                "--set", "method.freeze.trainable_layers=4", "--max-train-samples", "32",
+                                "--max-eval-samples", "32", "--set", "train.max_steps=1", "--runs-dir", str(runs_dir),
+                                "--detach")
+    assert code == 0 and any("method.freeze.trainable_layers=4 is ignored" in w for w in record["warnings"])
+    assert "WARNING: method.freeze.trainable_layers=4 is ignored" in err
+    assert main(["abort", record["run_id"], "--runs-dir", str(runs_dir), "--wait"]) == 0
+
+
 def test_check_says_which_texts_max_length_cuts_before_the_run(capsys, datasets_dir):
     # AG News articles run to ~120 MiniLM tokens: 64 cuts some, the default 128 almost none.
     code, record, _ = run_cli(capsys, "check", "--data", str(datasets_dir / "ag_news"), "--set", "task.max_length=64")

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from workbench.config import (DEFAULT_HEAD_LEARNING_RATE, DEFAULT_LEARNING_RATE, RunConfig, default_learning_rates,
-                              validation_problems)
+                              ignored_method_settings, validation_problems)
 from workbench.errors import ConfigError
 
 
@@ -114,6 +114,20 @@ def test_resolve_reads_the_width_of_the_model_it_is_given(tmp_path):
     assert (cfg.train.learning_rate, cfg.train.head_learning_rate) == (5e-4, 1.5e-3)
     explicit = RunConfig.from_dict({"model": {"name": wide}, "train": {"learning_rate": 1e-4}}).resolve()
     assert (explicit.train.learning_rate, explicit.train.head_learning_rate) == (1e-4, 5e-4)
+
+
+def test_settings_of_another_method_are_named_as_ignored():
+    lora_on_full = RunConfig().override(["method.lora.r=8", "method.lora.target_modules=[query, value]"])
+    assert ignored_method_settings(lora_on_full) == [
+        "method.lora.r=8, method.lora.target_modules=['query', 'value'] are ignored: the method is full, and only "
+        "a lora run reads method.lora; give --method lora to use them, or drop them"]
+    freeze_on_lora = RunConfig().override(["method.type=lora", "method.freeze.trainable_layers=4"])
+    assert ignored_method_settings(freeze_on_lora) == [
+        "method.freeze.trainable_layers=4 is ignored: the method is lora, and only a freeze run reads method.freeze; "
+        "give --method freeze to use it, or drop it"]
+    # The run's own method's settings, and defaults left alone, say nothing.
+    assert ignored_method_settings(RunConfig().override(["method.type=lora", "method.lora.r=8"])) == []
+    assert ignored_method_settings(RunConfig.from_dict(RunConfig().to_dict())) == []
 
 
 def test_resolve_fills_method_specific_learning_rates():

@@ -87,6 +87,7 @@ def cmd_train(args) -> int:
 
     cfg = config_from_args(args).resolve()
     report = preflight(cfg)
+    report.problems += _ignored_settings(cfg)
     for problem in report.problems:
         print(problem, file=sys.stderr)
     run = create_run(cfg)
@@ -117,6 +118,7 @@ def cmd_check(args) -> int:
     tokenizer = check_settings(cfg)  # what `train` checks before the data: the same message here
     raw = load_raw(cfg.data.path)
     report = check_data(cfg.data, raw)
+    report.problems += _ignored_settings(cfg)
     warning = run_length_warning(cfg, report.split_rows) if report.ok else None
     if warning:
         report.problems.append(Problem("warning", warning, "train"))
@@ -128,6 +130,16 @@ def cmd_check(args) -> int:
            "labels": report.label_names, "rows": report.split_rows, "label_counts": report.label_counts,
            "problems": [str(p) for p in report.problems]})
     return 0 if report.ok else 2
+
+
+def _ignored_settings(cfg) -> list:
+    """Warnings for the settings of another method than the run's (config.ignored_method_settings).
+    The app's form shows only the chosen method's fields, so only the CLI, which takes any YAML
+    and --set, warns."""
+    from workbench.config import ignored_method_settings
+    from workbench.data.validate import Problem
+
+    return [Problem("warning", note) for note in ignored_method_settings(cfg)]
 
 
 def cmd_runs(args) -> int:

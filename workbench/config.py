@@ -243,6 +243,24 @@ class RunConfig:
         return cfg
 
 
+def ignored_method_settings(cfg: RunConfig) -> list[str]:
+    """A sentence for each setting of a method other than cfg's that differs from its default
+    (`--method lora --set method.freeze.trainable_layers=4`): the run will not read it, and a
+    setting that does nothing without a word looks like one that took effect."""
+    default = MethodConfig()
+    notes = []
+    for other in ("lora", "freeze"):
+        if other == cfg.method.type:
+            continue
+        given, unset = dataclasses.asdict(getattr(cfg.method, other)), dataclasses.asdict(getattr(default, other))
+        changed = [f"method.{other}.{key}={value}" for key, value in given.items() if value != unset[key]]
+        if changed:
+            notes.append(f"{', '.join(changed)} {'is' if len(changed) == 1 else 'are'} ignored: the method is "
+                         f"{cfg.method.type}, and only a {other} run reads method.{other}; give --method {other} "
+                         f"to use {'it' if len(changed) == 1 else 'them'}, or drop {'it' if len(changed) == 1 else 'them'}")
+    return notes
+
+
 # Defaults measured on MiniLM-L6 / SST-2 (bench/, README). LoRA trains few parameters, each of
 # which must move further, so it wants a learning rate ~10x the full fine-tuning one.
 DEFAULT_LEARNING_RATE = {"full": 1e-4, "freeze": 2e-4, "lora": 1e-3}

@@ -254,6 +254,9 @@ def cmd_compare(args) -> int:
     from workbench.runs.store import get_run
 
     a, b = get_run(args.runs_dir, args.run_a), get_run(args.runs_dir, args.run_b)
+    if a.id == b.id:  # the same id twice is a slip: a run always agrees with itself (p = 1)
+        raise WorkbenchError(f"RUN_A and RUN_B are both run {a.id}; give two different runs "
+                             "(`workbench runs` lists them)")
     c = compare_runs(a, b)
     print(f"{c.examples} examples · accuracy {c.accuracy_a:.4f} ({a.id}) vs {c.accuracy_b:.4f} ({b.id})\n"
           f"both right {c.both_right} · only {a.id} right {c.only_a_right} · only {b.id} right "

@@ -54,6 +54,10 @@ def test_a_trained_run_against_a_barely_trained_one(sst2_run, tmp_path, capsys):
     assert record["accuracy"] == [c.accuracy_a, c.accuracy_b] and record["p_value"] == c.p_value
     assert record["verdict"] == c.verdict() and c.verdict() in err
     assert len(pd.read_csv(out)) == record["predictions_differ"] == len(c.disagreements)
+    # The same id twice is a slip, not a comparison (the app's list leaves the run itself out).
+    code, record, _ = run_cli(capsys, "compare", weak.id, weak.id, "--runs-dir", str(tmp_path))
+    assert code == 2 and record["error"] == (f"RUN_A and RUN_B are both run {weak.id}; give two different runs "
+                                             "(`workbench runs` lists them)")
 
 
 def test_a_run_against_itself_and_against_other_rows(sst2_run, tmp_path):

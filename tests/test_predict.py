@@ -96,6 +96,17 @@ def test_bad_texts_are_named_by_line_and_nothing_is_written(sst2_run, tmp_path):
         fine = tmp_path / "fine.csv"
         fine.write_text("review\na fine film\n")
         predict_run(sst2_run, str(fine), output=str(path / "out.csv"))  # through a file, not a folder
+    # --output naming the data file itself would replace the data: refused, and the file kept.
+    path.write_text("review\na fine film\nnot good at all\n")
+    kept = path.read_text()
+    for same in (str(path), str(path.parent / "." / path.name)):
+        with pytest.raises(WorkbenchError, match="is the data file itself: writing there would replace the data"):
+            predict_run(sst2_run, str(path), output=same)
+    jsonl = tmp_path / "new.jsonl"
+    jsonl.write_text('{"review": "a fine film", "label": 1}\n')
+    with pytest.raises(WorkbenchError, match="is the data file itself"):
+        evaluate_run(sst2_run, str(jsonl), output=str(jsonl))
+    assert path.read_text() == kept and jsonl.read_text() == '{"review": "a fine film", "label": 1}\n'
 
 
 def test_eval_of_data_without_labels_points_to_predict(sst2_run, dev_without_labels, capsys):

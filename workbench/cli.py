@@ -410,7 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="metrics of a finished run on a dataset")
     ev.add_argument("run"), ev.add_argument("--data", required=True)
     ev.add_argument("--split", default=None, help="which split of a folder (default: test, else validation)")
-    ev.add_argument("--output", default=None, help="write predictions JSONL here")
+    ev.add_argument("--output", default=None, help="write predictions JSONL here (an existing file is replaced)")
     for role in ("text", "text-pair", "label"):
         ev.add_argument(f"--{role}-column", help=f"the data's {role.replace('-', ' ')} column, when its "
                         "name differs from the training data's and detection picks another")
@@ -425,7 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--text-pair", action="append", help="the second text of each --text, for a run "
                     "trained on text pairs")
     pr.add_argument("--split", default=None, help="which split of a folder (default: test, else validation)")
-    pr.add_argument("--output", default=None, help="a .jsonl or .csv file (default: predict/ in the run folder)")
+    pr.add_argument("--output", default=None, help="a .jsonl or .csv file, replaced if it exists (default: predict/ in the run folder)")
     for role in ("text", "text-pair"):
         pr.add_argument(f"--{role}-column", help=f"the data's {role.replace('-', ' ')} column, when its "
                         "name differs from the training data's and detection picks another")
@@ -442,7 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
     co = sub.add_parser("compare", help="two finished runs on the same eval examples: accuracy, where they "
                         "disagree, and whether the gap is more than chance (McNemar)")
     co.add_argument("run_a"), co.add_argument("run_b")
-    co.add_argument("--output", default=None, help="write the examples they label differently to this CSV")
+    co.add_argument("--output", default=None, help="write the examples they label differently to this CSV (replaced if it exists)")
     co.add_argument("--runs-dir", default="runs")
     co.set_defaults(func=cmd_compare)
 

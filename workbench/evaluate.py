@@ -11,7 +11,7 @@ from workbench.data.columns import detect_columns
 from workbench.data.load import RawData, load_raw
 from workbench.data.validate import check_data, label_key, label_values, require_ok
 from workbench.errors import WorkbenchError
-from workbench.predict import load_run_model, pick_split, predict_logits, reading_warnings
+from workbench.predict import load_run_model, pick_split, predict_logits, reading_warnings, refuse_output_over_data
 from workbench.runs.store import Run
 from workbench.tasks import classify
 
@@ -87,6 +87,8 @@ def evaluate_run(run: Run, data_path: str, split: str | None = None, output: str
     cfg = run.config()
     label_names = run.label_names()
     raw = load_raw(data_path)
+    if output:
+        refuse_output_over_data(Path(output), raw)
     split = pick_split(raw.splits, data_path, split)
     data_cfg = DataConfig(**{**cfg.data.__dict__, "path": data_path, **(columns or {})})
     _require_labels(run, raw.splits[split].frame, data_cfg, data_path, split if len(raw.splits) > 1 else None,

@@ -16,7 +16,7 @@ import torch
 from transformers import DataCollatorWithPadding
 
 from workbench.data.columns import detect_columns
-from workbench.data.load import SplitFrame, load_raw
+from workbench.data.load import RawData, SplitFrame, load_raw
 from workbench.data.validate import text_problems
 from workbench.errors import DataError, WorkbenchError
 from workbench.runs.store import Run
@@ -154,6 +154,8 @@ def predict_run(run: Run, data_path: str, split: str | None = None, output: str 
     if out_path is not None and out_path.suffix.lower() not in OUTPUT_FORMATS:
         raise WorkbenchError(f"--output '{output}' must end in .jsonl or .csv")
     raw = load_raw(data_path)
+    if out_path is not None:
+        refuse_output_over_data(out_path, raw)
     split = pick_split(raw.splits, data_path, split)
     part: SplitFrame = raw.splits[split]
     shown_split = split if len(raw.splits) > 1 else "all rows"
@@ -185,6 +187,17 @@ def predict_run(run: Run, data_path: str, split: str | None = None, output: str 
     return {"data": data_path, "split": shown_split, "rows": len(records), "predictions": str(out_path),
             "predicted_counts": {str(k): int(v) for k, v in counts.items()},
             **({"warnings": warnings} if warnings else {})}
+
+
+def refuse_output_over_data(output: Path, raw: RawData) -> None:
+    """An --output that names a file the data was read from (`predict RUN --data new.csv --output
+    new.csv`) would replace the data with its predictions: refuse it before any work. Another
+    existing file is replaced, as --output asks."""
+    target = output.resolve()
+    for part in raw.splits.values():
+        if Path(part.source).resolve() == target:
+            raise WorkbenchError(f"--output '{output}' is the data file itself: writing there would replace "
+                                 "the data with the predictions; choose another --output")
 
 
 def reading_warnings(tokenizer, frame: pd.DataFrame, text: str, pair: str | None, split: str,

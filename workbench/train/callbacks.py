@@ -50,7 +50,7 @@ class RunRecorder(TrainerCallback):
             self.last_status = now
             self.run.update_status(step=state.global_step, max_steps=state.max_steps,
                                    epoch=state.epoch, elapsed=now - self.started)
-        if self.run.abort_requested() and not self.aborted:
+        if self._abort_requested(args) and not self.aborted:
             # Stop after this step and checkpoint it, so `resume` continues from here.
             self.aborted = True
             control.should_save = True
@@ -64,6 +64,21 @@ class RunRecorder(TrainerCallback):
             control.should_evaluate = False
             control.should_save = False
         return control
+
+    def _abort_requested(self, args) -> bool:
+        """Whether to stop after this step. Under torchrun each process reads the abort file on its
+        own, and may see it a step before another does: one would then stop and save while the
+        others wait in the next step's gradient exchange for ever. So the processes agree first:
+        any one that saw it stops them all, at the same step."""
+        requested = self.run.abort_requested()
+        if args.world_size <= 1:
+            return requested
+        import torch
+        import torch.distributed as dist
+
+        flag = torch.tensor([int(requested)], device=args.device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return bool(flag.item())
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         logs = dict(logs or {})

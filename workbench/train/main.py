@@ -31,16 +31,20 @@ def _setup_logging(run: Run, echo: bool) -> None:
     handlers: list[logging.Handler] = [logging.FileHandler(run.log_path)]
     if echo:
         handlers.append(logging.StreamHandler(sys.stderr))
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
+    # Under torchrun every GPU's process runs this: the first one tells the story, the others
+    # only their errors (one GPU running out of memory), marked with their rank.
+    rank = int(os.environ.get("RANK", "0"))
+    where = f" [rank {rank}]" if rank else ""
+    formatter = logging.Formatter(f"%(asctime)s %(levelname)s %(name)s{where}: %(message)s", "%H:%M:%S")
     for logger in (logging.getLogger("workbench"), transformers.logging.get_logger()):
         for handler in logger.handlers[:]:
             logger.removeHandler(handler)
         for handler in handlers:
             handler.setFormatter(formatter)
             logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
+        logger.setLevel(logging.ERROR if rank else logging.INFO)
         logger.propagate = False
-    transformers.logging.set_verbosity_warning()
+    transformers.logging.set_verbosity(logging.ERROR if rank else logging.WARNING)
 
 
 def _abort_on_signal(run: Run) -> None:

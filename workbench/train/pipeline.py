@@ -129,21 +129,28 @@ def train_run(run: Run, resume: bool = False) -> dict:
         log.info("%s", best["message"])
         run.update_status(best_checkpoint=best)
     # The final model first: if evaluation then fails, the trained weights are already safe.
-    save_model(trainer, cfg, resolved.path, data.id2label, run)
+    # Under torchrun every process holds the same model: one writes it (and the predictions, which
+    # every process computes together), the others wait for it before evaluating.
+    writes = trainer.is_world_process_zero()
+    if writes:
+        save_model(trainer, cfg, resolved.path, data.id2label, run)
+    trainer.accelerator.wait_for_everyone()
     predictions = trainer.predict(tokenized["validation"], metric_key_prefix="eval")
     metrics = {k.removeprefix("eval_"): v for k, v in predictions.metrics.items()}
     if not args.load_best_model_at_end:  # else the kept checkpoint's evaluation is already charted
         recorder.on_log(args, trainer.state, None, logs=predictions.metrics)
-    classify.write_predictions(run.predictions_path, data.splits["validation"], predictions.predictions,
-                               data.label_names)
+    if writes:
+        classify.write_predictions(run.predictions_path, data.splits["validation"], predictions.predictions,
+                                   data.label_names)
     result = {"status": "finished", "metrics": metrics, "step": trainer.state.global_step,
               "train_seconds": recorder.train_seconds,
               "train_samples_per_second": output.metrics.get("train_samples_per_second"),
               "train_step_samples_per_second": _step_throughput(recorder, trainer)}
     if "test" in tokenized:
         test = trainer.predict(tokenized["test"], metric_key_prefix="test")
-        classify.write_predictions(run.dir / "predictions_test.jsonl", data.splits["test"],
-                                   test.predictions, data.label_names)
+        if writes:
+            classify.write_predictions(run.dir / "predictions_test.jsonl", data.splits["test"],
+                                       test.predictions, data.label_names)
         result["test_metrics"] = {k.removeprefix("test_"): v for k, v in test.metrics.items()}
     log.info("finished: %s", json.dumps(metrics))
     return result

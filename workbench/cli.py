@@ -81,7 +81,7 @@ def cmd_train(args) -> int:
     from workbench.data.validate import Problem
     from workbench.preflight import preflight
     from workbench.runs.store import create_run
-    from workbench.train.launch import launch
+    from workbench.train.launch import launch, needs_own_process, run_attached
     from workbench.train.main import execute
     from workbench.train.steps import run_length_warning
 
@@ -102,7 +102,7 @@ def cmd_train(args) -> int:
             record["warnings"] = [str(problem) for problem in known]
         _emit(record)
         return 0
-    status = execute(run, echo=True)
+    status = run_attached(run) if needs_own_process(run) else execute(run, echo=True)
     _emit(_run_record(run, status))
     return 0 if status["status"] == "finished" else 1
 
@@ -340,7 +340,7 @@ def format_cache_table(entries, folder: Path) -> str:
 def cmd_resume(args) -> int:
     from workbench.preflight import check_resume
     from workbench.runs.store import get_run, require_resumable
-    from workbench.train.launch import launch
+    from workbench.train.launch import launch, needs_own_process, run_attached
     from workbench.train.main import execute
 
     run = get_run(args.runs_dir, args.run)
@@ -350,7 +350,7 @@ def cmd_resume(args) -> int:
         launch(run, resume=True)
         _emit(_run_record(run, run.status()))
         return 0
-    final = execute(run, resume=True, echo=True)
+    final = run_attached(run, resume=True) if needs_own_process(run) else execute(run, resume=True, echo=True)
     _emit(_run_record(run, final))
     return 0 if final["status"] == "finished" else 1
 

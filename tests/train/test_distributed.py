@@ -6,40 +6,45 @@ at the same step on abort, and resume continues under torchrun."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 
 import pytest
+import torch
 
 from workbench.predict import predict_texts
 from workbench.runs.store import create_run
+from workbench.train import launch as launch_module
+from workbench.train.launch import launch, run_attached, training_command
 
 from test_training import tiny_config
 
 
-def torchrun(run, resume: bool = False) -> subprocess.Popen:
-    """The command training_command builds for two GPUs, on two CPU processes."""
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-               "-m", "workbench.train.main", str(run.dir)] + (["--resume"] if resume else [])
-    env = dict(os.environ, CUDA_VISIBLE_DEVICES="", TOKENIZERS_PARALLELISM="false", OMP_NUM_THREADS="1")
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+@pytest.fixture
+def two_gpus(monkeypatch):
+    """The machine as launch.py sees it: two GPUs, so devices "auto" trains under torchrun. The
+    processes then find no CUDA and exchange gradients over gloo on the CPU."""
+    if torch.cuda.is_available():
+        pytest.skip("on a GPU machine this would put two NCCL processes on whatever GPUs it has")
+    if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():
+        pytest.skip("this torch build has no gloo backend")
+    monkeypatch.setattr(launch_module, "available_gpus", lambda: ["0", "1"])
 
 
-def finish(process: subprocess.Popen, timeout: float = 300) -> None:
-    _, err = process.communicate(timeout=timeout)
-    assert process.returncode == 0, err.decode()[-2000:]
+def wait_for_end(run, timeout: float):
+    deadline = time.time() + timeout
+    while time.time() < deadline and run.status()["status"] in ("queued", "running"):
+        time.sleep(0.2)
+    return run.status()
 
 
 def logged_steps(run) -> list[int]:
     return [m["step"] for m in run.metrics() if "loss" in m]
 
 
-def test_two_processes_write_one_run_folder(datasets_dir, tmp_path):
+def test_two_processes_write_one_run_folder(two_gpus, datasets_dir, tmp_path, capfd):
     run = create_run(tiny_config(datasets_dir, tmp_path, "full", max_steps=4, save_steps=2))
-    finish(torchrun(run))
-    status = run.status()
+    assert "--nproc_per_node=2" in training_command(run)
+    status = run_attached(run)  # `workbench train` in the foreground
     assert status["status"] == "finished", status.get("error")
     # 48 rows in batches of 8 on each of two processes: 16 rows a step, so 4 steps are 1.33 epochs.
     assert status["step"] == 4 and abs(status["epoch"] - 4 / 3) < 0.01
@@ -47,6 +52,7 @@ def test_two_processes_write_one_run_folder(datasets_dir, tmp_path):
     log = run.log_path.read_text()
     assert log.count("step 1/4 ") == 1 and log.count("finished: ") == 1 and "[rank 1]" not in log
     assert logged_steps(run) == [1, 2, 3, 4]
+    assert "finished: " in capfd.readouterr().err  # the foreground run's log reached the terminal
     # The predictions both processes computed together line up with their rows: the saved model,
     # loaded in this one process, labels the same texts the same way.
     predictions = [json.loads(line) for line in run.predictions_path.read_text().splitlines()]
@@ -57,34 +63,25 @@ def test_two_processes_write_one_run_folder(datasets_dir, tmp_path):
         assert all(abs(a["probabilities"][name] - p["probabilities"][name]) < 1e-4 for name in p["probabilities"])
 
 
-def test_abort_stops_both_processes_at_one_step_and_resume_finishes_under_torchrun(datasets_dir, tmp_path):
+def test_abort_stops_both_processes_at_one_step_and_resume_finishes_under_torchrun(two_gpus, datasets_dir, tmp_path):
     run = create_run(tiny_config(datasets_dir, tmp_path, "full", max_steps=30))
-    process = torchrun(run)
+    launch(run)  # detached, as the app does
     deadline = time.time() + 180
     while time.time() < deadline and (run.raw_status().get("step") or 0) < 3:
-        assert process.poll() is None, process.stderr.read().decode()[-2000:]
+        assert run.status()["status"] in ("queued", "running"), run.status()
         time.sleep(0.2)
     run.request_abort()
-    finish(process, timeout=120)  # a process that stopped alone would leave the other waiting: a timeout
-    status = run.status()
+    # A process that stopped alone would leave the other waiting for ever: the run would not end.
+    status = wait_for_end(run, 120)
     assert status["status"] == "aborted", status
     checkpoint = run.last_checkpoint()
     assert checkpoint is not None and (checkpoint / "model.safetensors").is_file()
     stopped_at = int(checkpoint.name.split("-")[1])
     assert 3 <= stopped_at < 30 and status["step"] == stopped_at
 
-    finish(torchrun(run, resume=True))
-    resumed = run.status()
+    launch(run, resume=True)
+    resumed = wait_for_end(run, 180)
     assert resumed["status"] == "finished", resumed.get("error")
     assert resumed["step"] == 30
     steps = logged_steps(run)
     assert steps[steps.index(stopped_at) + 1] == stopped_at + 1  # continued, did not restart
-
-
-@pytest.fixture(autouse=True)
-def _no_gpu_needed():
-    """The test runs the CPU's gloo backend; it says nothing about NCCL, which needs GPUs."""
-    import torch.distributed
-
-    if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():
-        pytest.skip("this torch build has no gloo backend")

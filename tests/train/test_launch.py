@@ -42,6 +42,24 @@ def test_several_gpus_train_under_torchrun(tmp_path, devices, torchrun):
         assert "--nproc_per_node=2" in command
 
 
+def test_auto_on_a_machine_with_several_gpus_trains_under_torchrun(tmp_path, monkeypatch):
+    # One process driving several GPUs would get torch's DataParallel from the Trainer: slower than
+    # a process per GPU. (available_gpus is the machine's answer; CI has no GPU to give it.)
+    from workbench.train import launch
+
+    run = create_run(RunConfig.from_dict({"data": {"path": "x.csv"}, "runs_dir": str(tmp_path)}))
+    for gpus, torchrun in ((["0", "1", "2"], True), (["0"], False), ([], False)):
+        monkeypatch.setattr(launch, "available_gpus", lambda: gpus)
+        command = training_command(run)
+        assert ("--nproc_per_node=3" in command) is torchrun and ("torch.distributed.run" in command) is torchrun
+        assert launch.needs_own_process(run) is torchrun
+    # A run that names GPUs trains in a process of its own even in the foreground: only a new
+    # process's CUDA_VISIBLE_DEVICES hides the other GPUs.
+    named = create_run(RunConfig.from_dict({"data": {"path": "x.csv"}, "devices": "1", "runs_dir": str(tmp_path)}))
+    assert launch.needs_own_process(named) and launch.run_env(named)["CUDA_VISIBLE_DEVICES"] == "1"
+    assert training_command(named, echo=True)[-1] == "--echo"
+
+
 def test_bf16_is_refused_on_a_gpu_without_it_before_the_run():
     problem = precision_problem("bf16", on_gpu=True, gpu_has_bf16=False)
     assert problem == ("bf16 needs an NVIDIA GPU from Ampere on (A100, RTX 30xx, or newer) and this one lacks "

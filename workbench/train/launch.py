@@ -76,9 +76,18 @@ def require_supported_precision(precision: str, devices: str) -> None:
             raise ConfigError([("train.precision", problem)])
 
 
-def training_command(run: Run, resume: bool = False) -> list[str]:
-    gpus = gpu_indices(run.config().devices)
-    module = ["-m", "workbench.train.main", str(run.dir)] + (["--resume"] if resume else [])
+def process_gpus(devices: str) -> list[str]:
+    """The GPUs a run trains on: the indices it names, or for "auto" every GPU this machine has."""
+    return available_gpus() if devices == "auto" else gpu_indices(devices)
+
+
+def training_command(run: Run, resume: bool = False, echo: bool = False) -> list[str]:
+    """One process, or one per GPU under torchrun when the run has several ("auto" on a machine
+    with several included: a single process would drive them through torch's DataParallel, which
+    the Trainer then picks, and which is slower than a process per GPU)."""
+    gpus = process_gpus(run.config().devices)
+    module = ["-m", "workbench.train.main", str(run.dir)] + (["--resume"] if resume else []) + \
+        (["--echo"] if echo else [])
     if len(gpus) > 1:
         return [sys.executable, "-m", "torch.distributed.run", "--standalone",
                 f"--nproc_per_node={len(gpus)}"] + module
@@ -94,14 +103,45 @@ def training_env() -> dict[str, str]:
     return env
 
 
-def launch(run: Run, resume: bool = False) -> int:
-    """Start training in the background; returns the pid. Status goes to the run folder."""
+def run_env(run: Run) -> dict[str, str]:
+    """training_env, showing the training process only the devices the run names."""
     env = training_env()
     gpus = gpu_indices(run.config().devices)
     if gpus:
         env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
     elif run.config().devices == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""
+    return env
+
+
+def needs_own_process(run: Run) -> bool:
+    """Whether even a run in the foreground (`workbench train` without --detach) must train in a
+    process of its own: one that names GPUs (only a new process's CUDA_VISIBLE_DEVICES can hide
+    the others, since this one may have initialised CUDA already), or one with several GPUs
+    (torchrun)."""
+    devices = run.config().devices
+    return bool(gpu_indices(devices)) or len(process_gpus(devices)) > 1
+
+
+def run_attached(run: Run, resume: bool = False) -> dict:
+    """Train in the foreground in the process(es) launch() would start, the log echoed to this
+    terminal; returns the run's final status. Ctrl-C reaches them as it reaches this process:
+    they stop after the step and checkpoint, as on abort."""
+    run.abort_path.unlink(missing_ok=True)
+    process = subprocess.Popen(training_command(run, resume, echo=True), env=run_env(run),
+                               stdin=subprocess.DEVNULL)
+    while True:
+        try:
+            process.wait()
+            break
+        except KeyboardInterrupt:  # the children got the signal too; wait for their checkpoint
+            continue
+    return run.status()
+
+
+def launch(run: Run, resume: bool = False) -> int:
+    """Start training in the background; returns the pid. Status goes to the run folder."""
+    env = run_env(run)
     run.abort_path.unlink(missing_ok=True)
     if resume:
         # Until the new process reports, the run reads as starting, not as the aborted or failed

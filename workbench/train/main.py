@@ -114,9 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workbench.train.main")
     parser.add_argument("run_dir")
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--echo", action="store_true", help="log to the terminal too (a run in the foreground)")
     args = parser.parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    status = execute(Run(Path(args.run_dir)), resume=args.resume)
+    status = execute(Run(Path(args.run_dir)), resume=args.resume, echo=args.echo)
     return 0 if status["status"] in ("finished", "aborted") else 1
 
 

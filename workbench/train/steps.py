@@ -12,10 +12,14 @@ import math
 import torch
 
 from workbench.config import RunConfig
+from workbench.train.launch import gpu_indices
 
 
 def _world_size(cfg: RunConfig) -> int:
-    return max(1, int(torch.cuda.device_count())) if torch.cuda.is_available() and cfg.devices != "cpu" else 1
+    """The processes that share each step's rows: one per GPU the run trains on (launch.py)."""
+    if cfg.devices == "cpu" or not torch.cuda.is_available():
+        return 1
+    return len(gpu_indices(cfg.devices)) or max(1, int(torch.cuda.device_count()))
 
 
 def steps_per_epoch(cfg: RunConfig, train_rows: int) -> int:

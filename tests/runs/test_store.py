@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from workbench.config import RunConfig
-from workbench.errors import WorkbenchError
+from workbench.errors import ConfigError, WorkbenchError
 from workbench.runs.store import create_run, list_runs
 
 
@@ -39,6 +39,17 @@ def test_a_run_folder_is_created_with_its_config_and_a_queued_status(tmp_path):
     run = create_run(config(tmp_path / "runs"))
     assert run.status()["status"] == "queued" and run.config().data.path == "train.csv"
     assert [r.id for r in list_runs(tmp_path / "runs")] == [run.id]
+
+
+def test_a_new_run_holds_a_checked_config_with_its_learning_rates_filled_in(tmp_path):
+    # The Python API's create_run checks as the CLI and the app do: a forgotten resolve() or a
+    # batch of 0 used to make a run that then failed in the Trainer with its own words.
+    run = create_run(RunConfig.from_dict({"data": {"path": "x.csv"}, "runs_dir": str(tmp_path)}))
+    assert run.config().train.learning_rate == 1e-4 and run.config().train.head_learning_rate == 1e-3
+    with pytest.raises(ConfigError, match="train.batch_size"):
+        create_run(RunConfig.from_dict({"data": {"path": "x.csv"}, "train": {"batch_size": 0},
+                                        "runs_dir": str(tmp_path / "other")}))
+    assert not (tmp_path / "other").exists()
 
 
 @pytest.mark.parametrize("model, named", [

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from workbench.config import RunConfig
+from workbench.errors import WorkbenchError
 from workbench.runs.store import create_run
 from workbench.tasks.classify import load_trained
 from workbench.train.launch import launch
@@ -63,6 +64,13 @@ def test_tiny_run_writes_the_whole_run_folder(method, datasets_dir, tmp_path):
     assert "trainable parameters" in log and "step 3/3" in log
     rates = {"full": "0.0001, head 0.001", "freeze": "0.0002, head 0.001", "lora": "0.001, head 0.003"}
     assert f"learning rate {rates[method]}" in log  # what "auto" chose for this model and method
+    if method == "full":  # a finished run never trains again: its model and metrics stay as they are
+        model_written = (run.model_dir / "model.safetensors").stat().st_mtime_ns
+        for again in (lambda: execute(run), lambda: launch(run, resume=True), lambda: launch(run)):
+            with pytest.raises(WorkbenchError, match=f"run {run.id} already finished; start a new run"):
+                again()
+        assert run.status()["status"] == "finished" and len([m for m in run.metrics() if "loss" in m]) == 3
+        assert (run.model_dir / "model.safetensors").stat().st_mtime_ns == model_written
 
 
 def test_how_often_a_run_evaluates_does_not_change_the_model_it_trains(datasets_dir, tmp_path):
@@ -185,6 +193,10 @@ def test_abort_leaves_a_checkpoint_and_resume_finishes(datasets_dir, tmp_path):
     assert checkpoint is not None and (checkpoint / "model.safetensors").is_file()
     stopped_at = int(checkpoint.name.split("-")[1])
     assert 3 <= stopped_at < 40
+    # Started again without resume, it would train from step 0 over its own checkpoints.
+    with pytest.raises(WorkbenchError, match="is aborted: it has trained before; resume it"):
+        execute(run)
+    assert run.status()["status"] == "aborted"
 
     launch(run, resume=True)  # detached, as the app's Resume does
     # From the moment it is launched the run reads as starting, not as the aborted run it was.

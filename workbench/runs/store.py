@@ -194,12 +194,12 @@ class Run:
     # ---- writing (the training process; abort from anywhere) -----------------------------------
     def update_status(self, **fields) -> dict:
         status = {**self.raw_status(), **fields, "updated": time.time()}
-        if _is_main_process():
+        if is_main_process():
             write_json_atomic(self.status_path, status)
         return status
 
     def append_metrics(self, record: dict) -> None:
-        if not _is_main_process():
+        if not is_main_process():
             return
         with self.metrics_path.open("a") as fh:
             fh.write(json.dumps(record) + "\n")
@@ -224,7 +224,7 @@ def _readable_json(path: Path) -> bool:
         return False
 
 
-def _is_main_process() -> bool:
+def is_main_process() -> bool:
     """Under torchrun every GPU runs the trainer; only rank 0 writes the run folder."""
     return os.environ.get("RANK", "0") == "0"
 
@@ -267,8 +267,11 @@ def with_absolute_paths(cfg: RunConfig) -> RunConfig:
 
 
 def create_run(cfg: RunConfig) -> Run:
-    """A new run folder holding the config and a queued status; nothing is left behind when the
-    folder cannot be written (a full disk, no permission)."""
+    """A new run folder holding the config, its "auto" learning rates filled in (resolve), and a
+    queued status. A config validate() refuses raises its ConfigError before any folder exists;
+    nothing is left behind either when the folder cannot be written (a full disk, no permission)."""
+    cfg = cfg.resolve()
+    cfg.validate()
     runs_dir = Path(cfg.runs_dir)
     run = None
     try:
@@ -326,6 +329,21 @@ def get_run(runs_dir: str | Path, run_id: str) -> Run:
     if not run.status_path.is_file():
         raise WorkbenchError(f"there is no run '{run_id}' in {runs_dir}; `workbench runs` lists them")
     return run
+
+
+def require_trainable(run: Run, resume: bool) -> None:
+    """What a training process may do with this run, checked before it touches the folder: a new
+    run trains once, a stopped one resumes, and a finished one never trains again (that would
+    overwrite its model and repeat its metrics). A resumed run reads as queued once launched."""
+    status = run.status()["status"]
+    if status == "finished":
+        raise WorkbenchError(f"run {run.id} already finished; start a new run to train more "
+                             f"(its config: {run.dir / 'config.yaml'})")
+    if status == "running":
+        raise WorkbenchError(f"run {run.id} is running; wait for it or abort it first")
+    if not resume and status != "queued":
+        raise WorkbenchError(f"run {run.id} is {status}: it has trained before; resume it from its last "
+                             f"checkpoint (workbench resume {run.id}, or launch(run, resume=True)), or start a new run")
 
 
 def require_resumable(run: Run) -> None:

@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 from workbench.errors import ConfigError
-from workbench.runs.store import Run
+from workbench.runs.store import Run, require_trainable
 
 
 def gpu_indices(devices: str) -> list[str]:
@@ -127,6 +127,7 @@ def run_attached(run: Run, resume: bool = False) -> dict:
     """Train in the foreground in the process(es) launch() would start, the log echoed to this
     terminal; returns the run's final status. Ctrl-C reaches them as it reaches this process:
     they stop after the step and checkpoint, as on abort."""
+    require_trainable(run, resume)
     run.abort_path.unlink(missing_ok=True)
     process = subprocess.Popen(training_command(run, resume, echo=True), env=run_env(run),
                                stdin=subprocess.DEVNULL)
@@ -141,6 +142,7 @@ def run_attached(run: Run, resume: bool = False) -> dict:
 
 def launch(run: Run, resume: bool = False) -> int:
     """Start training in the background; returns the pid. Status goes to the run folder."""
+    require_trainable(run, resume)
     env = run_env(run)
     run.abort_path.unlink(missing_ok=True)
     if resume:

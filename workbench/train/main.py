@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from workbench.errors import WorkbenchError
-from workbench.runs.store import Run, process_identity
+from workbench.runs.store import Run, is_main_process, process_identity, require_trainable
 from workbench.train.disk import disk_full_message, is_disk_full, remove_partial_saves
 
 log = logging.getLogger("workbench.train")
@@ -80,7 +80,11 @@ def failure_message(err: Exception) -> str:
 
 
 def execute(run: Run, resume: bool = False, echo: bool = False) -> dict:
-    """Run to completion; returns the final status dict. Never raises for a failed run."""
+    """Run to completion; returns the final status dict. Never raises for a failed run; raises
+    WorkbenchError, leaving the run as it was, for one that must not train (finished, running, or
+    stopped and not resumed)."""
+    if is_main_process():  # under torchrun the first process has marked it running already
+        require_trainable(run, resume)
     _setup_logging(run, echo)
     _abort_on_signal(run)
     if run.abort_requested() and not resume:
@@ -117,7 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--echo", action="store_true", help="log to the terminal too (a run in the foreground)")
     args = parser.parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    status = execute(Run(Path(args.run_dir)), resume=args.resume, echo=args.echo)
+    try:
+        status = execute(Run(Path(args.run_dir)), resume=args.resume, echo=args.echo)
+    except WorkbenchError as err:  # a run that must not train: it is left as it was
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     return 0 if status["status"] in ("finished", "aborted") else 1
 
 

@@ -266,8 +266,8 @@ def test_runs_table_shows_names_and_why_a_run_failed(runs_dir, capsys):
     from workbench.config import RunConfig
     from workbench.runs.store import create_run, process_identity
 
-    named = create_run(RunConfig(name="baseline-lr1e-4", runs_dir=str(runs_dir)))
-    killed = create_run(RunConfig(runs_dir=str(runs_dir)))
+    named = create_run(RunConfig.from_dict({"name": "baseline-lr1e-4", "data": {"path": "x.csv"}, "runs_dir": str(runs_dir)}))
+    killed = create_run(RunConfig.from_dict({"data": {"path": "x.csv"}, "runs_dir": str(runs_dir)}))
     # A training process that died without reporting: a real process, started and gone.
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     identity = process_identity(gone.pid)
@@ -287,7 +287,8 @@ def test_delete_removes_a_stopped_run_and_refuses_an_active_one(runs_dir, capsys
     from workbench.config import RunConfig
     from workbench.runs.store import create_run
 
-    queued, other = create_run(RunConfig(runs_dir=str(runs_dir))), create_run(RunConfig(runs_dir=str(runs_dir)))
+    cfg = RunConfig.from_dict({"data": {"path": "x.csv"}, "runs_dir": str(runs_dir)})
+    queued, other = create_run(cfg), create_run(cfg)
     code, refused, _ = run_cli(capsys, "delete", queued.id, "--runs-dir", str(runs_dir))
     assert code == 2 and refused["error"] == (f"run {queued.id} is queued; abort it before deleting (Abort in "
                                               f"the Monitor tab, or `workbench abort {queued.id} --wait`)")
@@ -344,7 +345,7 @@ def test_delete_checkpoints_refuses_a_run_that_can_still_resume(runs_dir, capsys
     from workbench.config import RunConfig
     from workbench.runs.store import create_run
 
-    run = create_run(RunConfig(runs_dir=str(runs_dir)))
+    run = create_run(RunConfig.from_dict({"data": {"path": "x.csv"}, "runs_dir": str(runs_dir)}))
     run.request_abort()  # queued, then aborted: resume would start it
     code, refused, _ = run_cli(capsys, "delete", run.id, "--checkpoints", "--runs-dir", str(runs_dir))
     assert code == 2 and refused["error"] == (f"run {run.id} is aborted: its checkpoints are what resume "

@@ -260,3 +260,66 @@ def test_texts_longer_than_the_run_reads_are_labelled_with_a_warning(sst2_run, d
     # The run's own kind of text: no warning.
     assert "warnings" not in predict_run(sst2_run, str(datasets_dir / "sst2" / "dev.tsv"),
                                          output=str(tmp_path / "dev.jsonl"))
+
+
+def test_the_python_api_takes_what_a_notebook_user_hands_it(sst2_run, datasets_dir, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from workbench.analysis import compare_runs, load_predictions
+    from workbench.data.load import load_raw
+
+    # A run as its Run, its folder (str or Path) or its id in ./runs, as the CLI takes it.
+    monkeypatch.chdir(sst2_run.dir.parent.parent)
+    (Path("runs")).mkdir(exist_ok=True)
+    (Path("runs") / sst2_run.id).symlink_to(sst2_run.dir)
+    by_run = predict_texts(sst2_run, ["a gorgeous, witty film"])
+    for given in (str(sst2_run.dir), sst2_run.dir, sst2_run.id):
+        assert predict_texts(given, ["a gorgeous, witty film"]) == by_run
+    assert len(load_predictions(sst2_run.id)[0]) == len(load_predictions(sst2_run)[0]) == 200
+    assert compare_runs(sst2_run.id, sst2_run.dir).p_value == 1.0
+    with pytest.raises(WorkbenchError, match="there is no run 'nope' in runs"):
+        predict_texts("nope", ["fine"])
+    with pytest.raises(WorkbenchError, match="a run is given as a Run, its folder or its id, not a int"):
+        predict_texts(42, ["fine"])
+    with pytest.raises(WorkbenchError, match="there is no predictions file 'gone.jsonl'"):
+        load_predictions("gone.jsonl")
+    # One string is one text (not one text per character); a Series is texts; None is not text.
+    assert predict_texts(sst2_run, "a gorgeous, witty film") == by_run
+    assert predict_texts(sst2_run, pd.Series(["a gorgeous, witty film"])) == by_run
+    with pytest.raises(WorkbenchError, match=r"text 2 is not text \(None\); give strings"):
+        predict_texts(sst2_run, ["fine", None])
+    # Texts the model cannot read are labelled with a Python warning, as predict_run warns.
+    with pytest.warns(UserWarning, match="are unknown"):
+        predict_texts(sst2_run, [ARTICLE_1["Chinese"]])
+    # Data paths as pathlib Paths; a DataFrame or an empty path gets what to give instead.
+    dev = datasets_dir / "sst2" / "dev.tsv"
+    labelled = predict_run(sst2_run, dev, output=tmp_path / "labelled.csv")
+    assert labelled["rows"] == 872 and labelled["predictions"] == str(tmp_path / "labelled.csv")
+    scored = evaluate_run(sst2_run, datasets_dir / "sst2", split="dev", output=tmp_path / "scored.jsonl")
+    assert scored["split"] == "validation" and scored["predictions"] == str(tmp_path / "scored.jsonl")
+    with pytest.raises(DataError, match="not a DataFrame; save a DataFrame first"):
+        load_raw(pd.read_csv(dev, sep="\t"))
+    with pytest.raises(DataError, match="no data path is given"):
+        load_raw("")
+
+
+def test_eval_finds_columns_named_otherwise_than_in_training(sst2_run, datasets_dir, tmp_path):
+    # The run trained on 'sentence'; a file of the same rows under other names scores the same.
+    dev = pd.read_csv(datasets_dir / "sst2" / "dev.tsv", sep="\t").head(100)
+    path = tmp_path / "renamed.csv"
+    dev.rename(columns={"sentence": "review", "label": "polarity"}).to_csv(path, index=False)
+    renamed = evaluate_run(sst2_run, str(path))
+    dev.to_csv(tmp_path / "same.csv", index=False)
+    assert renamed["metrics"] == evaluate_run(sst2_run, str(tmp_path / "same.csv"))["metrics"]
+    with pytest.raises(WorkbenchError, match="columns names text_column, text_pair_column, label_column, not 'text'"):
+        evaluate_run(sst2_run, str(path), columns={"text": "review"})
+
+
+def test_pairs_are_not_labelled_by_their_first_text_alone(sst2_run, datasets_dir, tmp_path):
+    mrpc = pd.read_json(datasets_dir / "mrpc" / "validation.jsonl", lines=True).head(20)
+    path = tmp_path / "pairs.csv"
+    mrpc[["sentence1", "sentence2"]].to_csv(path, index=False)
+    with pytest.raises(WorkbenchError, match=r"was trained on single texts, but .* pairs 'sentence1' with "
+                                             r"'sentence2'; name the one column to label with --text-column"):
+        predict_run(sst2_run, str(path))
+    assert predict_run(sst2_run, str(path), text_column="sentence2")["rows"] == 20

@@ -470,6 +470,8 @@ def _coerce(value: Any, kind) -> tuple[bool, Any]:
             return True, float(value)
         if option is str and isinstance(value, str):
             return True, value
+        if option is str and isinstance(value, os.PathLike):  # data.path=Path(...) from Python
+            return True, os.fspath(value)
         if get_origin(option) is list and isinstance(value, list) and all(isinstance(v, str) for v in value):
             return True, list(value)
     # A text field given a bare number (`devices: 0`, `--devices 0`, `name: 2024`): YAML read it

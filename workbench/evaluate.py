@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 
 from workbench.config import DataConfig
 from workbench.data.columns import detect_columns
-from workbench.data.load import RawData, load_raw
+from workbench.data.load import RawData, data_path_text, load_raw
 from workbench.data.validate import check_data, label_key, label_values, require_ok
 from workbench.errors import WorkbenchError
 from workbench.predict import load_run_model, pick_split, predict_logits, reading_warnings, refuse_output_over_data
-from workbench.runs.store import Run
+from workbench.runs.store import Run, as_run
 from workbench.tasks import classify
 
 
@@ -73,11 +74,31 @@ def _model_classes(values: list[str], names: list[str], status: dict, label_name
     return classes
 
 
-def evaluate_run(run: Run, data_path: str, split: str | None = None, output: str | None = None,
-                 columns: dict[str, str] | None = None) -> dict:
+COLUMN_KEYS = ("text_column", "text_pair_column", "label_column")
+
+
+def _data_config(trained: DataConfig, data_path: str, frame, columns: dict[str, str] | None) -> DataConfig:
+    """The column mapping to score `frame` with: `columns` where given, else the run's own column
+    names where the new data has them, else detection (as `predict` does): a run trained on a
+    'ticket' column scores a file whose texts are in 'text'."""
+    unknown = sorted(set(columns or {}) - set(COLUMN_KEYS))
+    if unknown:
+        raise WorkbenchError(f"columns names {', '.join(COLUMN_KEYS)}, not {', '.join(map(repr, unknown))}; "
+                             "e.g. columns={'text_column': 'review', 'label_column': 'stars'}")
+    mapping = {key: getattr(trained, key) for key in COLUMN_KEYS}
+    for key, name in mapping.items():
+        if name not in (None, "auto") and name not in frame.columns:
+            mapping[key] = "auto"
+    return DataConfig(**{**trained.__dict__, "path": data_path, **mapping, **(columns or {})})
+
+
+def evaluate_run(run: Run | str | os.PathLike, data_path: str | os.PathLike, split: str | None = None,
+                 output: str | os.PathLike | None = None, columns: dict[str, str] | None = None) -> dict:
     """Metrics (and optionally predictions) of a finished run on another dataset. `columns`
     ({"text_column": ..., "label_column": ...}) names the new data's columns where they differ
     from the run's own mapping; by default the run's mapping applies ("auto" detects)."""
+    run, data_path = as_run(run), data_path_text(data_path)
+    output = os.fspath(output) if output else None
     status = run.status()
     if not run.model_dir.is_dir():
         raise WorkbenchError(f"run {run.id} has no final model (status: {status['status']}); "
@@ -90,7 +111,7 @@ def evaluate_run(run: Run, data_path: str, split: str | None = None, output: str
     if output:
         refuse_output_over_data(Path(output), raw)
     split = pick_split(raw.splits, data_path, split)
-    data_cfg = DataConfig(**{**cfg.data.__dict__, "path": data_path, **(columns or {})})
+    data_cfg = _data_config(cfg.data, data_path, raw.splits[split].frame, columns)
     _require_labels(run, raw.splits[split].frame, data_cfg, data_path, split if len(raw.splits) > 1 else None,
                     [s for s in raw.splits if s != split])
     # Check the chosen split as if it were the training split, with the run's column mapping,

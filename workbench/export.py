@@ -14,11 +14,12 @@ from pathlib import Path
 
 from workbench.errors import WorkbenchError
 from workbench.predict import load_run_model
-from workbench.runs.store import Run, folder_megabytes
+from workbench.runs.store import Run, as_run, folder_megabytes
 
 
-def export_run(run: Run, output: str | Path | None = None) -> dict:
+def export_run(run: Run | str | Path, output: str | Path | None = None) -> dict:
     """Write the run's model (LoRA merged) to `output` (default: the run's export/ folder)."""
+    run = as_run(run)
     target = Path(output) if output else run.dir / "export"
     if target.exists() and not target.is_dir():
         raise WorkbenchError(f"'{target}' is a file; export into a new or empty folder")

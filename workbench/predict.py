@@ -8,6 +8,9 @@ for training data.
 from __future__ import annotations
 
 import json
+import os
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,10 +19,10 @@ import torch
 from transformers import DataCollatorWithPadding
 
 from workbench.data.columns import detect_columns
-from workbench.data.load import RawData, SplitFrame, load_raw
+from workbench.data.load import SPLIT_NAMES, RawData, SplitFrame, data_path_text, load_raw
 from workbench.data.validate import text_problems
 from workbench.errors import DataError, WorkbenchError
-from workbench.runs.store import Run
+from workbench.runs.store import Run, as_run
 from workbench.tasks import classify
 
 OUTPUT_FORMATS = (".jsonl", ".csv")
@@ -43,8 +46,9 @@ def predict_logits(model, tokenizer, texts: list[str], pairs: list[str] | None =
     return out
 
 
-def load_run_model(run: Run, attn_implementation: str | None = None):
+def load_run_model(run: Run | str | os.PathLike, attn_implementation: str | None = None):
     """(model, tokenizer) of a finished run, or one message saying why there is none."""
+    run = as_run(run)
     if not run.model_dir.is_dir():
         raise WorkbenchError(f"run {run.id} has no final model (status: {run.status()['status']}); "
                              "use a finished run")
@@ -61,6 +65,7 @@ def pick_split(splits: dict, data_path: str, split: str | None) -> str:
     """The split asked for, else test, validation, train: the rows a model has least likely seen."""
     if split is None:
         return "test" if "test" in splits else "validation" if "validation" in splits else "train"
+    split = SPLIT_NAMES.get(split, split)  # a folder's dev.tsv is its validation split, as in training
     if split not in splits:
         if len(splits) == 1:  # one file is loaded as "train", but it is just rows
             raise WorkbenchError(f"'{data_path}' is one file, without splits; drop --split")
@@ -94,6 +99,11 @@ def _text_columns(run: Run, frame: pd.DataFrame, data_path: str, text_column: st
     if not trained.get("text_pair"):
         if text_pair_column is not None:
             raise WorkbenchError(f"run {run.id} was trained on single texts; drop --text-pair-column")
+        if text_column is None and detected["text_pair"] and trained.get("text") not in frame.columns:
+            # Labelling the first text alone would answer another question than the data asks.
+            raise WorkbenchError(f"run {run.id} was trained on single texts, but '{data_path}' pairs '{text}' "
+                                 f"with '{detected['text_pair']}'; name the one column to label with --text-column, "
+                                 "or label it with a run trained on pairs")
         return text, None
     pair = choose(text_pair_column, trained.get("text_pair"), detected["text_pair"], "text-pair-column",
                   "second text", f"; the run was trained on pairs ('{trained['text']}' + '{trained['text_pair']}')",
@@ -104,14 +114,35 @@ def _text_columns(run: Run, frame: pd.DataFrame, data_path: str, text_column: st
     return text, pair
 
 
-def predict_texts(run: Run, texts: list[str], pairs: list[str] | None = None) -> list[dict]:
-    """Predicted label, its probability and every class probability, for each text."""
-    return label_typed(run, texts, pairs)["predictions"]
+def predict_texts(run: Run | str | os.PathLike, texts: Sequence[str] | str,
+                  pairs: Sequence[str] | str | None = None) -> list[dict]:
+    """Predicted label, its probability and every class probability, for each text (one string
+    is one text). What predict_run warns of (texts the tokenizer cannot read, texts cut at the
+    run's max_length) comes as a Python warning: the labels of such texts are guesses."""
+    result = label_typed(run, texts, pairs)
+    for warning in result.get("warnings", []):
+        warnings.warn(warning, UserWarning, stacklevel=2)
+    return result["predictions"]
 
 
-def label_typed(run: Run, texts: list[str], pairs: list[str] | None = None) -> dict:
+def _as_texts(values: Sequence[str] | str | None, role: str) -> list[str] | None:
+    """A list of strings from what a caller may hand over: one string, a list, a tuple, a pandas
+    Series or a numpy array; anything else in it is refused by its position."""
+    if values is None:
+        return None
+    listed = [values] if isinstance(values, str) else list(values)
+    for i, value in enumerate(listed):
+        if not isinstance(value, str):
+            raise WorkbenchError(f"{role} {i + 1} is not text ({value!r}); give strings")
+    return listed
+
+
+def label_typed(run: Run | str | os.PathLike, texts: Sequence[str] | str,
+                pairs: Sequence[str] | str | None = None) -> dict:
     """predict_texts with the texts in each record and the warnings of predict_run (texts the
     tokenizer cannot read): what `workbench predict RUN --text ...` prints."""
+    run = as_run(run)
+    texts, pairs = _as_texts(texts, "text"), _as_texts(pairs, "second text")
     trained_on_pairs = bool((run.status().get("columns") or {}).get("text_pair"))
     if trained_on_pairs and not pairs:
         raise WorkbenchError(f"run {run.id} was trained on text pairs: give each --text its --text-pair")
@@ -122,7 +153,7 @@ def label_typed(run: Run, texts: list[str], pairs: list[str] | None = None) -> d
     if not texts:
         raise WorkbenchError("give a text to label")
     for role, values in (("text", texts), ("second text", pairs or [])):
-        empty = [str(i + 1) for i, t in enumerate(values) if not str(t).strip()]
+        empty = [str(i + 1) for i, t in enumerate(values) if not t.strip()]
         if empty:
             raise WorkbenchError(f"{role} {', '.join(empty)} is empty; give each one words to label")
     model, tokenizer = load_run_model(run)
@@ -144,12 +175,14 @@ def label_texts(model, tokenizer, texts: list[str], pairs: list[str] | None = No
     return [_prediction(p, names) for p in probs]
 
 
-def predict_run(run: Run, data_path: str, split: str | None = None, output: str | None = None,
+def predict_run(run: Run | str | os.PathLike, data_path: str | os.PathLike, split: str | None = None,
+                output: str | os.PathLike | None = None,
                 text_column: str | None = None, text_pair_column: str | None = None,
                 loaded: tuple | None = None) -> dict:
     """Label every row of a dataset split and write the predictions (JSONL or CSV, by the output's
     extension; by default a JSONL file in the run's predict/ folder). Returns a summary.
     `loaded` is the run's (model, tokenizer) when the caller already holds them."""
+    run, data_path = as_run(run), data_path_text(data_path)
     out_path = Path(output) if output else None
     if out_path is not None and out_path.suffix.lower() not in OUTPUT_FORMATS:
         raise WorkbenchError(f"--output '{output}' must end in .jsonl or .csv")

@@ -8,6 +8,7 @@ disagree carry information, and under "no difference" each of them is a coin fli
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import pandas as pd
@@ -16,7 +17,7 @@ from sklearn.metrics import f1_score
 
 from workbench.analysis.run_data import load_predictions
 from workbench.errors import WorkbenchError
-from workbench.runs.store import Run
+from workbench.runs.store import Run, as_run
 
 
 @dataclass
@@ -51,8 +52,9 @@ class RunComparison:
                 f"(p = {self.p_value:.3g})")
 
 
-def compare_runs(a: Run, b: Run) -> RunComparison:
+def compare_runs(a: Run | str | os.PathLike, b: Run | str | os.PathLike) -> RunComparison:
     """Compare two finished runs on their eval predictions, which must be of the same examples."""
+    a, b = as_run(a), as_run(b)
     pa, labels_a = load_predictions(a)
     pb, labels_b = load_predictions(b)
     key = ["text", "text_pair"] if "text_pair" in pa.columns and "text_pair" in pb.columns else ["text"]

@@ -14,13 +14,14 @@ from pathlib import Path
 import pandas as pd
 
 from workbench.errors import WorkbenchError
-from workbench.runs.store import Run
+from workbench.runs.store import Run, as_run
 
 PREDICTION_COLUMNS = ("text", "gold", "gold_id", "predicted", "predicted_id", "confidence", "probabilities")
 
 
-def check_analysable(run: Run) -> dict:
+def check_analysable(run: Run | str | Path) -> dict:
     """The run's status if it is a finished classification run with predictions; else a clear error."""
+    run = as_run(run)
     status = run.status()
     state = status.get("status")
     if state != "finished":
@@ -35,7 +36,13 @@ def check_analysable(run: Run) -> dict:
 
 
 def load_predictions(source: Run | str | Path) -> tuple[pd.DataFrame, list[str]]:
-    """(one row per eval example, label names in model id order) from a run or a predictions.jsonl."""
+    """(one row per eval example, label names in model id order) from a run (a Run, its folder or
+    its id in ./runs) or a predictions.jsonl file."""
+    if not isinstance(source, Run) and not Path(source).is_file():
+        if Path(source).suffix == ".jsonl":
+            raise WorkbenchError(f"there is no predictions file '{source}'; give a run, or the path of its "
+                                 "predictions.jsonl")
+        source = as_run(source)
     if isinstance(source, Run):
         status = check_analysable(source)
         path, label_names = source.predictions_path, list(status.get("label_names") or [])
@@ -68,7 +75,7 @@ _MODELS: OrderedDict[str, tuple] = OrderedDict()
 _MODELS_LOCK = threading.Lock()
 
 
-def load_model(run: Run, keep: int = 2):
+def load_model(run: Run | str | Path, keep: int = 2):
     """(model, tokenizer, max_length) of a finished run, loaded once, with eager attention.
 
     Eager attention is the implementation that returns attention weights (SDPA returns none), and
@@ -77,6 +84,7 @@ def load_model(run: Run, keep: int = 2):
     """
     from workbench.predict import load_run_model
 
+    run = as_run(run)
     check_analysable(run)
     key = str(run.model_dir.resolve())
     with _MODELS_LOCK:

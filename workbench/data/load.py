@@ -63,9 +63,22 @@ class RawData:
     hub_label_names: dict[str, list[str]] = field(default_factory=dict)  # ClassLabel names
 
 
-def load_raw(path: str) -> RawData:
+def data_path_text(path: str | os.PathLike) -> str:
+    """A data path as the loaders read it: text, from a pathlib.Path too. A DataFrame (or any
+    other object) is refused with the way to hand its rows over."""
+    if isinstance(path, (str, os.PathLike)):
+        return os.fspath(path)
+    raise DataError(f"the data is given by its path (a file, a folder of split files or hub:<dataset id>), "
+                    f"not a {type(path).__name__}; save a DataFrame first, e.g. frame.to_csv('data.csv', "
+                    "index=False), and give that path")
+
+
+def load_raw(path: str | os.PathLike) -> RawData:
     """Load a file, a folder of split files, or `hub:<id>` into frames."""
-    path = path.strip()
+    path = data_path_text(path).strip()
+    if not path:
+        raise DataError("no data path is given; give a file (CSV, TSV, JSON, JSONL, Parquet), a folder of "
+                        "split files or hub:<dataset id>")
     if path.startswith("hub:"):
         name = path.removeprefix("hub:").rstrip(": ")  # a trailing colon names no subset
         if not name:

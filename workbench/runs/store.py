@@ -321,7 +321,8 @@ def list_runs(runs_dir: str | Path) -> list[Run]:
     return sorted(runs, key=lambda r: r.raw_status().get("created", 0), reverse=True)
 
 
-def get_run(runs_dir: str | Path, run_id: str) -> Run:
+def get_run(runs_dir: str | Path, run_id: str | os.PathLike) -> Run:
+    run_id = os.fspath(run_id)
     path = Path(run_id)
     if (path / "status.json").is_file():  # a run folder path works too
         return Run(path)
@@ -329,6 +330,17 @@ def get_run(runs_dir: str | Path, run_id: str) -> Run:
     if not run.status_path.is_file():
         raise WorkbenchError(f"there is no run '{run_id}' in {runs_dir}; `workbench runs` lists them")
     return run
+
+
+def as_run(run: Run | str | os.PathLike, runs_dir: str | Path = "runs") -> Run:
+    """The run a Python API call was given: a Run, a run's folder, or a run id in `runs_dir` (the
+    default runs folder, as the CLI's --runs-dir)."""
+    if isinstance(run, Run):
+        return run
+    if isinstance(run, (str, os.PathLike)):
+        return get_run(runs_dir, run)
+    raise WorkbenchError(f"a run is given as a Run, its folder or its id, not a {type(run).__name__}; "
+                         "get_run(runs_dir, run_id) gives the Run")
 
 
 def require_trainable(run: Run, resume: bool) -> None:

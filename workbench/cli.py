@@ -109,6 +109,7 @@ def cmd_train(args) -> int:
 
 def cmd_check(args) -> int:
     from workbench.data.load import load_raw
+    from workbench.data.prepare import sample_problems
     from workbench.data.validate import Problem, check_data
     from workbench.preflight import check_settings, tokenizer_problems, token_lengths_of
     from workbench.train.disk import require_disk_for
@@ -122,7 +123,8 @@ def cmd_check(args) -> int:
     warning = run_length_warning(cfg, report.split_rows) if report.ok else None
     if warning:
         report.problems.append(Problem("warning", warning, "train"))
-    if report.ok:  # as `train` would: texts max_length cuts, then the disk the run will write
+    if report.ok:  # as `train` would: the training sample, texts max_length cuts, the disk the run will write
+        report.problems += sample_problems(cfg.data, raw, report, cfg.data_seed)
         report.problems += tokenizer_problems(cfg, *token_lengths_of(cfg, raw, report, tokenizer))
         require_disk_for(cfg, report.split_rows, len(report.label_names))
     print(report.summary(), file=sys.stderr)

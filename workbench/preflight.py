@@ -35,6 +35,7 @@ def preflight(cfg: RunConfig) -> PreflightReport:
     """check_settings, then the data, then the disk the run will write; raises DataError when
     the data check finds an error, WorkbenchError when the disk lacks the space."""
     from workbench.data.load import load_raw
+    from workbench.data.prepare import sample_problems
     from workbench.data.validate import check_data, require_ok
     from workbench.train.disk import require_disk_for
 
@@ -42,6 +43,7 @@ def preflight(cfg: RunConfig) -> PreflightReport:
     raw = load_raw(cfg.data.path)
     report = check_data(cfg.data, raw)
     require_ok(report)
+    report.problems += sample_problems(cfg.data, raw, report, cfg.data_seed)
     report.problems += tokenizer_problems(cfg, *token_lengths_of(cfg, raw, report, tokenizer))
     require_disk_for(cfg, report.split_rows, len(report.label_names))
     return report

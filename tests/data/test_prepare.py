@@ -78,7 +78,9 @@ def test_the_fingerprint_changes_with_the_rows_a_run_trains_on_and_nothing_else(
     assert prepare_data(cfg, seed=5).fingerprint() != first  # a row appended: another sample
 
 
-def test_a_training_sample_that_misses_a_class_says_so(datasets_dir, tmp_path):
+def test_a_training_sample_that_misses_a_class_says_so(datasets_dir, tmp_path, capsys):
+    from tests.test_cli import run_cli
+
     import pandas as pd
 
     news = pd.read_csv(datasets_dir / "ag_news" / "train_8k.csv")
@@ -91,3 +93,18 @@ def test_a_training_sample_that_misses_a_class_says_so(datasets_dir, tmp_path):
         "so the model cannot learn it; raise data.max_train_samples, or change data.seed")
     whole = prepare_data(DataConfig(path=str(tmp_path / "rare.csv"), max_train_samples=800), seed=42)
     assert "holds no row" not in " ".join(map(str, whole.report.problems))
+    # The pre-flight (`workbench check`, train before the run, the app's Start) draws the same
+    # sample from the labels alone, so it warns of the same class before the run exists.
+    from workbench.data.load import load_raw
+    from workbench.data.prepare import sample_problems
+    from workbench.data.validate import check_data
+
+    for samples, seed in ((20, 42), (800, 42), (20, 7)):
+        cfg = DataConfig(path=str(tmp_path / "rare.csv"), max_train_samples=samples)
+        raw = load_raw(cfg.path)
+        before = list(map(str, sample_problems(cfg, raw, check_data(cfg, raw), seed)))
+        trained = [str(p) for p in prepare_data(cfg, seed=seed).report.problems if "holds no row" in str(p)]
+        assert before == trained
+    code, record, _ = run_cli(capsys, "check", "--data", str(tmp_path / "rare.csv"), "--max-train-samples", "20",
+                              "--seed", "42")
+    assert code == 0 and str(sampled.report.problems[-1]) in record["problems"]

@@ -156,6 +156,16 @@ def test_a_run_is_the_base_of_the_next_and_loads_after_the_runs_folder_moves(dat
     from workbench.catalog import model_width
 
     assert [model_width(f"run:{run.id}", runs) for run in (first, second, third)] == [384, 384, 384]
+    # The next run starts from the earlier head when the labels are the same, else from a new one.
+    from workbench.catalog import resolve_model
+    from workbench.tasks.classify import build_model, load_trained
+
+    earlier, _ = load_trained(third.model_dir)
+    kept = build_model(resolve_model(f"run:{third.id}", runs), {0: "0", 1: "1"}, fourth.config())
+    assert torch.equal(kept.classifier.weight, earlier.classifier.weight)
+    assert "head: kept from the earlier run's model (the same labels: 0, 1)" in fourth.log_path.read_text()
+    new_head = build_model(resolve_model(f"run:{third.id}", runs), {0: "neg", 1: "pos"}, fourth.config())
+    assert not torch.equal(new_head.classifier.weight, earlier.classifier.weight)
 
     moved = runs.rename(tmp_path / "moved")
     for run in (first, second, third, fourth):

@@ -48,6 +48,39 @@ def prepare_data(cfg: DataConfig, seed: int) -> PreparedData:
     raw: RawData = load_raw(cfg.path)
     report = check_data(cfg, raw)
     require_ok(report)
+    frames = labelled_frames(cfg, raw, report, seed)
+    splits = datasets.DatasetDict({
+        name: datasets.Dataset.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+        for name, frame in frames.items()
+    })
+    if cfg.max_train_samples and cfg.max_train_samples < len(splits["train"]):
+        splits["train"] = splits["train"].shuffle(seed=seed).select(range(cfg.max_train_samples))
+        left_out = classes_left_out(splits["train"]["label"], report.label_names, cfg.max_train_samples)
+        report.problems += [left_out] if left_out else []
+    for name in ("validation", "test"):
+        if name in splits and cfg.max_eval_samples and cfg.max_eval_samples < len(splits[name]):
+            splits[name] = splits[name].shuffle(seed=seed).select(range(cfg.max_eval_samples))
+    return PreparedData(splits, report.label_names, report)
+
+
+def sample_problems(cfg: DataConfig, raw: RawData, report: PreflightReport, seed: int) -> list[Problem]:
+    """classes_left_out for the rows prepare_data will sample (the validation carve, then the seeded
+    shuffle; labels only), so the pre-flight warns before the run exists. Needs a report without
+    errors."""
+    if not cfg.max_train_samples:
+        return []
+    train = labelled_frames(cfg, raw, report, seed)["train"]
+    if cfg.max_train_samples >= len(train):
+        return []
+    labels = datasets.Dataset.from_dict({"label": train["label"].to_numpy()})
+    left_out = classes_left_out(labels.shuffle(seed=seed).select(range(cfg.max_train_samples))["label"],
+                                report.label_names, cfg.max_train_samples)
+    return [left_out] if left_out else []
+
+
+def labelled_frames(cfg: DataConfig, raw: RawData, report: PreflightReport, seed: int) -> dict[str, pd.DataFrame]:
+    """text (text_pair), label id and source row of each labelled split, validation carved from
+    train when the data has none."""
     columns = report.columns
     # The same order as report.label_names: value i of the train labels is class i.
     value_to_id = {v: i for i, v in enumerate(label_values(raw.splits["train"].frame[columns.label]))}
@@ -65,29 +98,19 @@ def prepare_data(cfg: DataConfig, seed: int) -> PreparedData:
 
     if "validation" not in frames:
         frames["train"], frames["validation"] = carve_validation(frames["train"], cfg.validation_fraction, seed)
-
-    splits = datasets.DatasetDict({
-        name: datasets.Dataset.from_pandas(frame.reset_index(drop=True), preserve_index=False)
-        for name, frame in frames.items()
-    })
-    if cfg.max_train_samples and cfg.max_train_samples < len(splits["train"]):
-        splits["train"] = splits["train"].shuffle(seed=seed).select(range(cfg.max_train_samples))
-        _warn_of_classes_left_out(splits["train"], report, cfg.max_train_samples)
-    for name in ("validation", "test"):
-        if name in splits and cfg.max_eval_samples and cfg.max_eval_samples < len(splits[name]):
-            splits[name] = splits[name].shuffle(seed=seed).select(range(cfg.max_eval_samples))
-    return PreparedData(splits, report.label_names, report)
+    return frames
 
 
-def _warn_of_classes_left_out(train: datasets.Dataset, report: PreflightReport, samples: int) -> None:
+def classes_left_out(sampled_labels, label_names: list[str], samples: int) -> Problem | None:
     """A random sample can miss a rare class entirely: the model then has that class but never
     learns it. The sample is not stratified (it stays the plain seeded shuffle), so say so."""
-    missing = sorted(set(range(len(report.label_names))) - set(train["label"]))
+    missing = sorted(set(range(len(label_names))) - set(sampled_labels))
     if missing:
-        names = ", ".join(repr(report.label_names[i]) for i in missing)
-        report.problems.append(Problem(
+        names = ", ".join(repr(label_names[i]) for i in missing)
+        return Problem(
             "warning", f"the {samples:,}-row training sample (data.max_train_samples) holds no row of class {names}, "
-            "so the model cannot learn it; raise data.max_train_samples, or change data.seed", "train"))
+            "so the model cannot learn it; raise data.max_train_samples, or change data.seed", "train")
+    return None
 
 
 def carve_validation(train: pd.DataFrame, fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:

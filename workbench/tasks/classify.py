@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import warnings
 from pathlib import Path
@@ -17,6 +18,8 @@ from workbench.errors import ConfigError, ModelNotFoundError
 from workbench.methods.freeze import check_depth
 from workbench.methods.lora import target_modules as lora_target_modules
 from workbench.tasks.pooled_classifier import PooledClassifier, encoder_auto_class, is_pooled_classifier
+
+log = logging.getLogger("workbench.train")
 
 NAME = "classification"
 TEXT_COLUMNS = ("text", "text_pair", "row")
@@ -169,10 +172,19 @@ def build_model(resolved: ResolvedModel, id2label: dict[int, str], cfg: RunConfi
                 attn_implementation: str | None = None) -> PooledClassifier:
     path = resolved.path
     pooling = check_model(cfg, resolved)
-    if is_pooled_classifier(path):  # a classifier trained here: reuse its encoder, new head
+    if is_pooled_classifier(path):  # a classifier trained here: reuse its encoder
         # load_trained merges a LoRA run's adapter into its base, so LoRA runs chain like full ones.
         old, _ = load_trained(path, attn_implementation)
-        return PooledClassifier.from_encoder_module(old.encoder, id2label, pooling)
+        model = PooledClassifier.from_encoder_module(old.encoder, id2label, pooling)
+        # Its head too, when it answers the same question: the same classes in the same order, on
+        # the same pooled vector (as from_pretrained keeps a head whose labels match). Else new.
+        old_labels = [old.config.id2label[i] for i in range(old.config.num_labels)]
+        if old_labels == [id2label[i] for i in range(len(id2label))] and old.pooling == pooling:
+            model.classifier.load_state_dict(old.classifier.state_dict())
+            log.info("head: kept from the earlier run's model (the same labels: %s)", ", ".join(old_labels))
+        else:
+            log.info("head: new (the earlier run's model was trained on the labels %s)", ", ".join(old_labels))
+        return model
     return PooledClassifier.from_encoder(path, id2label, pooling, attn_implementation,
                                          trust_remote_code=cfg.model.trust_remote_code)
 

@@ -19,6 +19,7 @@ import gradio as gr
 from workbench.catalog import BUNDLED, gguf_to_convert, gguf_to_download, model_width
 from workbench.config import (BEST_METRICS, CLASS_WEIGHTS, METHODS, POOLINGS, PRECISIONS, SCALE_ABOVE_WIDTH,
                               SCHEDULERS, TASKS, RunConfig, default_learning_rates)
+from workbench.data.prepare import sample_problems
 from workbench.data.validate import require_ok
 from workbench.errors import ConfigError, DataError, WorkbenchError
 from workbench.ollama_models import pulled_models
@@ -28,7 +29,7 @@ from workbench.runs.store import create_run, get_run, list_runs
 from workbench.train.disk import require_disk_for
 from workbench.train.steps import run_length_warning
 from workbench.ui import charts
-from workbench.ui.data_panel import DataView, inspect_data, token_length_view
+from workbench.ui.data_panel import DataView, inspect_data, load_cached, token_length_view
 from workbench.ui.form import (AUTO, BY_KEY, FIELDS, FORM_KEYS, NO_COLUMN, cli_command, config_to_form, devices_to_form,
                                form_to_config)
 from workbench.ui.model_info import model_info, parameter_count
@@ -538,7 +539,9 @@ def build_train_tab(ws: Workspace) -> TrainTab:
             if view.report is None:
                 raise DataError(view.error)
             require_ok(view.report)
-            warning = run_length_warning(cfg, view.report.split_rows)
+            too_short = run_length_warning(cfg, view.report.split_rows)
+            warnings = ([too_short] if too_short else []) + [
+                p.message for p in sample_problems(cfg.data, load_cached(cfg.data.path), view.report, cfg.data_seed)]
             cfg = cfg.resolve()
             require_disk_for(cfg, view.report.split_rows, len(view.report.label_names))
             run = create_run(cfg)
@@ -549,10 +552,10 @@ def build_train_tab(ws: Workspace) -> TrainTab:
         except Exception as err:
             return unexpected("Start", err), ""
         note = ""
-        if warning:  # Start moves to the Monitor tab: a toast is seen there, this message is not
+        for warning in warnings:  # Start moves to the Monitor tab: a toast is seen there, this message is not
             sentence = f"{warning[0].upper()}{warning[1:]}."
             gr.Warning(sentence, duration=15)
-            note = f"\n\n⚠ {sentence}"
+            note += f"\n\n⚠ {sentence}"
         if state == "started":
             return f"▶ Run `{run.id}` started — follow it in the Monitor tab.{note}", run.id
         return (f"◷ Run `{run.id}` is queued: it starts when its device ({cfg.devices}) is free.{note}", run.id)

@@ -16,7 +16,7 @@ from workbench.runs.store import create_run
 from workbench.train import launch as launch_module
 from workbench.train.launch import launch, run_attached, training_command
 
-from test_training import tiny_config
+from test_training import abort_at_step, tiny_config
 
 
 @pytest.fixture
@@ -66,13 +66,8 @@ def test_two_processes_write_one_run_folder(two_gpus, datasets_dir, tmp_path, ca
 def test_abort_stops_both_processes_at_one_step_and_resume_finishes_under_torchrun(two_gpus, datasets_dir, tmp_path):
     run = create_run(tiny_config(datasets_dir, tmp_path, "full", max_steps=30))
     launch(run)  # detached, as the app does
-    deadline = time.time() + 180
-    while time.time() < deadline and (run.raw_status().get("step") or 0) < 3:
-        assert run.status()["status"] in ("queued", "running"), run.status()
-        time.sleep(0.2)
-    run.request_abort()
     # A process that stopped alone would leave the other waiting for ever: the run would not end.
-    status = wait_for_end(run, 120)
+    status = abort_at_step(run, 3, timeout=240)
     assert status["status"] == "aborted", status
     checkpoint = run.last_checkpoint()
     assert checkpoint is not None and (checkpoint / "model.safetensors").is_file()

@@ -186,18 +186,23 @@ def test_freeze_trains_only_the_top_layers(datasets_dir, tmp_path):
     assert not model.bert.embeddings.word_embeddings.weight.requires_grad
 
 
+def abort_at_step(run, step: int, timeout: float) -> dict:
+    """Abort a launched run once it has logged `step`; its status once it has stopped."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and (run.raw_status().get("step") or 0) < step:
+        assert run.status()["status"] in ("queued", "running"), run.status()
+        time.sleep(0.2)
+    run.request_abort()
+    while time.time() < deadline and run.status()["status"] in ("queued", "running"):
+        time.sleep(0.2)
+    return run.status()
+
+
 def test_abort_leaves_a_checkpoint_and_resume_finishes(datasets_dir, tmp_path):
     cfg = tiny_config(datasets_dir, tmp_path, "full", max_steps=40)
     run = create_run(cfg)
     launch(run)  # detached, as the app does
-    deadline = time.time() + 120
-    while time.time() < deadline and (run.raw_status().get("step") or 0) < 3:
-        assert run.status()["status"] in ("queued", "running"), run.status()
-        time.sleep(0.2)
-    run.request_abort()
-    while time.time() < deadline and run.status()["status"] == "running":
-        time.sleep(0.2)
-    status = run.status()
+    status = abort_at_step(run, 3, timeout=120)
     assert status["status"] == "aborted", status
     checkpoint = run.last_checkpoint()
     assert checkpoint is not None and (checkpoint / "model.safetensors").is_file()

@@ -83,16 +83,31 @@ def tokenizer_problems(cfg: RunConfig, lengths: dict[str, "TokenLengths"], model
 
 def check_resume(run) -> None:
     """What a resumed run reads, checked before it starts: its model and data may have moved since
-    it stopped (a file deleted, a folder renamed). Refused here, the run keeps its status (aborted
-    stays aborted, resumable once the file is back) instead of failing on the missing file."""
+    it stopped (a file deleted, a folder renamed), or its data changed (a row appended). Refused
+    here, the run keeps its status (aborted stays aborted, resumable once the file is back as it
+    was) instead of failing on it."""
     from workbench.catalog import resolve_model
-    from workbench.data.load import load_raw
-    from workbench.data.validate import check_data, require_ok
+    from workbench.data.prepare import prepare_data
     from workbench.errors import WorkbenchError
 
     cfg = run.config()
     try:
         resolve_model(cfg.model.name, cfg.runs_dir)
-        require_ok(check_data(cfg.data, load_raw(cfg.data.path)))
+        data = prepare_data(cfg.data, cfg.data_seed)
     except WorkbenchError as err:
         raise WorkbenchError(f"run {run.id} cannot resume: {err}") from None
+    require_same_data(run, cfg, data.fingerprint())
+
+
+def require_same_data(run, cfg: RunConfig, fingerprint: str) -> None:
+    """Refuse to continue a checkpoint on rows other than those it was trained on (the data file
+    was edited, replaced or grew since the run started). Runs recorded before fingerprints pass."""
+    from workbench.errors import WorkbenchError
+
+    recorded = run.raw_status().get("data_fingerprint")
+    if recorded is not None and recorded != fingerprint:
+        raise WorkbenchError(
+            f"the data at {cfg.data.path} changed since run {run.id} started: its rows are not the ones "
+            "its checkpoints were trained on, so resuming would continue on other data; put the "
+            f"original data back and resume, or train a new run on this data (workbench train "
+            f"{run.dir / 'config.yaml'})")

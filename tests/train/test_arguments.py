@@ -72,3 +72,22 @@ def test_a_value_transformers_refuses_is_reported_before_the_run(tmp_path, datas
                  "--set", "train.trainer_arguments.optim=adamw_nonsense"])
     assert code == 2 and "TrainingArguments refused" in capsys.readouterr().err
     assert not runs.exists() or not any(runs.iterdir())
+
+
+@pytest.mark.parametrize("passed, error", [
+    ({"lr_scheduler_kwargs": 5}, "TypeError: transformers.optimization.get_linear_schedule_with_warmup() argument "
+                                 "after ** must be a mapping, not int"),
+    ({"optim": "adamw_torch", "optim_args": 5}, "AttributeError: 'int' object has no attribute 'replace'"),
+])
+def test_a_value_only_the_optimizer_or_schedule_refuses_is_reported_before_the_run(passed, error, tmp_path):
+    # TrainingArguments takes these; the Trainer failed on them minutes later, building its optimizer.
+    assert trainer_argument_problems(config(tmp_path, **passed)) == [
+        ("train.trainer_arguments", f"the optimizer or learning-rate schedule cannot be built from {passed}: {error}")]
+    for fine in ({"optim": "adafactor"}, {"optim": "sgd", "optim_args": "momentum=0.9"}):
+        assert trainer_argument_problems(config(tmp_path, **fine)) == []
+    # A schedule's own setting, checked against the run's schedule (train.scheduler).
+    cycles = config(tmp_path, lr_scheduler_kwargs={"num_cycles": 0.5})
+    assert "get_linear_schedule_with_warmup() got an unexpected keyword argument 'num_cycles'" in \
+        trainer_argument_problems(cycles)[0][1]
+    cycles.train.scheduler = "cosine"
+    assert trainer_argument_problems(cycles) == []

@@ -316,6 +316,13 @@ def test_resume_refuses_data_that_changed_since_the_run_started_and_takes_it_bac
     original = (data / "train.tsv").read_text()
     (data / "train.tsv").write_text(original + "".join(lines[201:211]))  # ten more rows: another sample
 
+    # Resume from the CLI or the Monitor refuses before a process starts, and the run stays as it was.
+    from workbench.preflight import check_resume
+
+    with pytest.raises(WorkbenchError, match=f"the data at {data} changed since run {run.id} started"):
+        check_resume(run)
+    assert run.status()["status"] == "failed" and run.status()["error"] == "killed"
+    # The training process checks again, for a run resumed another way.
     refused = execute(run, resume=True)
     assert refused["status"] == "failed"
     assert refused["error"] == (

@@ -145,11 +145,37 @@ def trainer_argument_problems(cfg: RunConfig) -> list[tuple[str, str]]:
         return problems
     try:
         with tempfile.TemporaryDirectory() as folder:
-            TrainingArguments(**{"output_dir": folder, "report_to": [], **precision_flags(cfg), **passed,
-                                 "use_cpu": on_cpu(cfg)})
+            args = TrainingArguments(**{"output_dir": folder, "report_to": [], **precision_flags(cfg),
+                                        "lr_scheduler_type": cfg.train.scheduler, **passed, "use_cpu": on_cpu(cfg)})
     except (ValueError, TypeError, ImportError) as err:
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         return [("train.trainer_arguments", f"TrainingArguments refused {passed}: {first}")]
+    return _optimizer_problems(args, passed)
+
+
+# Optimizers built from the model itself (the layers they project or fuse): a stand-in cannot check them.
+MODEL_BOUND_OPTIMIZERS = ("galore", "apollo", "lomo")
+
+
+def _optimizer_problems(args: TrainingArguments, passed: dict) -> list[tuple[str, str]]:
+    """Some values TrainingArguments takes fail only when the Trainer builds its optimizer and
+    schedule, minutes into the run (optim_args: 5, lr_scheduler_kwargs: 5): build both here for a
+    one-weight stand-in model."""
+    import torch
+    from transformers import Trainer, get_scheduler
+
+    if any(family in str(args.optim) for family in MODEL_BOUND_OPTIMIZERS):
+        return []
+    stand_in = torch.nn.Linear(1, 1)
+    try:
+        optimizer_cls, optimizer_kwargs = Trainer.get_optimizer_cls_and_kwargs(args, stand_in)
+        optimizer = optimizer_cls(stand_in.parameters(), **optimizer_kwargs)
+        get_scheduler(args.lr_scheduler_type, optimizer, num_warmup_steps=1, num_training_steps=10,
+                      scheduler_specific_kwargs=args.lr_scheduler_kwargs)
+    except Exception as err:  # whatever the optimizer's or schedule's own code raises for a bad value
+        first = (str(err).strip().splitlines() or [""])[0]
+        return [("train.trainer_arguments", f"the optimizer or learning-rate schedule cannot be built from "
+                 f"{passed}: {type(err).__name__}: {first}")]
     return []
 
 

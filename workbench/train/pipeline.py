@@ -19,6 +19,7 @@ from workbench.catalog import resolve_model
 from workbench.config import RunConfig
 from workbench.data.prepare import prepare_data
 from workbench.errors import WorkbenchError
+from workbench.preflight import require_same_data
 from workbench.methods import METHODS, trainable_parameters
 from workbench.runs.store import Run
 from workbench.tasks import classify
@@ -154,18 +155,6 @@ def train_run(run: Run, resume: bool = False) -> dict:
         result["test_metrics"] = {k.removeprefix("test_"): v for k, v in test.metrics.items()}
     log.info("finished: %s", json.dumps(metrics))
     return result
-
-
-def require_same_data(run: Run, cfg: RunConfig, fingerprint: str) -> None:
-    """Refuse to continue a checkpoint on rows other than those it was trained on (the data file
-    was edited, replaced or grew since the run started). Runs recorded before fingerprints pass."""
-    recorded = run.raw_status().get("data_fingerprint")
-    if recorded is not None and recorded != fingerprint:
-        raise WorkbenchError(
-            f"the data at {cfg.data.path} changed since run {run.id} started: its rows are not the ones "
-            "its checkpoints were trained on, so resuming would continue on other data; put the "
-            f"original data back and resume, or train a new run on this data (workbench train "
-            f"{run.dir / 'config.yaml'})")
 
 
 def balanced_class_weights(labels, num_classes: int) -> torch.Tensor:

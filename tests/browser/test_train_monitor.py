@@ -329,6 +329,11 @@ def test_bad_input_gives_one_clear_message_and_configs_save_and_load(app_server,
     page.locator("#train-preview").click()
     expect(status).to_contain_text("'fast' is not a number or auto", timeout=30_000)
     set_field(page, "learning_rate", "auto")
+    # A whole-number box is not rounded behind the user's back (2.5 rows a batch trained with 2).
+    set_field(page, "batch_size", "2.5")
+    page.locator("#train-preview").click()
+    expect(status).to_contain_text("train.batch_size: 2.5 is not a whole number", timeout=30_000)
+    set_field(page, "batch_size", "16")
 
     model = page.locator("#train-model input")
     model.fill("./no/such/model")

@@ -205,7 +205,9 @@ def build_train_tab(ws: Workspace) -> TrainTab:
         elif field.kind == "bool":
             made = gr.Checkbox(value=value, **kwargs)
         elif field.kind == "int":
-            made = gr.Number(value=value, precision=0, **kwargs)
+            # No rounding in the browser (precision=0 made 2.5 layers a silent 2): read_form says
+            # "2.5 is not a whole number" instead.
+            made = gr.Number(value=value, step=1, **kwargs)
         elif field.kind == "float":
             made = gr.Number(value=value, **kwargs)
         else:

@@ -385,6 +385,10 @@ def test_bad_input_gives_one_clear_message_and_configs_save_and_load(app_server,
     expect(page.locator("#train-lora_target_modules")).to_contain_text("query", timeout=30_000)
     expect(learning_rate).to_contain_text("auto = 0.001 for LoRA")
     expect(page.locator("#train-parameters")).to_contain_text("(2.", timeout=60_000)  # ~2.9% of MiniLM
+    # A rank Start refuses is refused in the count too, in the same words (not peft's ValueError).
+    set_field(page, "lora_r", 0)
+    expect(page.locator("#train-parameters")).to_contain_text("method.lora.r: 0 must be a positive rank",
+                                                             timeout=30_000)
     set_field(page, "lora_r", 4)
     set_field(page, "name", "small lora")
     page.locator("#train-save").click()

@@ -18,7 +18,7 @@ import gradio as gr
 
 from workbench.catalog import BUNDLED, gguf_to_convert, gguf_to_download, model_width
 from workbench.config import (BEST_METRICS, CLASS_WEIGHTS, METHODS, POOLINGS, PRECISIONS, SCALE_ABOVE_WIDTH,
-                              SCHEDULERS, TASKS, RunConfig, default_learning_rates)
+                              SCHEDULERS, TASKS, RunConfig, default_learning_rates, validation_problems)
 from workbench.data.prepare import sample_problems
 from workbench.data.validate import require_ok
 from workbench.errors import ConfigError, DataError, WorkbenchError
@@ -350,6 +350,11 @@ def build_train_tab(ws: Workspace) -> TrainTab:
         *form_values, num_labels = values_in
         try:
             cfg = read_form(form_values)
+            # Start's own words for a setting it would refuse (LoRA r 0, -1 layers), not a count
+            # of a model that cannot be built or a library's error; the data may not be chosen yet.
+            refused = [p for p in validation_problems(cfg) if p[0].startswith(("method.", "task."))]
+            if refused:
+                raise ConfigError(refused)
             count = parameter_count(cfg, int(num_labels or 2))
         except WorkbenchError as err:
             return format_error(err)

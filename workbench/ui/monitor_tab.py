@@ -101,6 +101,9 @@ def _describe_state(status: dict, now: float, waiting_behind: list[str] | None) 
                           if isinstance(metrics.get(k), (int, float)))
         return Progress(f"✔ **Finished**{' — ' + shown if shown else ''}", 1.0, " · ".join(parts))
     if state == "aborted":
+        if not status.get("started"):  # aborted while it waited in the queue: nothing was saved
+            return Progress("■ **Cancelled** before it started; **Resume** starts it from step 0", fraction,
+                            " · ".join(parts))
         note = (f" ({status['error']})" if status.get("error")
                 else "; its last checkpoint is kept: **Resume** goes on from it")
         return Progress(f"■ **Aborted** at step {step}{note}", fraction, " · ".join(parts))

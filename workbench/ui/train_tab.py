@@ -29,7 +29,7 @@ from workbench.runs.store import create_run, get_run, list_runs
 from workbench.train.disk import require_disk_for
 from workbench.train.steps import run_length_warning
 from workbench.ui import charts
-from workbench.ui.data_panel import DataView, inspect_data, load_cached, token_length_view
+from workbench.ui.data_panel import DataView, escape_markdown, inspect_data, load_cached, token_length_view
 from workbench.ui.form import (AUTO, BY_KEY, FIELDS, FORM_KEYS, NO_COLUMN, cli_command, config_to_form, devices_to_form,
                                form_to_config)
 from workbench.ui.model_info import model_info, parameter_count
@@ -147,30 +147,35 @@ def lr_info(method: str, model: str, runs_dir: str, trust_remote_code: bool = Fa
     return f"auto = {body:g} for {METHOD_NAMES.get(method, method)}{scaled}"
 
 
-def escape(text: str) -> str:
-    """Markdown shows <id> as an (empty) HTML tag: keep the angle brackets visible."""
-    return text.replace("<", "&lt;").replace(">", "&gt;")
-
-
 def format_error(err: WorkbenchError) -> str:
     """One clear markdown message; a config error lists each field with its fix."""
     if isinstance(err, ConfigError) and len(err.problems) > 1:
-        return "✖ **The config has problems:**\n" + "\n".join(f"- `{f}`: {escape(m)}" for f, m in err.problems)
+        return "✖ **The config has problems:**\n" + "\n".join(f"- `{f}`: {escape_markdown(m)}"
+                                                              for f, m in err.problems)
     if isinstance(err, ConfigError):
         field, message = err.problems[0]
-        return f"✖ `{field}`: {escape(message)}"
-    text = escape(str(err).strip())
+        return f"✖ `{field}`: {escape_markdown(message)}"
+    text = escape_markdown(str(err).strip())
     lines = text.splitlines()
     if len(lines) > 1:
         return f"✖ **{lines[0]}**\n" + "\n".join(lines[1:])
     return f"✖ {text}"
 
 
+def toast_text(err: WorkbenchError, limit: int = 400) -> str:
+    """The error's first line for a toast, cut at a word when it is long (a cut at a fixed count
+    of characters ended a missing-path message on "or hub:")."""
+    first = (str(err).strip().splitlines() or [""])[0]
+    if len(first) <= limit:
+        return first
+    return first[:first.rfind(" ", 0, limit)].rstrip(" ,;:") + " …"
+
+
 def unexpected(what: str, err: Exception) -> str:
     """A bug or an environment problem, in one line; the traceback goes to the app log only."""
     log.exception("%s failed", what)
     first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-    return f"✖ {what} failed unexpectedly: {type(err).__name__}: {escape(first[:300])} (details in the app log)"
+    return f"✖ {what} failed unexpectedly: {type(err).__name__}: {escape_markdown(first[:300])} (details in the app log)"
 
 
 def model_wait_message(name: str) -> str | None:
@@ -499,7 +504,7 @@ def build_train_tab(ws: Workspace) -> TrainTab:
         try:
             cfg.save(path)
         except OSError as err:
-            return f"✖ The config could not be saved to `{path}`: {escape(str(err))}", gr.skip(), gr.skip()
+            return f"✖ The config could not be saved to `{path}`: {escape_markdown(str(err))}", gr.skip(), gr.skip()
         return (f"Saved to `{path}`", gr.File(value=str(path), visible=True),
                 gr.Dropdown(choices=ws.saved_configs(), value=path.name))
 
@@ -554,7 +559,7 @@ def build_train_tab(ws: Workspace) -> TrainTab:
             run = create_run(cfg)
             state = queue.submit(run, len(queue.list_gpus()))
         except WorkbenchError as err:
-            gr.Warning(str(err).splitlines()[0][:200])
+            gr.Warning(toast_text(err))
             return format_error(err), ""
         except Exception as err:
             return unexpected("Start", err), ""
@@ -571,7 +576,8 @@ def build_train_tab(ws: Workspace) -> TrainTab:
 
     def on_abort(run_id):
         if not run_id:
-            return "Nothing to abort: no run was started from this page."
+            return ("Nothing to abort from this page: it has started no run since it was opened. "
+                    "The Monitor tab aborts any run.")
         try:
             get_run(ws.runs_dir, run_id).request_abort()
         except WorkbenchError as err:

@@ -220,6 +220,10 @@ def test_label_distribution_figure():
     # Splits in the order a run uses them, whatever order the files came in (a folder lists test first).
     fig = charts.label_distribution_figure({"test": {"a": 1}, "train": {"a": 5}, "validation": {"a": 2}})
     assert [trace.name for trace in fig.data] == ["train", "validation", "test"]
+    # Labels in the model's class order (AG News: World, Sports, Business, Sci/Tech), not A to Z.
+    names = ["World", "Sports", "Business", "Sci/Tech"]
+    fig = charts.label_distribution_figure({"train": dict.fromkeys(sorted(names), 10)}, names)
+    assert list(fig.data[0].x) == names
 
 
 def test_figures_serialise_to_json(full):

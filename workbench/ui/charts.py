@@ -14,7 +14,7 @@ axis is always the optimizer step.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import plotly.graph_objects as go
 
@@ -219,10 +219,12 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def label_distribution_figure(label_counts: Mapping[str, Mapping[str, int]]) -> go.Figure:
-    """Rows per label, one bar group per split (the pre-flight report's label_counts)."""
+def label_distribution_figure(label_counts: Mapping[str, Mapping[str, int]],
+                              label_names: Sequence[str] = ()) -> go.Figure:
+    """Rows per label, one bar group per split (the pre-flight report's label_counts), the labels
+    in the model's class order (label_names) as the check and the Analyze tab list them."""
     fig = _figure("Label distribution", "rows", False)
-    labels: dict[str, None] = {}
+    labels: dict[str, None] = dict.fromkeys(label_names)
     for counts in label_counts.values():
         labels.update(dict.fromkeys(sorted(counts)))
     order = {"train": 0, "validation": 1, "test": 2}  # the order a run uses them, not the files'

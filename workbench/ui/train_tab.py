@@ -409,7 +409,7 @@ def build_train_tab(ws: Workspace) -> TrainTab:
                        "text_pair": view.report.columns.text_pair}
         else:
             mapping = keep_mapping or view.detected
-        figure = charts.label_distribution_figure(view.report.label_counts) if view.report else None
+        figure = charts.label_distribution_figure(view.report.label_counts, view.report.label_names) if view.report else None
         lengths = token_length_view(view, cfg)  # before view.message(): it adds its warning
         readable = view.report is not None  # else no rows to show: an empty table would be headed "1 2 3"
         return [gr.Dropdown(choices=view.columns, value=mapping.get("text")),

@@ -306,3 +306,40 @@ def test_compare_two_runs_on_the_same_eval_examples(app_server, page, workspace,
         "download", f"{weak.id}-vs-{sst2_run.id}.csv", timeout=30_000)
     expect(message).to_be_empty()
     screenshot(page, "analyze_compare")
+
+
+def test_a_pair_run_is_looked_at_as_pairs(app_server, page, tmp_path, datasets_dir):
+    """MRPC: the attention example is both sentences and the model reads them as a pair; the
+    explainers, which mask one text, say they are not offered rather than explain something else."""
+    from workbench.config import RunConfig
+    from workbench.runs.store import create_run
+    from workbench.train.main import execute
+
+    run = create_run(RunConfig.from_dict({
+        "data": {"path": str(datasets_dir / "mrpc"), "max_train_samples": 64, "max_eval_samples": 24},
+        "task": {"max_length": 64}, "train": {"max_steps": 2, "batch_size": 16},
+        "runs_dir": str(tmp_path / "runs")}))
+    assert execute(run)["status"] == "finished"
+    server = app_server(tmp_path)
+    page.goto(server.url)
+    page.get_by_role("tab", name="Analyze").click()
+    expect(page.locator("#analyze-run-message")).to_contain_text("24 eval predictions", timeout=60_000)
+
+    open_view(page, "Attention")
+    text_box = page.locator("#analyze-att-text textarea")
+    expect(text_box).to_have_value(re.compile(r".+ \|\|\| .+"))
+    text_box.fill("The cat sat on the mat . ||| A cat was sitting on the mat .")
+    page.locator("#analyze-att-button").click()
+    grid = wait_for_traces(page, "analyze-att-grid", 72)
+    # [CLS] 7 pieces [SEP] 8 pieces [SEP]: both sentences, each closed by its separator.
+    assert len(grid[0]["z"]) == 18
+    text_box.fill("The cat sat on the mat .")
+    page.locator("#analyze-att-button").click()
+    expect(page.locator("#analyze-att-message")).to_contain_text(
+        "this model was trained on text pairs: write the example as first text ||| second text", timeout=30_000)
+
+    open_view(page, "Token attributions")
+    page.locator("#analyze-attr-button").click()
+    expect(page.locator("#analyze-attr-message")).to_contain_text(
+        "token attributions are computed for single-text classifiers", timeout=30_000)
+    assert "Traceback" not in page.locator("body").inner_text()

@@ -24,7 +24,7 @@ from workbench.runs.store import get_run, list_runs
 log = logging.getLogger(__name__)
 
 PREDICTED = "predicted class"
-CELL_COLUMNS = ("index", "gold", "predicted", "confidence", "text")
+CELL_COLUMNS = ("index", "gold", "predicted", "confidence", "text", "text_pair")
 CELL_LIMIT = 200
 COST_COLUMNS = ("explainer", "model evaluations", "estimated seconds", "what runs")
 CLUSTER_COLUMNS = {"cluster": "cluster", "size": "size", "confusion": "gold → predicted", "confusion_share": "share",
@@ -112,14 +112,39 @@ def _target(choice: str | None):
     return None if not choice or choice == PREDICTED else choice
 
 
+PAIR_SEPARATOR = "|||"
+
+
 def _example_text(predictions: pd.DataFrame) -> str:
-    """A confident mistake is the most instructive first example; else the first text."""
+    """A confident mistake is the most instructive first example; else the first text. A pair
+    run's example is both its texts, as the text boxes take them."""
     errors = predictions[predictions["gold_id"] != predictions["predicted_id"]]
     pool = errors if len(errors) else predictions
-    return str(pool.sort_values("confidence", ascending=False)["text"].iloc[0])
+    first = pool.sort_values("confidence", ascending=False).iloc[0]
+    if "text_pair" in pool and isinstance(first["text_pair"], str):
+        return f"{first['text']} {PAIR_SEPARATOR} {first['text_pair']}"
+    return str(first["text"])
 
 
-PAIR_SEPARATOR = "|||"
+def one_input(text: str, pairs: bool) -> tuple[str, str | None]:
+    """The text (and second text, for a model trained on pairs) of one example typed into a box."""
+    if not pairs:
+        return text, None
+    parts = [part.strip() for part in text.split(PAIR_SEPARATOR, 1)]
+    if len(parts) < 2 or not all(parts):
+        raise WorkbenchError(f"this model was trained on text pairs: write the example as first text "
+                             f"{PAIR_SEPARATOR} second text")
+    return parts[0], parts[1]
+
+
+def require_single_texts(pairs: bool) -> None:
+    """The explainers mask and score one text: a pair model's [SEP] and second segment would be
+    masked like words, so they are refused rather than shown wrong."""
+    if pairs:
+        raise WorkbenchError("token attributions are computed for single-text classifiers; this run reads text "
+                             "pairs, so they are not offered for it yet (Attention shows what it reads)")
+
+
 MAX_LINES = 1000
 PREVIEW_ROWS = 200
 
@@ -200,7 +225,7 @@ def build_analyze_tab(runs_dir: str, tab: gr.Tab | None = None) -> None:
 
         # -- attention
         with gr.Tab("Attention", elem_id="analyze-attention-tab"):
-            att_msg = gr.HTML()
+            att_msg = gr.HTML(elem_id="analyze-att-message")
             att_text = gr.Textbox(label="Text", lines=2, elem_id="analyze-att-text")
             with gr.Row():
                 layer = gr.Slider(0, 5, value=0, step=1, label="Layer", elem_id="analyze-layer")
@@ -215,7 +240,7 @@ def build_analyze_tab(runs_dir: str, tab: gr.Tab | None = None) -> None:
 
         # -- attributions
         with gr.Tab("Token attributions", elem_id="analyze-attr-tab"):
-            attr_msg = gr.HTML()
+            attr_msg = gr.HTML(elem_id="analyze-attr-message")
             attr_text = gr.Textbox(label="Text", lines=2, elem_id="analyze-attr-text")
             with gr.Row():
                 target = gr.Dropdown([PREDICTED], value=PREDICTED, label="Explain class",
@@ -358,11 +383,15 @@ def build_analyze_tab(runs_dir: str, tab: gr.Tab | None = None) -> None:
         table = examples.head(CELL_LIMIT)[[c for c in CELL_COLUMNS if c in examples]]
         return f"**gold {gold} → predicted {predicted}**: {len(examples)} examples ({kind}{shown})", table, ""
 
+    def trained_on_pairs(run_id) -> bool:
+        return bool((_run(runs_dir, run_id).raw_status().get("columns") or {}).get("text_pair"))
+
     @_guarded(6)
     def show_attention(run_id, text, layer_i, head_i):
         model, tokenizer, max_length = _model(runs_dir, run_id)
+        text, pair = one_input(text, trained_on_pairs(run_id))
         start = time.perf_counter()
-        result = A.attention_maps(model, tokenizer, text, max_length=max_length)
+        result = A.attention_maps(model, tokenizer, text, pair, max_length=max_length)
         layer_i, head_i = int(layer_i), int(head_i)
         figures = (A.attention_grid_figure(result, (layer_i, head_i)),
                    A.attention_head_figure(result, layer_i, head_i), A.rollout_figure(result),
@@ -376,6 +405,7 @@ def build_analyze_tab(runs_dir: str, tab: gr.Tab | None = None) -> None:
     def show_costs(run_id, text, evals, steps):
         if not run_id or not text or not text.strip():
             return None, ""
+        require_single_texts(trained_on_pairs(run_id))
         model, tokenizer, max_length = _model(runs_dir, run_id)
         costs = A.explainer_costs(model, tokenizer, text, max_length, int(evals), int(steps))
         names = {v: k for k, v in METHODS.items()}
@@ -386,6 +416,7 @@ def build_analyze_tab(runs_dir: str, tab: gr.Tab | None = None) -> None:
     def explain(run_id, text, target_choice, chosen, evals, steps, show_pieces):
         if not chosen:
             raise WorkbenchError("Tick at least one explainer.")
+        require_single_texts(trained_on_pairs(run_id))
         model, tokenizer, max_length = _model(runs_dir, run_id)
         options = {"shap": {"max_evals": int(evals)}, "integrated_gradients": {"n_steps": int(steps)},
                    "gradient_x_input": {}}

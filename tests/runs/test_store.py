@@ -150,3 +150,14 @@ def test_relative_local_paths_are_kept_absolute_so_the_run_resumes_from_anywhere
         kept = create_run(RunConfig.from_dict({"data": {"path": data}, "model": {"name": model},
                                                "runs_dir": str(tmp_path / "runs")})).config()
         assert (kept.data.path, kept.model.name) == (data, model)
+
+
+def test_how_long_a_run_trained_counts_its_sessions_not_the_pause_between():
+    from workbench.runs.store import running_seconds
+
+    assert running_seconds({"status": "queued"}) is None  # never started
+    # First session 100 s, aborted, resumed an hour later and running for 50 s.
+    running = {"status": "running", "started": 1000.0, "resumed": 4700.0, "earlier_seconds": 100.0}
+    assert running_seconds(running, now=4750.0) == 150.0
+    assert running_seconds({"status": "finished", "started": 1000.0, "ended": 4800.0, "ran_seconds": 200.0}) == 200.0
+    assert running_seconds({"status": "finished", "started": 1000.0, "ended": 1060.0}) == 60.0  # a run from before

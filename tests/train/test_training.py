@@ -222,6 +222,13 @@ def test_abort_leaves_a_checkpoint_and_resume_finishes(datasets_dir, tmp_path):
     resumed = run.status()
     assert resumed["status"] == "finished", resumed.get("error")
     assert resumed["step"] == 40
+    # The run keeps the time it first started, and how long it ran counts both sessions, not the
+    # pause between them (the Runs table and the Monitor showed the resumed part only).
+    from workbench.runs.store import running_seconds
+
+    assert resumed["started"] == status["started"] and resumed["resumed"] > status["ended"]
+    assert resumed["ran_seconds"] == pytest.approx(status["ran_seconds"] + resumed["ended"] - resumed["resumed"])
+    assert running_seconds(resumed) < resumed["ended"] - resumed["started"]
     steps = [m["step"] for m in run.metrics() if "loss" in m]
     after = steps[steps.index(stopped_at) + 1:] if stopped_at in steps else steps
     assert after[0] == stopped_at + 1  # continued, did not restart from step 1

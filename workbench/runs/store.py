@@ -332,6 +332,19 @@ def get_run(runs_dir: str | Path, run_id: str | os.PathLike) -> Run:
     return run
 
 
+def running_seconds(status: dict, now: float | None = None) -> float | None:
+    """How long a run has trained, wall clock: every session since it first started, without the
+    pauses between an abort and its resume. None for a run that never started."""
+    if not status.get("started"):
+        return None
+    if status.get("status") == "running":
+        since = status.get("resumed") or status["started"]
+        return (status.get("earlier_seconds") or 0.0) + (now or time.time()) - since
+    if status.get("ran_seconds") is not None:
+        return status["ran_seconds"]
+    return status["ended"] - status["started"] if status.get("ended") else None  # runs from before
+
+
 def as_run(run: Run | str | os.PathLike, runs_dir: str | Path = "runs") -> Run:
     """The run a Python API call was given: a Run, a run's folder, or a run id in `runs_dir` (the
     default runs folder, as the CLI's --runs-dir)."""

@@ -90,28 +90,43 @@ def execute(run: Run, resume: bool = False, echo: bool = False) -> dict:
     if run.abort_requested() and not resume:
         return run.update_status(status="aborted", ended=time.time())
     run.abort_path.unlink(missing_ok=True)
-    run.update_status(status="running", started=time.time(), error=None, ended=None,
-                      **process_identity())
+    session = _start_session(run, resume)
+
+    def end(**fields) -> dict:
+        ended = time.time()  # the seconds run so far, for a table that shows how long the run took
+        return run.update_status(ended=ended, ran_seconds=session["earlier_seconds"] + ended - session["since"],
+                                 **fields)
+
     try:
         from workbench.train.pipeline import train_run
 
         result = train_run(run, resume=resume)
     except WorkbenchError as err:
         log.error("%s", err)
-        return run.update_status(status="failed", error=str(err), ended=time.time())
+        return end(status="failed", error=str(err))
     except KeyboardInterrupt:
         log.warning("interrupted")
-        return run.update_status(status="aborted", ended=time.time(),
-                                 error="interrupted before a checkpoint could be saved")
+        return end(status="aborted", error="interrupted before a checkpoint could be saved")
     except Exception as err:  # a bug or an environment problem: keep the traceback in the log
         log.exception("training failed")
         message = failure_message(err)
         if is_disk_full(err, run.dir):
             remove_partial_saves(run)
             message = disk_full_message(run.dir)
-        return run.update_status(status="failed", ended=time.time(),
-                                 error=f"{message} (details in {run.log_path.name})")
-    return run.update_status(ended=time.time(), **result)
+        return end(status="failed", error=f"{message} (details in {run.log_path.name})")
+    return end(**result)
+
+
+def _start_session(run: Run, resume: bool) -> dict:
+    """Mark the run running. A resumed run keeps the time it first started, and counts the seconds
+    its earlier sessions ran (ran_seconds, written as each ended), not the pause between them."""
+    now, before = time.time(), run.raw_status()
+    if resume and before.get("started"):
+        session = {"started": before["started"], "resumed": now, "earlier_seconds": before.get("ran_seconds") or 0.0}
+    else:
+        session = {"started": now, "resumed": None, "earlier_seconds": 0.0}
+    run.update_status(status="running", error=None, ended=None, ran_seconds=None, **session, **process_identity())
+    return {**session, "since": now}
 
 
 def main(argv: list[str] | None = None) -> int:

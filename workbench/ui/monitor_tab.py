@@ -21,7 +21,7 @@ import gradio as gr
 from workbench.errors import WorkbenchError
 from workbench.preflight import check_resume
 from workbench.runs import queue
-from workbench.runs.store import ACTIVE, Run, get_run, list_runs, require_resumable
+from workbench.runs.store import ACTIVE, Run, get_run, list_runs, require_resumable, running_seconds
 from workbench.train.launch import require_available_devices
 from workbench.ui import charts
 from workbench.ui.run_watch import file_size, metrics_tail
@@ -67,8 +67,7 @@ def describe(status: dict, now: float, waiting_behind: list[str] | None = None) 
 def _describe_state(status: dict, now: float, waiting_behind: list[str] | None) -> Progress:
     state = status.get("status", "unknown")
     step, max_steps = status.get("step") or 0, status.get("max_steps")
-    started, ended = status.get("started"), status.get("ended")
-    elapsed = (ended or now) - started if started else None
+    elapsed = running_seconds(status, now)  # a resumed run's sessions, without the pause between
     fraction = min(1.0, step / max_steps) if max_steps else 0.0
     parts = [f"step {step}/{max_steps}" if max_steps else "step –"]
     if status.get("epoch") is not None:

@@ -16,7 +16,7 @@ from workbench import model_cache
 from workbench.errors import WorkbenchError
 from workbench.export import export_run
 from workbench.runs.store import (Run, delete_checkpoints, delete_run, folder_bytes, folder_megabytes, get_run,
-                                  human_size, list_runs)
+                                  human_size, list_runs, running_seconds)
 from workbench.ui import charts
 from workbench.ui.monitor_tab import format_duration
 from workbench.ui.run_watch import forget, metrics_tail
@@ -32,12 +32,8 @@ def run_row(run: Run, now: float | None = None) -> dict:
     best = charts.best_eval(rows)
     if best is None and isinstance((status.get("metrics") or {}).get("accuracy"), (int, float)):
         best = ("accuracy", status["metrics"]["accuracy"])
-    started = status.get("started")
-    end = status.get("ended")
-    if status.get("status") == "running":
-        end = now or time.time()
-    duration = end - started if started and end else None
-    when = started or status.get("created")
+    duration = running_seconds(status, now)  # a resumed run's sessions, without the pause between
+    when = status.get("started") or status.get("created")
     return {
         "run": run.id, "name": status.get("name") or "", "status": status.get("status", "?"),
         "model": status.get("model") or "", "task": status.get("task") or "", "method": status.get("method") or "",

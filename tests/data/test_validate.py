@@ -238,6 +238,12 @@ def test_numbered_labels_read_with_classes_txt_say_how_they_were_counted(dataset
     assert [p.message for p in too_many.problems] == [
         "data.label_names holds 3 names but the labels only reach 1; the extra names are unused: check that the "
         "names match the labels"]
+    # Too few names typed for the classes: refused (they used to be dropped with a warning, and the
+    # run went on with numbers); too few in a names file only warns, since nobody typed them.
+    too_few = check_data(DataConfig(path=str(datasets_dir / "ag_news"), label_names=["a", "b"]))
+    assert not too_few.ok and [str(p) for p in too_few.problems if p.severity == "error"] == [
+        "ERROR: data.label_names has 2 names for the label values 1 to 4; give one name per class, in order, or "
+        "leave it empty to show the numbers"]
 
 
 def test_a_text_column_of_numbers_only_is_refused_from_csv_as_from_json(datasets_dir, tmp_path):

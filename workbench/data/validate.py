@@ -430,8 +430,13 @@ def label_names_for(values: list[str], configured: list[str] | None, raw: RawDat
     numbers = [int(v) for v in values]
     base = 0 if min(numbers) == 0 else 1  # ag_news style 1..K with K names in classes.txt
     if min(numbers) < 0 or max(numbers) - base >= len(names):
-        problems.append(Problem("warning", f"{len(names)} label names for label values {min(numbers)} to "
-                                f"{max(numbers)}; showing the numbers instead"))
+        if configured:  # names the user typed, and that the run would drop: refuse, do not overrule
+            problems.append(Problem("error", f"data.label_names has {len(names)} names for the label values "
+                                    f"{min(numbers)} to {max(numbers)}; give one name per class, in order, or "
+                                    "leave it empty to show the numbers"))
+        else:
+            problems.append(Problem("warning", f"{len(names)} label names for label values {min(numbers)} to "
+                                    f"{max(numbers)}; showing the numbers instead"))
         return list(values)
     source = "data.label_names" if configured else "the dataset's label names" \
         if raw.hub_label_names.get(column) else "the label names file (classes.txt)"

@@ -334,6 +334,11 @@ def test_bad_input_gives_one_clear_message_and_configs_save_and_load(app_server,
     page.locator("#train-preview").click()
     expect(status).to_contain_text("train.batch_size: 2.5 is not a whole number", timeout=30_000)
     set_field(page, "batch_size", "16")
+    # A training sample too small for every class is flagged in the pre-flight panel as it is typed.
+    configure_run(page, {}, {"max_train_samples": 2})
+    expect(page.locator("#train-preflight")).to_contain_text("holds no row of class", timeout=30_000)
+    set_field(page, "max_train_samples", "")
+    expect(page.locator("#train-preflight")).not_to_contain_text("holds no row", timeout=30_000)
 
     model = page.locator("#train-model input")
     model.fill("./no/such/model")

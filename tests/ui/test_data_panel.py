@@ -52,3 +52,14 @@ def test_preview_shows_lists_as_lists(datasets_dir, tmp_path):
     labels = tmp_path / "topics.jsonl"
     news.to_json(labels, orient="records", lines=True)
     assert inspect_data(DataConfig(path=str(labels))).preview["label"].tolist() == ["[3]", "[2, 1]"]
+
+
+def test_the_panel_warns_of_a_training_sample_that_misses_a_class():
+    from workbench.ui.workspace import DEMO_DATA
+
+    # The demo's support tickets: 3 teams. Two rows cannot hold all three; the run's seed draws them.
+    two = DataConfig(path=str(DEMO_DATA), max_train_samples=2)
+    message = inspect_data(two, seed=42).message()
+    assert "Pre-flight check passed with warnings" in message and "holds no row of class" in message
+    assert "holds no row" not in inspect_data(DataConfig(path=str(DEMO_DATA), max_train_samples=150), seed=42).message()
+    assert "holds no row" not in inspect_data(two).message()  # without the seed it cannot tell

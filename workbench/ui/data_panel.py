@@ -18,6 +18,7 @@ import pandas as pd
 from workbench.config import DataConfig, RunConfig
 from workbench.data.columns import detect_columns
 from workbench.data.load import RawData, load_raw
+from workbench.data.prepare import sample_problems
 from workbench.data.validate import PreflightReport, check_data
 from workbench.errors import WorkbenchError
 from workbench.ui import charts
@@ -94,15 +95,18 @@ def _stamp(path: str) -> tuple:
     return tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files)
 
 
-def inspect_data(cfg: DataConfig) -> DataView:
-    """Preview, detected columns and the pre-flight report of cfg's dataset. Never raises for
-    bad data: an unreadable dataset comes back with `error` set to the reason."""
+def inspect_data(cfg: DataConfig, seed: int | None = None) -> DataView:
+    """Preview, detected columns and the pre-flight report of cfg's dataset; with the data seed, the
+    report also warns of a max_train_samples sample that misses a class. Never raises for bad
+    data: an unreadable dataset comes back with `error` set to the reason."""
     if not cfg.path.strip():
         return DataView([], {}, pd.DataFrame(), None, "no dataset chosen; pick the demo, upload a file "
                         "or give a path")
     try:
         raw = load_cached(cfg.path)
         report = check_data(cfg, raw)
+        if report.ok and seed is not None:
+            report.problems += sample_problems(cfg, raw, report, seed)
     except WorkbenchError as err:
         return DataView([], {}, pd.DataFrame(), None, str(err))
     train = raw.splits["train"].frame

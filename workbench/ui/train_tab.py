@@ -18,7 +18,7 @@ import gradio as gr
 
 from workbench.catalog import BUNDLED, gguf_to_convert, gguf_to_download, model_width
 from workbench.config import (BEST_METRICS, CLASS_WEIGHTS, METHODS, POOLINGS, PRECISIONS, SCALE_ABOVE_WIDTH,
-                              SCHEDULERS, TASKS, RunConfig, default_learning_rates, validation_problems)
+                              SCHEDULERS, TASKS, DataConfig, RunConfig, default_learning_rates, validation_problems)
 from workbench.data.prepare import sample_problems
 from workbench.data.validate import require_ok
 from workbench.errors import ConfigError, DataError, WorkbenchError
@@ -394,6 +394,7 @@ def build_train_tab(ws: Workspace) -> TrainTab:
     # The last three are for the token lengths: the model's tokenizer counts, max_length cuts.
     data_inputs = [c["data_path"], c["text_column"], c["text_pair_column"], c["label_column"],
                    c["label_names"], c["validation_fraction"], c["min_rows_per_class"],
+                   c["max_train_samples"], c["seed"], c["data_seed"],
                    c["model"], c["trust_remote_code"], c["max_length"]]
 
     def length_config(data_cfg, model, trust, max_length) -> RunConfig:
@@ -419,21 +420,26 @@ def build_train_tab(ws: Workspace) -> TrainTab:
                 gr.Plot(value=figure, visible=readable), gr.Plot(value=lengths, visible=lengths is not None),
                 view.message(), view.num_labels or 2]
 
-    def data_config(path, text, pair, label, label_names, validation_fraction, min_rows, auto_columns: bool):
+    def data_config(path, text, pair, label, label_names, validation_fraction, min_rows, max_train_samples,
+                    seed, data_seed, auto_columns: bool) -> tuple[DataConfig, int]:
+        """The data settings of the form, and the seed that draws the training sample."""
         form = {"data_path": path, "label_names": label_names,
                 "validation_fraction": validation_fraction if validation_fraction is not None else 0.1,
                 "min_rows_per_class": min_rows if min_rows is not None else 2,
+                "max_train_samples": max_train_samples, "seed": seed if seed is not None else 42,
+                "data_seed": data_seed,
                 "text_column": None if auto_columns else text,
                 "text_pair_column": "auto" if auto_columns else pair,
                 "label_column": None if auto_columns else label}
-        return form_to_config(form).data
+        cfg = form_to_config(form)
+        return cfg.data, cfg.data_seed
 
     def on_new_data(*values_in):
         """A new dataset: detect its columns afresh."""
         *data_values, model, trust, max_length = values_in
         try:
-            data_cfg = data_config(*data_values, auto_columns=True)
-            view = inspect_data(data_cfg)
+            data_cfg, seed = data_config(*data_values, auto_columns=True)
+            view = inspect_data(data_cfg, seed)
             return show_data(view, None, length_config(data_cfg, model, trust, max_length))
         except WorkbenchError as err:
             return [gr.skip()] * 6 + [format_error(err), gr.skip()]
@@ -445,8 +451,8 @@ def build_train_tab(ws: Workspace) -> TrainTab:
         with their choice."""
         *data_values, model, trust, max_length = values_in
         try:
-            data_cfg = data_config(*data_values, auto_columns=False)
-            view = inspect_data(data_cfg)
+            data_cfg, seed = data_config(*data_values, auto_columns=False)
+            view = inspect_data(data_cfg, seed)
             keep = {"text": values_in[1], "text_pair": values_in[2], "label": values_in[3]}
             return show_data(view, keep, length_config(data_cfg, model, trust, max_length))
         except WorkbenchError as err:
@@ -475,7 +481,9 @@ def build_train_tab(ws: Workspace) -> TrainTab:
     upload.upload(on_upload, upload, c["data_path"]).then(on_new_data, data_inputs, data_outputs)
     gr.on([c["data_path"].submit, c["data_path"].blur], on_new_data, data_inputs, data_outputs)
     gr.on([c["text_column"].input, c["text_pair_column"].input, c["label_column"].input,
-           c["label_names"].blur, c["label_names"].submit, c["max_length"].blur, c["max_length"].submit],
+           c["label_names"].blur, c["label_names"].submit, c["max_length"].blur, c["max_length"].submit,
+           c["max_train_samples"].blur, c["max_train_samples"].submit, c["seed"].blur, c["seed"].submit,
+           c["data_seed"].blur, c["data_seed"].submit],  # the training sample they draw
           on_mapping, data_inputs, data_outputs)
     model_event.then(on_mapping, data_inputs, data_outputs, show_progress="hidden")  # its tokenizer counts
     num_labels_state.change(on_count, count_inputs, params_md, show_progress="hidden")

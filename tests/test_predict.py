@@ -288,6 +288,9 @@ def test_the_python_api_takes_what_a_notebook_user_hands_it(sst2_run, datasets_d
     assert predict_texts(sst2_run, pd.Series(["a gorgeous, witty film"])) == by_run
     with pytest.raises(WorkbenchError, match=r"text 2 is not text \(None\); give strings"):
         predict_texts(sst2_run, ["fine", None])
+    for wrong in (5, b"fine", {"fine": 1}):
+        with pytest.raises(WorkbenchError, match="give the texts as a string or a list of strings, not a"):
+            predict_texts(sst2_run, wrong)
     # Texts the model cannot read are labelled with a Python warning, as predict_run warns.
     with pytest.warns(UserWarning, match="are unknown"):
         predict_texts(sst2_run, [ARTICLE_1["Chinese"]])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -99,7 +99,7 @@ def _text_columns(run: Run, frame: pd.DataFrame, data_path: str, text_column: st
     if not trained.get("text_pair"):
         if text_pair_column is not None:
             raise WorkbenchError(f"run {run.id} was trained on single texts; drop --text-pair-column")
-        if text_column is None and detected["text_pair"] and trained.get("text") not in frame.columns:
+        if text_column is None and detected["text_pair"] not in (None, text):
             # Labelling the first text alone would answer another question than the data asks.
             raise WorkbenchError(f"run {run.id} was trained on single texts, but '{data_path}' pairs '{text}' "
                                  f"with '{detected['text_pair']}'; name the one column to label with --text-column, "
@@ -130,6 +130,8 @@ def _as_texts(values: Sequence[str] | str | None, role: str) -> list[str] | None
     Series or a numpy array; anything else in it is refused by its position."""
     if values is None:
         return None
+    if isinstance(values, (bytes, Mapping)) or not isinstance(values, (str, Iterable)):
+        raise WorkbenchError(f"give the {role}s as a string or a list of strings, not a {type(values).__name__}")
     listed = [values] if isinstance(values, str) else list(values)
     for i, value in enumerate(listed):
         if not isinstance(value, str):

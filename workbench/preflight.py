@@ -96,7 +96,8 @@ def check_resume(run) -> None:
         data = prepare_data(cfg.data, cfg.data_seed)
     except WorkbenchError as err:
         raise WorkbenchError(f"run {run.id} cannot resume: {err}") from None
-    require_same_data(run, cfg, data.fingerprint())
+    if run.complete_checkpoints():  # without one the run starts again from step 0, on the data as it is
+        require_same_data(run, cfg, data.fingerprint())
 
 
 def require_same_data(run, cfg: RunConfig, fingerprint: str) -> None:

@@ -242,7 +242,7 @@ def test_numbered_labels_read_with_classes_txt_say_how_they_were_counted(dataset
     # run went on with numbers); too few in a names file only warns, since nobody typed them.
     too_few = check_data(DataConfig(path=str(datasets_dir / "ag_news"), label_names=["a", "b"]))
     assert not too_few.ok and [str(p) for p in too_few.problems if p.severity == "error"] == [
-        "ERROR: data.label_names has 2 names for the label values 1 to 4; give one name per class, in order, or "
+        "ERROR: data.label_names has 2 names for the 4 label values (1 to 4); give one name per class, in order, or "
         "leave it empty to show the numbers"]
 
 

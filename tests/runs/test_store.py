@@ -161,3 +161,24 @@ def test_how_long_a_run_trained_counts_its_sessions_not_the_pause_between():
     assert running_seconds(running, now=4750.0) == 150.0
     assert running_seconds({"status": "finished", "started": 1000.0, "ended": 4800.0, "ran_seconds": 200.0}) == 200.0
     assert running_seconds({"status": "finished", "started": 1000.0, "ended": 1060.0}) == 60.0  # a run from before
+
+
+def test_a_failure_in_another_gpus_process_is_the_reason_the_run_gives(tmp_path, monkeypatch):
+    import sys
+
+    from workbench.runs.store import process_identity
+
+    run = create_run(config(tmp_path / "runs"))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])  # the first process, killed by torchrun
+    identity = process_identity(gone.pid)
+    gone.wait()
+    run.update_status(status="running", **identity)
+    monkeypatch.setenv("RANK", "1")  # what the second GPU's process writes as it fails
+    run.record_rank_failure("out of memory (CUDA out of memory. Tried to allocate 2.00 GiB)")
+    monkeypatch.setenv("RANK", "0")
+    run.record_rank_failure("the first process writes the status itself")  # not a side file
+    assert run.status()["error"].startswith(
+        "the training process ended without reporting (another GPU's process failed: out of memory (CUDA out of "
+        "memory. Tried to allocate 2.00 GiB) (GPU process 1)); checkpoints are kept")
+    run.clear_rank_failures()  # as the launcher does before the next start
+    assert run.rank_failure() is None

@@ -40,6 +40,10 @@ def test_every_argument_the_run_sets_is_refused_or_only_reports(tmp_path):
      "the run sets it from train.activation_checkpointing: set that instead"),
     ({"output_dir": "/tmp/elsewhere"}, "train.trainer_arguments.output_dir",
      "the run sets it itself: checkpoints go into the run folder, where resume and the Runs tab find them"),
+    # The final model is saved by the first process alone: a sharded one would need them all.
+    ({"fsdp": "full_shard"}, "train.trainer_arguments.fsdp",
+     "sharded training (FSDP) is not supported: several GPUs train data-parallel, each holding the whole model "
+     "(DDP); for a model too large for one GPU use method lora or train.activation_checkpointing"),
     ({"optimm": "adafactor"}, "train.trainer_arguments.optimm",
      "is not an argument of transformers' TrainingArguments; did you mean 'optim'?"),
     # The Trainer would fail only as it starts, after the data was read and the model loaded.

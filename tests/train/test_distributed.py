@@ -27,6 +27,7 @@ def two_gpus(monkeypatch):
         pytest.skip("on a GPU machine this would put two NCCL processes on whatever GPUs it has")
     if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():
         pytest.skip("this torch build has no gloo backend")
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     monkeypatch.setattr(launch_module, "available_gpus", lambda: ["0", "1"])
 
 

@@ -48,11 +48,19 @@ def test_auto_on_a_machine_with_several_gpus_trains_under_torchrun(tmp_path, mon
     from workbench.train import launch
 
     run = create_run(RunConfig.from_dict({"data": {"path": "x.csv"}, "runs_dir": str(tmp_path)}))
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     for gpus, torchrun in ((["0", "1", "2"], True), (["0"], False), ([], False)):
         monkeypatch.setattr(launch, "available_gpus", lambda: gpus)
         command = training_command(run)
         assert ("--nproc_per_node=3" in command) is torchrun and ("torch.distributed.run" in command) is torchrun
         assert launch.needs_own_process(run) is torchrun
+    # CUDA_VISIBLE_DEVICES set for the workbench limits auto to those GPUs (nvidia-smi lists them all).
+    monkeypatch.setattr(launch, "available_gpus", lambda: ["0", "1", "2", "3"])
+    for visible, processes in (("2,3", 2), ("1", 1), ("", 0), ("-1", 0)):
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+        assert len(launch.process_gpus("auto")) == processes
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,3")
+    assert "--nproc_per_node=2" in training_command(run) and "--shutdown-timeout=120" in training_command(run)
     # A run that names GPUs trains in a process of its own even in the foreground: only a new
     # process's CUDA_VISIBLE_DEVICES hides the other GPUs.
     named = create_run(RunConfig.from_dict({"data": {"path": "x.csv"}, "devices": "1", "runs_dir": str(tmp_path)}))

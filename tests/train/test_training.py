@@ -340,3 +340,21 @@ def test_resume_refuses_data_that_changed_since_the_run_started_and_takes_it_bac
 
     (data / "train.tsv").write_text(original)
     assert execute(run, resume=True)["status"] == "finished"
+
+
+def test_a_run_cancelled_in_the_queue_after_its_launch_ends_aborted_without_training(datasets_dir, tmp_path):
+    run = create_run(tiny_config(datasets_dir, tmp_path, "full"))
+    run.request_abort()  # queued: aborted at once; the process the queue launched then finds it so
+    status = execute(run)
+    assert status["status"] == "aborted" and not status.get("started") and not run.metrics()
+
+
+def test_resume_without_a_checkpoint_takes_the_data_as_it_is_now(datasets_dir, tmp_path):
+    # A run that failed before its first checkpoint starts again from step 0: the data it failed on
+    # may be fixed meanwhile, and nothing trained on the old rows would be mixed with the new.
+    from workbench.preflight import check_resume
+
+    run = create_run(tiny_config(datasets_dir, tmp_path, "full"))
+    run.update_status(status="failed", error="a bad row", data_fingerprint="0123456789abcdef", started=1.0)
+    assert not run.complete_checkpoints()
+    check_resume(run)  # no refusal

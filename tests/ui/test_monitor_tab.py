@@ -34,6 +34,10 @@ def test_running_shows_step_epoch_elapsed_and_eta():
     assert progress.fraction == 0.25
     # 60 s of training for 30 steps: 90 steps left take 3 minutes.
     assert progress.detail == "step 30/120 · epoch 1.50 · elapsed 1:10 · ETA 3:00"
+    # Resumed at step 20 after 100 s: this session's 60 s made 10 steps, so 90 more take 9 minutes;
+    # elapsed counts both sessions.
+    resumed = {**status, "resumed": NOW - 70, "earlier_seconds": 100.0, "session_start_step": 20}
+    assert describe(resumed, NOW).detail == "step 30/120 · epoch 1.50 · elapsed 2:50 · ETA 9:00"
 
 
 def test_running_before_the_first_step_is_loading():

@@ -29,4 +29,5 @@ def test_a_long_message_is_cut_at_a_word_in_the_toast_and_stars_stay_stars():
     toast = toast_text(long)
     assert len(toast) <= 402 and toast.endswith(" a …") and "\n" not in toast  # whole words, then …
     assert toast_text(WorkbenchError("short\nsecond line")) == "short"
+    assert toast_text(WorkbenchError("x" * 500)) == "x" * 400 + " …"  # one long word: cut at the limit
     assert escape_markdown("name the files train.*, dev.* or <id>") == r"name the files train.\*, dev.\* or &lt;id&gt;"

@@ -430,10 +430,11 @@ def label_names_for(values: list[str], configured: list[str] | None, raw: RawDat
     numbers = [int(v) for v in values]
     base = 0 if min(numbers) == 0 else 1  # ag_news style 1..K with K names in classes.txt
     if min(numbers) < 0 or max(numbers) - base >= len(names):
-        if configured:  # names the user typed, and that the run would drop: refuse, do not overrule
-            problems.append(Problem("error", f"data.label_names has {len(names)} names for the label values "
-                                    f"{min(numbers)} to {max(numbers)}; give one name per class, in order, or "
-                                    "leave it empty to show the numbers"))
+        if configured and min(numbers) >= 0 and len(names) < len(values):
+            # Too few names typed for the classes: the run would drop them all; refuse, do not overrule.
+            problems.append(Problem("error", f"data.label_names has {len(names)} names for the {len(values)} "
+                                    f"label values ({min(numbers)} to {max(numbers)}); give one name per class, "
+                                    "in order, or leave it empty to show the numbers"))
         else:
             problems.append(Problem("warning", f"{len(names)} label names for label values {min(numbers)} to "
                                     f"{max(numbers)}; showing the numbers instead"))

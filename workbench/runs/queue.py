@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from workbench.errors import WorkbenchError
 from workbench.runs.store import ACTIVE, Run, list_runs
 from workbench.train.launch import gpu_indices, launch
 
@@ -176,6 +177,8 @@ def _start(run: Run, resume: bool = False) -> None:
         run.update_status(status="failed", ended=time.time(),
                           error=f"the training process could not be started: {err}")
         log.error("run %s: launch failed: %s", run.id, err)
+    except WorkbenchError as err:  # it may not train any more (aborted since the queue looked): skip it
+        log.warning("run %s: not started: %s", run.id, err)
 
 
 def waiting_for(run: Run, status: dict, runs_dir: str | Path, gpu_count: int) -> list[str]:

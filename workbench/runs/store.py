@@ -43,6 +43,8 @@ STATUS_FIELD_TYPES = {
     "name": str, "data_fingerprint": str, "model": str, "task": str, "method": str, "data": str, "error": str,
     "created": (int, float), "submitted": (int, float), "launched": (int, float), "started": (int, float),
     "ended": (int, float), "pid_created": (int, float), "pid": int, "step": int, "max_steps": int,
+    "resumed": (int, float), "ran_seconds": (int, float), "earlier_seconds": (int, float), "updated": (int, float),
+    "elapsed": (int, float), "session_start_step": int,
     "metrics": dict, "test_metrics": dict, "columns": dict, "best_checkpoint": dict, "rows": dict,
     "label_names": list, "label_values": list, "warnings": list, "slots": list,
 }
@@ -136,9 +138,11 @@ class Run:
         """The status, with a dead process behind an active status reported as a failure."""
         status = self.raw_status()
         if status.get("status") in ACTIVE and status.get("pid") and not _alive(status):
+            other = self.rank_failure()
+            cause = f"another GPU's process failed: {other}; " if other else \
+                "killed or crashed; when the machine ran out of memory, lower train.batch_size or task.max_length; "
             status = {**status, "status": "failed",
-                      "error": "the training process ended without reporting (killed or crashed; when the "
-                               "machine ran out of memory, lower train.batch_size or task.max_length); "
+                      "error": f"the training process ended without reporting ({cause.rstrip('; ')}); "
                                "checkpoints are kept: Resume in the Monitor tab, or "
                                f"`workbench resume {self.id}`, continues"}
             # Persist it so every reader agrees; harmless if two readers race. Best effort: on a
@@ -148,6 +152,30 @@ class Run:
             except OSError:
                 pass
         return status
+
+    # ---- under torchrun only the first process writes the status: the others leave their errors here
+    def record_rank_failure(self, message: str) -> None:
+        rank = os.environ.get("RANK", "0")
+        if rank != "0":
+            try:
+                (self.dir / f"failure-rank{rank}.txt").write_text(message)
+            except OSError:
+                pass
+
+    def rank_failure(self) -> str | None:
+        """The error another GPU's process ended with (one running out of memory), if one did."""
+        for path in sorted(self.dir.glob("failure-rank*.txt")):
+            try:
+                text = path.read_text().strip()
+            except OSError:
+                continue
+            if text:
+                return f"{text} (GPU process {path.stem.removeprefix('failure-rank')})"
+        return None
+
+    def clear_rank_failures(self) -> None:
+        for path in self.dir.glob("failure-rank*.txt"):
+            path.unlink(missing_ok=True)
 
     def label_names(self) -> list[str]:
         """The names of the classes in model id order: from the status, else (an unreadable

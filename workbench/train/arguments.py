@@ -50,6 +50,14 @@ SET_BY_RUN = {
 }
 
 
+# Ways of training the run's saving and evaluation are not built for: the final model is written
+# by the first process alone, while a sharded model needs every process to gather it.
+SHARDED = "is not supported: several GPUs train data-parallel, each holding the whole model (DDP); " \
+          "for a model too large for one GPU use method lora or train.activation_checkpointing"
+UNSUPPORTED = {"fsdp": f"sharded training (FSDP) {SHARDED}", "fsdp_config": f"sharded training (FSDP) {SHARDED}",
+               "deepspeed": f"DeepSpeed {SHARDED}"}
+
+
 def on_cpu(cfg: RunConfig) -> bool:
     return cfg.devices == "cpu" or not torch.cuda.is_available()
 
@@ -135,6 +143,8 @@ def trainer_argument_problems(cfg: RunConfig) -> list[tuple[str, str]]:
             problems.append((path, f"the run sets it from {FROM_CONFIG[name]}: set that instead"))
         elif name in SET_BY_RUN:
             problems.append((path, f"the run sets it itself: {SET_BY_RUN[name]}"))
+        elif name in UNSUPPORTED:
+            problems.append((path, UNSUPPORTED[name]))
         elif name not in known:
             close = difflib.get_close_matches(name, sorted(known), n=1)
             hint = f"did you mean '{close[0]}'?" if close else "see the TrainingArguments documentation of transformers"

@@ -28,8 +28,10 @@ class RunRecorder(TrainerCallback):
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         self.started = time.time()
         self.last_log_step, self.last_log_time = state.global_step, time.time()
+        # The step this session starts from (a resumed run's checkpoint): the ETA counts this
+        # session's steps against its elapsed time.
         self.run.update_status(max_steps=state.max_steps, step=state.global_step,
-                               epochs=args.num_train_epochs)
+                               epochs=args.num_train_epochs, session_start_step=state.global_step)
         if args.activation_checkpointing and model is not None:  # the Trainer has just turned it on
             layers = sum(getattr(m, "gradient_checkpointing", False) is True for m in model.modules())
             if layers:

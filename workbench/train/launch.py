@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
 from workbench.errors import ConfigError
 from workbench.runs.store import Run, require_trainable
+
+
+SHUTDOWN_TIMEOUT_S = 120  # seconds; a failed peer can leave a process waiting in NCCL until then
 
 
 def gpu_indices(devices: str) -> list[str]:
@@ -77,8 +81,15 @@ def require_supported_precision(precision: str, devices: str) -> None:
 
 
 def process_gpus(devices: str) -> list[str]:
-    """The GPUs a run trains on: the indices it names, or for "auto" every GPU this machine has."""
-    return available_gpus() if devices == "auto" else gpu_indices(devices)
+    """The GPUs a run trains on: the indices it names, or for "auto" every GPU this process may use:
+    those CUDA_VISIBLE_DEVICES lists when it is set (nvidia-smi lists the machine's GPUs whatever
+    it says), else every GPU the machine has."""
+    if devices != "auto":
+        return gpu_indices(devices)
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:  # "" or "-1" hide every GPU
+        return [d.strip() for d in visible.split(",") if d.strip() and not d.strip().startswith("-")]
+    return available_gpus()
 
 
 def training_command(run: Run, resume: bool = False, echo: bool = False) -> list[str]:
@@ -89,8 +100,10 @@ def training_command(run: Run, resume: bool = False, echo: bool = False) -> list
     module = ["-m", "workbench.train.main", str(run.dir)] + (["--resume"] if resume else []) + \
         (["--echo"] if echo else [])
     if len(gpus) > 1:
+        # A stop signal reaches the workers through torchrun, which kills them 30 s later by
+        # default: too soon for a large model's checkpoint. They stop after their step anyway.
         return [sys.executable, "-m", "torch.distributed.run", "--standalone",
-                f"--nproc_per_node={len(gpus)}"] + module
+                f"--nproc_per_node={len(gpus)}", f"--shutdown-timeout={SHUTDOWN_TIMEOUT_S}"] + module
     return [sys.executable] + module
 
 
@@ -125,18 +138,28 @@ def needs_own_process(run: Run) -> bool:
 
 def run_attached(run: Run, resume: bool = False) -> dict:
     """Train in the foreground in the process(es) launch() would start, the log echoed to this
-    terminal; returns the run's final status. Ctrl-C reaches them as it reaches this process:
-    they stop after the step and checkpoint, as on abort."""
+    terminal; returns the run's final status. Ctrl-C is an abort, as in a run trained in this
+    process: they stop after the step with a checkpoint; a second Ctrl-C stops them at once."""
     require_trainable(run, resume)
     run.abort_path.unlink(missing_ok=True)
+    run.clear_rank_failures()
+    # A session of their own: the terminal's Ctrl-C reaches only this process, which asks for the
+    # abort through the run folder (torchrun would forward the signal, then kill its workers).
     process = subprocess.Popen(training_command(run, resume, echo=True), env=run_env(run),
-                               stdin=subprocess.DEVNULL)
+                               stdin=subprocess.DEVNULL, start_new_session=True)
+    from workbench.runs.store import process_identity
+
+    run.update_status(**process_identity(process.pid))  # as launch(): a child that dies at once reads failed
     while True:
         try:
             process.wait()
             break
-        except KeyboardInterrupt:  # the children got the signal too; wait for their checkpoint
-            continue
+        except KeyboardInterrupt:
+            if run.abort_requested():  # the second one: stop now (their signal handler raises)
+                os.killpg(process.pid, signal.SIGTERM)
+            else:
+                print("stopping after this step with a checkpoint (Ctrl-C again stops at once)", file=sys.stderr)
+                run.abort_path.touch()
     return run.status()
 
 
@@ -145,6 +168,7 @@ def launch(run: Run, resume: bool = False) -> int:
     require_trainable(run, resume)
     env = run_env(run)
     run.abort_path.unlink(missing_ok=True)
+    run.clear_rank_failures()
     if resume:
         # Until the new process reports, the run reads as starting, not as the aborted or failed
         # run it was: a caller that waits for the run to end would otherwise return at once.

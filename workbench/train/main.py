@@ -83,13 +83,19 @@ def execute(run: Run, resume: bool = False, echo: bool = False) -> dict:
     """Run to completion; returns the final status dict. Never raises for a failed run; raises
     WorkbenchError, leaving the run as it was, for one that must not train (finished, running, or
     stopped and not resumed)."""
-    if is_main_process():  # under torchrun the first process has marked it running already
+    # Under torchrun (several GPUs) the processes start at different moments: an abort requested
+    # now is left to the first step, where they agree on it (callbacks.py); one process stopping
+    # here would leave the others waiting for it. The launcher cleared any old request.
+    alone = int(os.environ.get("WORLD_SIZE", "1")) <= 1
+    if alone and run.abort_requested() and not resume and not run.raw_status().get("started"):
+        # Cancelled in the queue after its process was launched: nothing to train, nothing lost.
+        return run.update_status(status="aborted", ended=time.time())
+    if is_main_process():  # the others find it marked running by the first
         require_trainable(run, resume)
     _setup_logging(run, echo)
     _abort_on_signal(run)
-    if run.abort_requested() and not resume:
-        return run.update_status(status="aborted", ended=time.time())
-    run.abort_path.unlink(missing_ok=True)
+    if alone:
+        run.abort_path.unlink(missing_ok=True)
     session = _start_session(run, resume)
 
     def end(**fields) -> dict:
@@ -97,13 +103,20 @@ def execute(run: Run, resume: bool = False, echo: bool = False) -> dict:
         return run.update_status(ended=ended, ran_seconds=session["earlier_seconds"] + ended - session["since"],
                                  **fields)
 
+    def fail(message: str) -> dict:
+        # Under torchrun: another process's own error (out of memory on its GPU) explains the first
+        # process's failure (its peer left the gradient exchange); the others only leave theirs.
+        run.record_rank_failure(message)
+        other = run.rank_failure()
+        return end(status="failed", error=f"another GPU's process failed: {other}" if other else message)
+
     try:
         from workbench.train.pipeline import train_run
 
         result = train_run(run, resume=resume)
     except WorkbenchError as err:
         log.error("%s", err)
-        return end(status="failed", error=str(err))
+        return fail(str(err))
     except KeyboardInterrupt:
         log.warning("interrupted")
         return end(status="aborted", error="interrupted before a checkpoint could be saved")
@@ -113,7 +126,7 @@ def execute(run: Run, resume: bool = False, echo: bool = False) -> dict:
         if is_disk_full(err, run.dir):
             remove_partial_saves(run)
             message = disk_full_message(run.dir)
-        return end(status="failed", error=f"{message} (details in {run.log_path.name})")
+        return fail(f"{message} (details in {run.log_path.name})")
     return end(**result)
 
 
@@ -122,10 +135,14 @@ def _start_session(run: Run, resume: bool) -> dict:
     its earlier sessions ran (ran_seconds, written as each ended), not the pause between them."""
     now, before = time.time(), run.raw_status()
     if resume and before.get("started"):
-        session = {"started": before["started"], "resumed": now, "earlier_seconds": before.get("ran_seconds") or 0.0}
+        ran = before.get("ran_seconds")
+        if ran is None:  # the last session was killed before it could say: as far as its progress went
+            ran = (before.get("earlier_seconds") or 0.0) + (before.get("elapsed") or 0.0)
+        session = {"started": before["started"], "resumed": now, "earlier_seconds": ran}
     else:
         session = {"started": now, "resumed": None, "earlier_seconds": 0.0}
-    run.update_status(status="running", error=None, ended=None, ran_seconds=None, **session, **process_identity())
+    run.update_status(status="running", error=None, ended=None, ran_seconds=None, elapsed=None, **session,
+                      **process_identity())
     return {**session, "since": now}
 
 

@@ -16,7 +16,7 @@ from transformers import EarlyStoppingCallback, set_seed
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
 from workbench.catalog import resolve_model
-from workbench.config import RunConfig
+from workbench.config import RunConfig, ignored_method_settings
 from workbench.data.prepare import prepare_data
 from workbench.errors import WorkbenchError
 from workbench.preflight import require_same_data
@@ -69,6 +69,9 @@ def train_run(run: Run, resume: bool = False) -> dict:
                  cfg.train.learning_rate * max(scales.values()), cfg.train.learning_rate * min(scales.values()))
     if cfg.train.trainer_arguments:
         log.info("trainer arguments passed through: %s", cfg.train.trainer_arguments)
+    ignored = ignored_method_settings(cfg)  # the CLI said so before the run; the log keeps it
+    for note in ignored:
+        log.warning("%s", note)
     run.update_status(trainable_parameters=trainable, total_parameters=total,
                       label_names=data.label_names, label_values=data.report.label_values,
                       rows={k: len(v) for k, v in data.splits.items()},
@@ -86,7 +89,7 @@ def train_run(run: Run, resume: bool = False) -> dict:
         log.warning("%s", steps_warning)
     # Kept in the status too, so the Monitor shows them after they scroll out of the log tail.
     warnings = [str(problem) for problem in data.report.problems]
-    warnings += [f"WARNING: {text}" for text in (cut, steps_warning) if text]
+    warnings += [f"WARNING: {text}" for text in (cut, steps_warning, *ignored) if text]
     if warnings:
         run.update_status(warnings=warnings)
     args = training_arguments(cfg, run, len(tokenized["train"]))

@@ -213,9 +213,14 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
+    from workbench.errors import WorkbenchError
     from workbench.train.main import execute
 
-    status = execute(run, resume=bool(task.get("resume")))
+    try:
+        status = execute(run, resume=bool(task.get("resume")))
+    except WorkbenchError as err:  # a run that must not train (finished meanwhile): left as it was
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     return 0 if status["status"] in ("finished", "aborted") else 1
 
 

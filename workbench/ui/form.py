@@ -145,10 +145,10 @@ def _to_config(kind: str, value: Any, detected_modules, uses_lora: bool = True) 
     if kind == "bool":
         return bool(value)
     if kind == "int":
-        return _whole_number(value)
+        return whole_number(value)
     if kind == "optional_int":  # a text box: empty is "none", and 0 stays a number (data seed 0)
         text = str(value if value is not None else "").strip()
-        return None if text == "" else _whole_number(text)
+        return None if text == "" else whole_number(text)
     if kind == "float":
         if value in (None, ""):
             raise ValueError("is empty; give a number")
@@ -161,7 +161,7 @@ def _to_config(kind: str, value: Any, detected_modules, uses_lora: bool = True) 
             number = float(text)
         except ValueError:
             raise ValueError(f"'{value}' is not a number or auto") from None
-        return _whole_number(number) if kind == "auto_int" else number
+        return whole_number(number) if kind == "auto_int" else number
     if kind == "column":
         return value or AUTO
     if kind == "pair_column":
@@ -216,7 +216,7 @@ def _to_form(kind: str, value: Any, detected_modules, gpu_indices) -> Any:
     return value
 
 
-def _whole_number(value: Any) -> int:
+def whole_number(value: Any) -> int:
     if value is None or value == "":
         raise ValueError("is empty; give a whole number")
     try:

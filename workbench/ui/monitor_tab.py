@@ -88,8 +88,9 @@ def _describe_state(status: dict, now: float, waiting_behind: list[str] | None) 
             headline = "▶ **Running** — loading the model and the data"
         else:
             headline = "▶ **Running** — training"
-            if step and train_elapsed:
-                eta = train_elapsed / step * (max_steps - step)
+            done = step - (status.get("session_start_step") or 0)  # steps this session (after a resume)
+            if done > 0 and train_elapsed:
+                eta = train_elapsed / done * (max_steps - step)
                 parts.append(f"ETA {format_duration(eta)}")
             if step >= max_steps:
                 headline = "▶ **Running** — final evaluation and saving the model"

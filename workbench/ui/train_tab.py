@@ -31,7 +31,7 @@ from workbench.train.steps import run_length_warning
 from workbench.ui import charts
 from workbench.ui.data_panel import DataView, escape_markdown, inspect_data, load_cached, token_length_view
 from workbench.ui.form import (AUTO, BY_KEY, FIELDS, FORM_KEYS, NO_COLUMN, cli_command, config_to_form, devices_to_form,
-                               form_to_config)
+                               form_to_config, whole_number)
 from workbench.ui.model_info import model_info, parameter_count
 from workbench.ui.workspace import DEMO_DATA, Workspace
 
@@ -168,7 +168,8 @@ def toast_text(err: WorkbenchError, limit: int = 400) -> str:
     first = (str(err).strip().splitlines() or [""])[0]
     if len(first) <= limit:
         return first
-    return first[:first.rfind(" ", 0, limit)].rstrip(" ,;:") + " …"
+    cut = first.rfind(" ", 0, limit)
+    return first[:cut if cut > 0 else limit].rstrip(" ,;:") + " …"
 
 
 def unexpected(what: str, err: Exception) -> str:
@@ -400,7 +401,11 @@ def build_train_tab(ws: Workspace) -> TrainTab:
     def length_config(data_cfg, model, trust, max_length) -> RunConfig:
         cfg = RunConfig(data=data_cfg, runs_dir=str(ws.runs_dir))
         cfg.model.name, cfg.model.trust_remote_code = (model or "").strip(), bool(trust)
-        cfg.task.max_length = int(max_length) if max_length else cfg.task.max_length
+        if max_length:  # 64.5 is refused in words here, as Start refuses it, not drawn as 64
+            try:
+                cfg.task.max_length = whole_number(max_length)
+            except ValueError as err:
+                raise ConfigError([("task.max_length", str(err))]) from None
         return cfg
 
     def show_data(view: DataView, keep_mapping: dict | None, cfg: RunConfig):

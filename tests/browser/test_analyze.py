@@ -54,6 +54,14 @@ def table_text(page: Page, elem_id: str) -> str:
     return page.locator(f"#{elem_id}").inner_text()
 
 
+def open_analyze(app_server, page: Page, workspace):
+    """The app on `workspace` (its server returned), on its Analyze tab."""
+    server = app_server(workspace)
+    page.goto(server.url)
+    page.get_by_role("tab", name="Analyze").click()
+    return server
+
+
 def open_view(page: Page, name: str) -> None:
     page.locator("#analyze-views").get_by_role("tab", name=name, exact=True).click()
 
@@ -71,9 +79,7 @@ def test_every_view_of_a_finished_run(app_server, page, workspace, sst2_run):
     accuracy = sum(p["gold_id"] == p["predicted_id"] for p in predictions) / len(predictions)
     neg_as_pos = [p for p in predictions if p["gold"] == "negative" and p["predicted"] == "positive"]
     errors = [p for p in predictions if p["gold_id"] != p["predicted_id"]]
-    server = app_server(workspace)
-    page.goto(server.url)
-    page.get_by_role("tab", name="Analyze").click()
+    server = open_analyze(app_server, page, workspace)
 
     # ---- the run: opening the tab picks the newest finished run, no refresh or choosing needed ---
     expect(page.locator("#analyze-run-message")).to_contain_text(f"{len(predictions)} eval predictions", timeout=60_000)
@@ -195,9 +201,7 @@ def test_a_run_that_is_not_finished_says_so(app_server, page, workspace, sst2_ru
     status_path = workspace / "runs" / sst2_run.id / "status.json"
     status = json.loads(status_path.read_text())
     status_path.write_text(json.dumps({**status, "status": "failed", "error": "CUDA out of memory"}))
-    server = app_server(workspace)
-    page.goto(server.url)
-    page.get_by_role("tab", name="Analyze").click()
+    open_analyze(app_server, page, workspace)
     open_dropdown(page, "analyze-run")
     page.get_by_role("option", name=re.compile(re.escape(sst2_run.id))).click()
     expect(page.locator("#analyze-run-message")).to_contain_text(
@@ -211,9 +215,7 @@ def test_a_run_that_is_not_finished_says_so(app_server, page, workspace, sst2_ru
 def test_label_typed_texts_and_a_file(app_server, page, workspace, sst2_run, datasets_dir, tmp_path):
     from workbench.predict import predict_texts
 
-    server = app_server(workspace)
-    page.goto(server.url)
-    page.get_by_role("tab", name="Analyze").click()
+    server = open_analyze(app_server, page, workspace)
     expect(page.locator("#analyze-run-message")).to_contain_text("eval predictions", timeout=60_000)
     open_view(page, "Predict")
     message = page.locator("#analyze-predict-message")
@@ -276,9 +278,7 @@ def test_compare_two_runs_on_the_same_eval_examples(app_server, page, workspace,
 
     weak = second_run(sst2_run, workspace / "runs")  # 5 steps on the same 200 dev rows: the newest run
     expected = compare_runs(weak, sst2_run)
-    server = app_server(workspace)
-    page.goto(server.url)
-    page.get_by_role("tab", name="Analyze").click()
+    open_analyze(app_server, page, workspace)
     expect(page.locator("#analyze-run-message")).to_contain_text(weak.id, timeout=60_000)
     open_view(page, "Compare")
     message = page.locator("#analyze-compare-message")
@@ -320,9 +320,7 @@ def test_a_pair_run_is_looked_at_as_pairs(app_server, page, tmp_path, datasets_d
         "task": {"max_length": 64}, "train": {"max_steps": 2, "batch_size": 16},
         "runs_dir": str(tmp_path / "runs")}))
     assert execute(run)["status"] == "finished"
-    server = app_server(tmp_path)
-    page.goto(server.url)
-    page.get_by_role("tab", name="Analyze").click()
+    open_analyze(app_server, page, tmp_path)
     expect(page.locator("#analyze-run-message")).to_contain_text("24 eval predictions", timeout=60_000)
 
     open_view(page, "Attention")

@@ -198,16 +198,22 @@ def abort_at_step(run, step: int, timeout: float) -> dict:
     return run.status()
 
 
+def checkpoint_step_of_abort(run, status: dict, max_steps: int) -> int:
+    """The step an aborted run stopped at, which its last checkpoint must be (abort_at_step(run, 3))."""
+    assert status["status"] == "aborted", status
+    checkpoint = run.last_checkpoint()
+    assert checkpoint is not None and (checkpoint / "model.safetensors").is_file()
+    stopped_at = int(checkpoint.name.split("-")[1])
+    assert 3 <= stopped_at < max_steps
+    return stopped_at
+
+
 def test_abort_leaves_a_checkpoint_and_resume_finishes(datasets_dir, tmp_path):
     cfg = tiny_config(datasets_dir, tmp_path, "full", max_steps=40)
     run = create_run(cfg)
     launch(run)  # detached, as the app does
     status = abort_at_step(run, 3, timeout=120)
-    assert status["status"] == "aborted", status
-    checkpoint = run.last_checkpoint()
-    assert checkpoint is not None and (checkpoint / "model.safetensors").is_file()
-    stopped_at = int(checkpoint.name.split("-")[1])
-    assert 3 <= stopped_at < 40
+    stopped_at = checkpoint_step_of_abort(run, status, 40)
     # Started again without resume, it would train from step 0 over its own checkpoints.
     with pytest.raises(WorkbenchError, match="is aborted: it has trained before; resume it"):
         execute(run)

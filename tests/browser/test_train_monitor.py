@@ -114,7 +114,9 @@ def test_configure_start_watch_and_abort(app_server, page, tmp_path):
 def test_restart_app_mid_run_reattaches(app_server, page, tmp_path):
     server = app_server(tmp_path)
     open_app(page, server.url)
-    configure_run(page, {**TINY_RUN, "max_steps": 400}, TINY_RUN_ADVANCED)
+    # Long enough to outlast the restart on a quiet machine too (400 steps once ended at 6 steps/s
+    # before the chart could show three more points); the test aborts it once it has seen them.
+    configure_run(page, {**TINY_RUN, "max_steps": 3000}, TINY_RUN_ADVANCED)
     run_id = start_run(page)
     before = wait_for_points(page, 3, timeout=90)
     screenshot(page, "04_before_restart")
@@ -149,7 +151,7 @@ def test_restart_app_mid_run_reattaches(app_server, page, tmp_path):
     wait_for_points(page, len(later), timeout=10, elem_id="runs-loss")
     # The config opens with the selection, no extra click.
     expect(page.locator("#runs-config")).to_be_visible()
-    expect(page.locator("#runs-config")).to_contain_text("max_steps: 400")
+    expect(page.locator("#runs-config")).to_contain_text("max_steps: 3000")
     choose(page, "runs-compare", run_id)
     assert len(wait_for_points(page, 1, timeout=10, elem_id="runs-compare-plot", trace=run_id)) >= len(later)
     screenshot(page, "06_runs_tab_selected")
@@ -283,7 +285,9 @@ def test_token_lengths_show_where_max_length_cuts(app_server, page, tmp_path, da
 def test_a_run_waits_for_the_busy_cpu_and_a_killed_run_fails_in_words(app_server, page, tmp_path):
     server = app_server(tmp_path)
     open_app(page, server.url)
-    configure_run(page, {**TINY_RUN, "max_steps": 400}, TINY_RUN_ADVANCED)
+    # Long enough to outlast the restart on a quiet machine too (400 steps once ended at 6 steps/s
+    # before the chart could show three more points); the test aborts it once it has seen them.
+    configure_run(page, {**TINY_RUN, "max_steps": 3000}, TINY_RUN_ADVANCED)
     first = start_run(page)
     wait_for_points(page, 1, timeout=90)
 

@@ -135,9 +135,9 @@ def cmd_check(args) -> int:
 
 
 def _ignored_settings(cfg) -> list:
-    """Warnings for the settings of another method than the run's (config.ignored_method_settings).
-    The app's form shows only the chosen method's fields, so only the CLI, which takes any YAML
-    and --set, warns."""
+    """Warnings for the settings of another method than the run's (config.ignored_method_settings),
+    before the run: the CLI takes any YAML and --set, while the app's form shows only the chosen
+    method's fields. The run's log and status say it again."""
     from workbench.config import ignored_method_settings
     from workbench.data.validate import Problem
 

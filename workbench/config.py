@@ -255,9 +255,9 @@ def ignored_method_settings(cfg: RunConfig) -> list[str]:
         given, unset = dataclasses.asdict(getattr(cfg.method, other)), dataclasses.asdict(getattr(default, other))
         changed = [f"method.{other}.{key}={value}" for key, value in given.items() if value != unset[key]]
         if changed:
-            notes.append(f"{', '.join(changed)} {'is' if len(changed) == 1 else 'are'} ignored: the method is "
-                         f"{cfg.method.type}, and only a {other} run reads method.{other}; give --method {other} "
-                         f"to use {'it' if len(changed) == 1 else 'them'}, or drop {'it' if len(changed) == 1 else 'them'}")
+            verb, them = ("is", "it") if len(changed) == 1 else ("are", "them")
+            notes.append(f"{', '.join(changed)} {verb} ignored: the method is {cfg.method.type}, and only a "
+                         f"{other} run reads method.{other}; give --method {other} to use {them}, or drop {them}")
     return notes
 
 

@@ -155,12 +155,12 @@ class Run:
 
     # ---- under torchrun only the first process writes the status: the others leave their errors here
     def record_rank_failure(self, message: str) -> None:
-        rank = os.environ.get("RANK", "0")
-        if rank != "0":
-            try:
-                (self.dir / f"failure-rank{rank}.txt").write_text(message)
-            except OSError:
-                pass
+        if is_main_process():  # it writes the status itself
+            return
+        try:
+            (self.dir / f"failure-rank{os.environ['RANK']}.txt").write_text(message)
+        except OSError:
+            pass
 
     def rank_failure(self) -> str | None:
         """The error another GPU's process ended with (one running out of memory), if one did."""

@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 from workbench.errors import ConfigError
-from workbench.runs.store import Run, require_trainable
+from workbench.runs.store import Run, process_identity, require_trainable
 
 
 SHUTDOWN_TIMEOUT_S = 120  # seconds; a failed peer can leave a process waiting in NCCL until then
@@ -136,20 +136,32 @@ def needs_own_process(run: Run) -> bool:
     return bool(gpu_indices(devices)) or len(process_gpus(devices)) > 1
 
 
-def run_attached(run: Run, resume: bool = False) -> dict:
-    """Train in the foreground in the process(es) launch() would start, the log echoed to this
-    terminal; returns the run's final status. Ctrl-C is an abort, as in a run trained in this
-    process: they stop after the step with a checkpoint; a second Ctrl-C stops them at once."""
+def _start_training(run: Run, resume: bool, echo: bool = False, **popen) -> subprocess.Popen:
+    """The run's training process(es), in a session of their own (closing the terminal or
+    restarting the app does not stop them; a terminal's Ctrl-C reaches only the caller), their pid
+    recorded: a crash before the child writes its own status still reads as failed."""
     require_trainable(run, resume)
     run.abort_path.unlink(missing_ok=True)
     run.clear_rank_failures()
-    # A session of their own: the terminal's Ctrl-C reaches only this process, which asks for the
-    # abort through the run folder (torchrun would forward the signal, then kill its workers).
-    process = subprocess.Popen(training_command(run, resume, echo=True), env=run_env(run),
-                               stdin=subprocess.DEVNULL, start_new_session=True)
-    from workbench.runs.store import process_identity
+    if resume:
+        # Until the new process reports, the run reads as starting, not as the aborted or failed
+        # run it was: a caller that waits for the run to end would otherwise return at once.
+        run.update_status(status="queued", error=None, ended=None, pid=None, pid_created=None)
+    process = subprocess.Popen(training_command(run, resume, echo), env=run_env(run), stdin=subprocess.DEVNULL,
+                               start_new_session=True, **popen)
+    try:
+        run.update_status(**process_identity(process.pid))
+    except Exception:  # the child may already have exited; its own status write wins
+        pass
+    return process
 
-    run.update_status(**process_identity(process.pid))  # as launch(): a child that dies at once reads failed
+
+def run_attached(run: Run, resume: bool = False) -> dict:
+    """Train in the foreground in the process(es) launch() would start, the log echoed to this
+    terminal; returns the run's final status. Ctrl-C is an abort, as in a run trained in this
+    process: they stop after the step with a checkpoint; a second Ctrl-C stops them at once. (The
+    abort goes through the run folder: torchrun would forward the signal, then kill its workers.)"""
+    process = _start_training(run, resume, echo=True)
     while True:
         try:
             process.wait()
@@ -165,23 +177,5 @@ def run_attached(run: Run, resume: bool = False) -> dict:
 
 def launch(run: Run, resume: bool = False) -> int:
     """Start training in the background; returns the pid. Status goes to the run folder."""
-    require_trainable(run, resume)
-    env = run_env(run)
-    run.abort_path.unlink(missing_ok=True)
-    run.clear_rank_failures()
-    if resume:
-        # Until the new process reports, the run reads as starting, not as the aborted or failed
-        # run it was: a caller that waits for the run to end would otherwise return at once.
-        run.update_status(status="queued", error=None, ended=None, pid=None, pid_created=None)
     with open(run.log_path, "ab") as log:
-        process = subprocess.Popen(training_command(run, resume), stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, env=env, start_new_session=True,
-                                   close_fds=True)
-    # Record the pid now so a crash before the child writes its own status is still noticed.
-    from workbench.runs.store import process_identity
-
-    try:
-        run.update_status(**process_identity(process.pid))
-    except Exception:  # the child may already have exited; its own status write wins
-        pass
-    return process.pid
+        return _start_training(run, resume, stdout=log, stderr=subprocess.STDOUT, close_fds=True).pid

@@ -19,8 +19,8 @@ from workbench.catalog import resolve_model
 from workbench.config import RunConfig, ignored_method_settings
 from workbench.data.prepare import prepare_data
 from workbench.errors import WorkbenchError
-from workbench.preflight import require_same_data
 from workbench.methods import METHODS, trainable_parameters
+from workbench.preflight import require_same_data
 from workbench.runs.store import Run
 from workbench.tasks import classify
 from workbench.train.arguments import training_arguments

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from conftest import screenshot
 from driver import (TINY_RUN, TINY_RUN_ADVANCED, choose, configure_run, field, monitor_status, open_app,
-                    plot_layout, preview_shows, set_field, start_run, wait_for_points)
+                    plot_layout, preview_shows, set_field, start_run, trace_x, wait_for_points)
 from playwright.sync_api import expect
 
 from workbench.data.load import load_raw
@@ -295,6 +295,14 @@ def test_a_run_waits_for_the_busy_cpu_and_a_killed_run_fails_in_words(app_server
     page.get_by_role("tab", name="Train").click()
     second = start_run(page)
     assert second != first
+    # The Monitor shows the new run as it opens: never the first run's curves or state, which it
+    # drew last (they stayed up until the first poll of the new run answered).
+    deadline = time.time() + 2
+    while time.time() < deadline:
+        if page.locator("#monitor-status").is_visible():
+            assert not trace_x(page, "monitor-loss", "train loss"), "the Monitor opened on the previous run's curve"
+            assert "Running" not in monitor_status(page)
+        page.wait_for_timeout(20)
     expect(page.locator("#train-run-status")).to_contain_text("queued")
     expect(page.locator("#monitor-run input")).to_have_value(second)
     wait_for_status(page, "Queued", timeout=10)

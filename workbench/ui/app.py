@@ -80,9 +80,9 @@ def build_app(ws: Workspace) -> gr.Blocks:
         # Start -> show the new run in the Monitor tab (and start its polling: selecting a tab
         # from code fires no select event).
         train.start_event.then(
-            lambda run_id: (monitor.show_run(run_id), gr.Tabs(selected="monitor"), gr.Timer(active=True))
-            if run_id else (gr.skip(), gr.skip(), gr.skip()),
-            train.started_run, [monitor.run_select, tabs, monitor.timer], show_progress="hidden")
+            lambda run_id: (*monitor.show_run(run_id), gr.Tabs(selected="monitor"), gr.Timer(active=True))
+            if run_id else [gr.skip()] * (len(monitor.show_outputs) + 2),
+            train.started_run, [*monitor.show_outputs, tabs, monitor.timer], show_progress="hidden")
         monitor.wire_tabs(monitor_tab, [train_tab, runs_tab, analyze_tab])
         runs_tab.select(runs.refresh, None, runs.refresh_outputs, show_progress="hidden")
         train.wire_page_load(demo)

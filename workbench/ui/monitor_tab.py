@@ -143,7 +143,8 @@ def default_run(runs_dir: Path) -> str | None:
 class MonitorTab:
     run_select: gr.Dropdown
     timer: gr.Timer  # polls the run folder; active only while the tab is shown
-    show_run: callable  # run id -> (dropdown update)
+    show_run: callable  # run id -> updates of show_outputs
+    show_outputs: list  # the run picker and everything drawn of the run it picks
     wire_page_load: callable
     wire_tabs: callable  # (the Monitor tab, the other tabs) -> None
 
@@ -280,10 +281,16 @@ def build_monitor_tab(ws: Workspace) -> MonitorTab:
 
     resume_btn.click(resume, run_select, None)
 
+    show_outputs = [run_select, headline, progress, *plots, log_box]
+
     def show_run(run_id):
+        """Pick run_id, and blank what the previous run drew: the tab shows before the first poll
+        of the new run answers, and it would show the old run's state and curves till then."""
         if not run_id:
-            return gr.skip()
-        return gr.Dropdown(choices=run_choices(ws.runs_dir), value=run_id)
+            return [gr.skip()] * len(show_outputs)
+        blank = progress_html(Progress("", 0.0, ""))
+        return [gr.Dropdown(choices=run_choices(ws.runs_dir), value=run_id),
+                f"Run `{run_id}`: reading its folder…", blank, *[None] * len(plots), ""]
 
     def wire_tabs(monitor_item: gr.Tab, others: list[gr.Tab]) -> None:
         # Opening the tab draws the run at once, then keeps polling; leaving it stops the polls.
@@ -297,4 +304,4 @@ def build_monitor_tab(ws: Workspace) -> MonitorTab:
         demo.load(lambda: gr.Dropdown(choices=run_choices(ws.runs_dir), value=default_run(ws.runs_dir)),
                   None, run_select, show_progress="hidden")
 
-    return MonitorTab(run_select, timer, show_run, wire_page_load, wire_tabs)
+    return MonitorTab(run_select, timer, show_run, show_outputs, wire_page_load, wire_tabs)

@@ -94,6 +94,17 @@ def test_trainer_arguments_are_a_free_mapping_in_yaml_and_overrides(tmp_path):
         RunConfig().override(["train.trainer_arguments.lr_scheduler_kwargs.power=2"])
 
 
+
+def test_numbers_written_1e_6_are_numbers_in_yaml_overrides_and_free_mappings(tmp_path):
+    # PyYAML (YAML 1.1) reads 1e-6 as text; the free mapping handed it to the optimizer as '1e-6'.
+    cfg = RunConfig().override(["train.trainer_arguments.adam_epsilon=1e-6", "train.learning_rate=2E-5"])
+    assert cfg.train.trainer_arguments == {"adam_epsilon": 1e-6} and cfg.train.learning_rate == 2e-5
+    assert ("train.trainer_arguments" not in {field for field, _ in validation_problems(cfg)})  # the optimizer builds
+    (tmp_path / "run.yaml").write_text("train:\n  weight_decay: 1e-2\n  trainer_arguments: {adam_epsilon: 1e-8}\n")
+    loaded = RunConfig.load(tmp_path / "run.yaml")
+    assert loaded.train.trainer_arguments == {"adam_epsilon": 1e-8} and loaded.train.weight_decay == 0.01
+    assert RunConfig().override(["data.path=1e5"]).data.path == "1e5"  # text fields stay text
+
 def test_default_learning_rates_shrink_on_wider_models():
     # Measured on MiniLM-L6 (384 wide) and kept up to BERT-base's 768; wider models take steps
     # 768 / width as large, so a 7B decoder (4096) gets about 2e-5 full and 2e-4 with LoRA.

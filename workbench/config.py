@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 import math
 import os
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import UnionType
@@ -26,6 +27,21 @@ METHODS = ("full", "freeze", "lora")
 PLANNED_TASKS = ("causal_lm", "masked_lm", "tokenizer", "ner", "sft", "dpo", "reward")
 PLANNED_METHODS = ("qlora", "prefix", "prompt", "p-tuning", "ia3")
 POOLINGS = ("auto", "cls", "mean", "last")
+class _YamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading 1e-6 as a number as YAML 1.2 does. PyYAML follows YAML 1.1,
+    where a float needs a dot: `adam_epsilon: 1e-6` was the string '1e-6', which typed fields
+    convert but free ones (train.trainer_arguments) handed to the Trainer as text."""
+
+
+_YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+
+
+def load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_YamlLoader)
+
+
 SCHEDULERS = ("linear", "cosine", "constant_with_warmup")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 BEST_METRICS = ("none", "accuracy", "f1_macro", "loss")
@@ -174,7 +190,7 @@ class RunConfig:
         if not path.is_file():
             raise ConfigError([("config", f"file {path} does not exist; give the path of a YAML config")])
         try:
-            data = yaml.safe_load(path.read_text())
+            data = load_yaml(path.read_text())
         except yaml.YAMLError as err:
             raise ConfigError([("config", f"{path} is not valid YAML ({_yaml_problem(err)}); fix the syntax")]) from None
         if data is not None and not isinstance(data, dict):
@@ -503,7 +519,7 @@ def _override_value(key: str, raw: str, kind) -> Any:
     if not text:
         return None
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text)
     except yaml.YAMLError as err:
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise ConfigError([(key, f"'{raw}' cannot be read ({problem}); give a number, true/false, a "

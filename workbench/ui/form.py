@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from workbench.config import RunConfig
+from workbench.config import RunConfig, load_yaml
 from workbench.errors import ConfigError
 
 NO_COLUMN = "(none)"  # the text-pair dropdown's choice for "single sentences"
@@ -184,7 +184,7 @@ def _to_config(kind: str, value: Any, detected_modules, uses_lora: bool = True) 
     if kind == "mapping":  # YAML typed in a text box: {optim: adafactor, label_smoothing_factor: 0.1}
         text = str(value or "").strip()
         try:
-            mapping = yaml.safe_load(text) if text else {}
+            mapping = load_yaml(text) if text else {}
         except yaml.YAMLError as err:
             raise ValueError(f"'{text}' cannot be read ({getattr(err, 'problem', None) or 'not YAML'}); write "
                              "name: value pairs in braces, e.g. {optim: adafactor, label_smoothing_factor: 0.1}") from None
@@ -264,7 +264,7 @@ def cli_command(cfg: RunConfig) -> str:
             continue
         literal = _yaml_literal(value)
         if path in flag_for and value is not None and not isinstance(value, (list, bool)) \
-                and yaml.safe_load(str(value)) == value:
+                and load_yaml(str(value)) == value:
             parts += [f"--{flag_for[path].replace('_', '-')}", shlex.quote(str(value))]
         else:
             parts += ["--set", shlex.quote(f"{path}={literal}")]
@@ -281,7 +281,7 @@ def _yaml_literal(value: Any) -> str:
         return repr(value)
     if isinstance(value, (list, dict)):
         return json.dumps(value)  # JSON is YAML
-    return value if yaml.safe_load(value) == value else json.dumps(value)
+    return value if load_yaml(value) == value else json.dumps(value)
 
 
 # Free mappings: their names are set one level deep (--set train.trainer_arguments.optim=...), and

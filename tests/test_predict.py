@@ -138,6 +138,20 @@ def test_eval_maps_numbered_labels_to_the_classes_the_run_trained_on(sst2_run, d
     assert gold == {"positive"}
 
 
+def test_eval_on_data_with_more_classes_names_them_and_both_counts(sst2_run, datasets_dir, tmp_path):
+    # AG News (4 topics, numbered 1-4 with classes.txt) on the SST-2 run: 1 matches one of the run's
+    # values; the message must not read as if the data's other classes were fine. The run's own
+    # label_names (2 of them, for its values 0 and 1) must not be applied to the new data's 4 values.
+    news = tmp_path / "news"
+    news.mkdir()
+    pd.read_csv(datasets_dir / "ag_news" / "train_8k.csv").groupby("label").head(10).to_csv(news / "news.csv", index=False)
+    shutil.copy(datasets_dir / "ag_news" / "classes.txt", news / "classes.txt")
+    with pytest.raises(WorkbenchError) as err:
+        evaluate_run(sst2_run, str(news / "news.csv"))
+    assert str(err.value) == (f"labels ['Business', 'Sci/Tech', 'Sports'] of '{news / 'news.csv'}' are not among the model's "
+                              "labels ['negative', 'positive'] (the data has 4 labels, the model 2); evaluate on "
+                              "data with the same labels")
+
 def test_eval_of_a_split_with_hidden_labels_names_the_labelled_ones(sst2_run, datasets_dir, tmp_path, capsys):
     from tests.hub_datasets import sst2_as_on_the_hub
 

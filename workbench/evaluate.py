@@ -112,6 +112,11 @@ def evaluate_run(run: Run | str | os.PathLike, data_path: str | os.PathLike, spl
         refuse_output_over_data(Path(output), raw)
     split = pick_split(raw.splits, data_path, split)
     data_cfg = _data_config(cfg.data, data_path, raw.splits[split].frame, columns)
+    if status.get("label_values"):
+        # The run's label_names named its training data's values, and its classes are matched to
+        # the new data by those values (_model_classes); applied to other data, the names named
+        # values they were never given for (2 names for AG News's 4 topics was an error).
+        data_cfg.label_names = None
     _require_labels(run, raw.splits[split].frame, data_cfg, data_path, split if len(raw.splits) > 1 else None,
                     [s for s in raw.splits if s != split])
     # Check the chosen split as if it were the training split, with the run's column mapping,
@@ -128,8 +133,11 @@ def evaluate_run(run: Run | str | os.PathLike, data_path: str | os.PathLike, spl
     classes = _model_classes(label_values(frame[columns.label]), report.label_names, status, label_names)
     unknown = sorted(name for name, class_id in classes.values() if class_id is None)
     if unknown:
+        # Name the sizes too: the values the run trained on (0 and 1) match by value, so only the
+        # rest is listed, and 2 of 4 classes named would read as if the other two were fine.
         raise WorkbenchError(f"labels {unknown} of '{data_path}' are not among the model's "
-                             f"labels {label_names}; evaluate on data with the same labels")
+                             f"labels {label_names} (the data has {len(classes)} labels, the model "
+                             f"{len(label_names)}); evaluate on data with the same labels")
     _require_same_input_shape(run, status.get("columns"), columns, data_path)
     texts = frame[columns.text].astype(str).tolist()
     pairs = frame[columns.text_pair].astype(str).tolist() if columns.text_pair else None

@@ -50,6 +50,27 @@ def sst2_run(tmp_path_factory, datasets_dir):
     return run
 
 
+@pytest.fixture(scope="session")
+def mrpc_run(tmp_path_factory, datasets_dir):
+    """A finished run of MiniLM on 160 MRPC sentence pairs (10 steps, about half a minute): a model
+    that reads "[CLS] a [SEP] b [SEP]" with token types, for the views of text pairs. It learned
+    little; what is tested on it is that pairs are read and explained as training read them."""
+    from workbench.config import RunConfig
+    from workbench.runs.store import create_run
+    from workbench.train.main import execute
+
+    cfg = RunConfig.from_dict({
+        "model": {"name": "minilm-l6"}, "task": {"max_length": 64},
+        "data": {"path": str(datasets_dir / "mrpc"), "max_train_samples": 160, "max_eval_samples": 24},
+        "train": {"epochs": 1, "batch_size": 16, "eval_steps": 1000, "save_steps": 1000, "logging_steps": 10},
+        "runs_dir": str(tmp_path_factory.mktemp("mrpc_runs")),
+    }).resolve()
+    run = create_run(cfg)
+    status = execute(run)
+    assert status["status"] == "finished", status.get("error")
+    return run
+
+
 @pytest.fixture
 def make_small_disk(tmp_path):
     """make_small_disk(megabytes) -> a folder on a real filesystem of that size (tmpfs), so a disk

@@ -1,5 +1,5 @@
-"""Analysis fixtures: the fine-tuned SST-2 run's model and predictions (loaded once), and run
-folders in states that cannot be analysed."""
+"""Analysis fixtures: the fine-tuned SST-2 run's model and predictions (loaded once), the MRPC
+pair run's model, and run folders in states that cannot be analysed."""
 
 from __future__ import annotations
 
@@ -22,6 +22,14 @@ def sst2_model(sst2_run):
     from workbench.analysis import load_model
 
     return load_model(sst2_run)
+
+
+@pytest.fixture(scope="session")
+def mrpc_model(mrpc_run):
+    """(model, tokenizer, max_length) of the MRPC sentence-pair run."""
+    from workbench.analysis import load_model
+
+    return load_model(mrpc_run)
 
 
 @pytest.fixture(scope="session")

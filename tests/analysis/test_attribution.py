@@ -1,5 +1,6 @@
 """Token attributions on the fine-tuned SST-2 model: SHAP additivity, IG completeness, gradient x
-input against autograd, word merging, cost estimates and bad input."""
+input against autograd, word merging, cost estimates and bad input; the same checks on text pairs,
+on the MRPC run."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import torch
 
 from workbench.analysis import (attribution_html, explain, explainer_costs, gradient_x_input, integrated_gradients,
                                 log_odds, random_attributions, shap_attributions)
-from workbench.analysis.attribution import token_vectors_layer
+from workbench.analysis.attribution import merge_words, prepare, shap_plan, token_vectors_layer
 from workbench.errors import WorkbenchError
 
 LONG = ("the performances are uniformly excellent , but the script is a tired retread of better films "
@@ -20,10 +21,12 @@ SHORT = "a wonderfully moving film ."
 NEGATIVE = "a dull , lifeless and utterly tired retread of better films , with an unbelievable ending ."
 
 
-def model_log_odds(model, ids: list[int], target: int) -> float:
+def model_log_odds(model, ids: list[int], target: int, types: list[int] | None = None) -> float:
     """The explained score computed here, independently of the explainers."""
+    extra = {} if types is None else {"token_type_ids": torch.tensor([types])}
     with torch.inference_mode():
-        logits = model(input_ids=torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long)).logits
+        logits = model(input_ids=torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                       **extra).logits
     return float(log_odds(logits.float(), target)[0])
 
 
@@ -85,9 +88,8 @@ def test_integrated_gradients_is_complete(sst2_model, text):
     assert abs(fast.delta) < 0.05 * abs(fast.score_input - fast.score_baseline) + 0.02
 
 
-def test_gradient_x_input_equals_autograd(sst2_model):
-    model, tokenizer, max_length = sst2_model
-    a = gradient_x_input(model, tokenizer, LONG, max_length=max_length, precision="fp32")
+def autograd_gradient_x_input(model, enc, target: int) -> np.ndarray:
+    """Gradient x input on the token vectors by plain autograd, for one tokenized input."""
     captured = {}
 
     def keep(module, inputs, output):
@@ -96,15 +98,20 @@ def test_gradient_x_input_equals_autograd(sst2_model):
 
     handle = token_vectors_layer(model).register_forward_hook(keep)
     try:
-        enc = tokenizer(LONG, return_tensors="pt")
         with torch.enable_grad():
             logits = model(**enc).logits.float()
-            log_odds(logits, a.target).sum().backward()
+            log_odds(logits, target).sum().backward()
     finally:
         handle.remove()
         model.zero_grad(set_to_none=True)
     vectors = captured["vectors"]
-    expected = (vectors.grad * vectors).sum(-1)[0].detach().double().numpy()
+    return (vectors.grad * vectors).sum(-1)[0].detach().double().numpy()
+
+
+def test_gradient_x_input_equals_autograd(sst2_model):
+    model, tokenizer, max_length = sst2_model
+    a = gradient_x_input(model, tokenizer, LONG, max_length=max_length, precision="fp32")
+    expected = autograd_gradient_x_input(model, tokenizer(LONG, return_tensors="pt"), a.target)
     expected[a.special] = 0
     np.testing.assert_allclose(a.scores, expected, rtol=1e-4, atol=1e-5)
     assert a.evaluations == 1 and a.score_baseline is None and a.delta is None
@@ -220,3 +227,112 @@ def test_unconverged_integrated_gradients_are_flagged(sst2_model, smollm2_classi
     model, tokenizer, max_length = sst2_model
     shallow = integrated_gradients(model, tokenizer, SHORT, max_length=max_length)
     assert not shallow.unconverged and "not converged" not in attribution_html(shallow)
+
+
+# ---- text pairs (MRPC): both texts explained, as the model read them in training -------------------------
+PAIR = ("The cat sat on the mat .", "A cat was sitting on the unbelievably dusty mat & rug .")
+
+
+def pair_ids(tokenizer) -> tuple[list[int], list[int]]:
+    enc = tokenizer(*PAIR)
+    return enc["input_ids"], enc["token_type_ids"]
+
+
+def words_of(a, segment: int) -> list[str]:
+    return [w for w, s in zip(a.words, a.word_segments) if s == segment]
+
+
+def test_shap_on_a_pair_explains_both_texts_and_sums_to_the_score_difference(mrpc_model):
+    model, tokenizer, max_length = mrpc_model
+    a = shap_attributions(model, tokenizer, PAIR[0], pair=PAIR[1], max_evals=300, max_length=max_length,
+                          precision="fp32")
+    ids, types = pair_ids(tokenizer)
+    assert a.tokens == tokenizer.convert_ids_to_tokens(ids) and a.pair
+    # Both ends from the model directly, with the pair's token types: the pair, and the absent pair
+    # "[CLS] [MASK] [SEP] [MASK] [SEP]" (the separator between the texts is never masked).
+    assert a.score_input == pytest.approx(model_log_odds(model, ids, a.target, types), abs=1e-4)
+    cls, sep, mask = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.mask_token_id
+    absent = model_log_odds(model, [cls, mask, sep, mask, sep], a.target, [0, 0, 0, 1, 1])
+    assert a.score_baseline == pytest.approx(absent, abs=1e-4)
+    assert a.total == pytest.approx(a.score_input - a.score_baseline, abs=1e-4)  # additivity
+    assert abs(a.score_input - a.score_baseline) > 0.05, "a difference to explain"
+    # [CLS] and both separators get nothing; every word piece of both texts gets its share.
+    assert np.flatnonzero(a.special).tolist() == [0, ids.index(sep), len(ids) - 1]
+    assert (a.scores[a.special] == 0).all() and np.count_nonzero(a.scores) == len(ids) - 3
+    assert words_of(a, 0) == PAIR[0].split() and words_of(a, 1) == PAIR[1].split()
+    costs = {c.method: c for c in explainer_costs(model, tokenizer, PAIR[0], max_length, shap_max_evals=300,
+                                                  pair=PAIR[1])}
+    assert costs["shap"].evaluations == a.evaluations
+
+
+def test_integrated_gradients_on_a_pair_is_complete(mrpc_model):
+    model, tokenizer, max_length = mrpc_model
+    a = integrated_gradients(model, tokenizer, PAIR[0], pair=PAIR[1], max_length=max_length, precision="fp32")
+    ids, types = pair_ids(tokenizer)
+    special = (tokenizer.cls_token_id, tokenizer.sep_token_id)
+    baseline = [i if i in special else tokenizer.mask_token_id for i in ids]
+    assert a.score_input == pytest.approx(model_log_odds(model, ids, a.target, types), abs=1e-4)
+    assert a.score_baseline == pytest.approx(model_log_odds(model, baseline, a.target, types), abs=1e-4)
+    difference = a.score_input - a.score_baseline
+    assert abs(difference) > 0.05
+    assert abs(a.delta) < 0.02 * abs(difference) + 0.01
+    assert a.total - difference == pytest.approx(a.delta, abs=2e-3)
+    assert (a.scores[a.special] == 0).all() and a.special.sum() == 3
+    assert words_of(a, 0) == PAIR[0].split() and words_of(a, 1) == PAIR[1].split()
+
+
+def test_gradient_x_input_on_a_pair_equals_autograd_and_shows_both_texts(mrpc_model):
+    model, tokenizer, max_length = mrpc_model
+    a = gradient_x_input(model, tokenizer, PAIR[0], pair=PAIR[1], max_length=max_length, precision="fp32")
+    expected = autograd_gradient_x_input(model, tokenizer(*PAIR, return_tensors="pt"), a.target)
+    expected[a.special] = 0
+    np.testing.assert_allclose(a.scores, expected, rtol=1e-4, atol=1e-5)
+    # Two labelled lines, each with its own text's words (escaped), the separators nowhere.
+    page = attribution_html(a)
+    first, second = page.split('<div class="attr-text-2">')
+    assert ">Text 1</span>" in first and ">Text 2</span>" in second
+    assert all(f">{w}</span>" in first for w in PAIR[0].split()) and ">sitting</span>" not in first
+    assert ">unbelievably</span>" in second and ">&amp;</span>" in second and "[SEP]" not in page
+    pieces = attribution_html(a, show_pieces=True)
+    assert pieces.count("<span title=") == len(a.tokens) - 3  # every word piece, no separator
+
+
+def test_words_never_run_across_the_two_texts():
+    # A decoder's tokenizer puts nothing between a pair's texts, and word ids restart at 0 in the
+    # second: "refund" twice would read as one word of four pieces if words were known by id alone.
+    from transformers import AutoTokenizer
+
+    from workbench.catalog import bundled_model_path
+
+    tokenizer = AutoTokenizer.from_pretrained(bundled_model_path("smollm2-135m-instruct"))
+    prepared = prepare(tokenizer, "refund", pair="refund please")
+    assert prepared.word_ids == [0, 0, 0, 0, 1] and not prepared.special.any()
+    words, scores, pieces, segments = merge_words(prepared, np.arange(5.0))
+    assert [w.strip() for w in words] == ["refund", "refund", "please"] and segments == [0, 1, 1]
+    assert pieces == [[0, 1], [2, 3], [4]] and scores.tolist() == [1.0, 5.0, 4.0]
+    # Its masker cannot be given the pair as one string: SHAP says so rather than explain another input.
+    with pytest.raises(WorkbenchError, match="SHAP cannot explain text pairs with this model's tokenizer"):
+        shap_plan(tokenizer, "refund", pair="refund please")
+
+
+def test_a_long_pair_is_cut_as_training_cuts_it(mrpc_model):
+    model, tokenizer, _ = mrpc_model
+    first = " ".join([PAIR[0]] * 4)
+    ids = tokenizer(first, PAIR[1], truncation=True, max_length=24)["input_ids"]
+    # Both texts are cut (the longer first), each where the model stops reading it, so that the
+    # two cut texts read back as exactly the word pieces the model reads (SHAP's masker needs that).
+    prepared = prepare(tokenizer, first, 24, PAIR[1])
+    assert first.startswith(prepared.text) and PAIR[1].startswith(prepared.pair) and prepared.pair != PAIR[1]
+    assert tokenizer(prepared.text, prepared.pair)["input_ids"] == ids
+    for method in ("shap", "integrated_gradients", "gradient_x_input"):
+        a = explain(method, model, tokenizer, first, max_length=24, pair=PAIR[1],
+                    **({"max_evals": 60} if method == "shap" else {}))
+        assert a.tokens == tokenizer.convert_ids_to_tokens(ids)
+        assert words_of(a, 0) == first.split()[:len(words_of(a, 0))] and words_of(a, 1)[:3] == ["A", "cat", "was"]
+
+
+@pytest.mark.parametrize("explainer", [shap_attributions, integrated_gradients, gradient_x_input])
+def test_a_pair_without_its_second_text_is_an_error(mrpc_model, explainer):
+    model, tokenizer, _ = mrpc_model
+    with pytest.raises(WorkbenchError, match=r"Enter the second text of the pair \(it is empty\)"):
+        explainer(model, tokenizer, PAIR[0], pair="  ")

@@ -8,10 +8,15 @@ All three explain the same number, so they can be compared and checked:
 probability does, so gradients stay informative on confident predictions. SHAP and IG both explain
 the difference to an "absent" text made of [MASK] tokens ([CLS]/[SEP] kept): IG integrates from the
 sentence with every word piece replaced by [MASK]; SHAP reads a run of masked word pieces as one
-[MASK] (see `collapse_masks`), so its baseline is "[CLS] [MASK] [SEP]". Each satisfies
+[MASK] (see `one_mask_per_run`), so its baseline is "[CLS] [MASK] [SEP]". Each satisfies
 sum(attributions) = score(x) - score(its baseline) (IG up to its convergence delta), which the
 tests check. Models without a [MASK] token (decoders like SmolLM2) mask with their padding token
 (IG) or shap's "..." (SHAP); IG's delta can stay large there, and the result says so.
+
+Text pairs (MRPC, NLI) are explained as the model read them in training, "[CLS] a [SEP] b [SEP]" with
+token type 0 on the first text and 1 on the second: the word pieces of both texts are explained,
+the separators never masked (SHAP's baseline is "[CLS] [MASK] [SEP] [MASK] [SEP]"), and each word
+says which text it is in.
 
 SHAP speed: `shap.Explainer(transformers_pipeline)` takes ~17 s a sentence here, because the text
 masker turns every coalition back into a string, the pipeline re-tokenizes it, and the default batch
@@ -58,6 +63,13 @@ class Attribution:
     words: list[str] = field(default_factory=list)        # word pieces merged back to words
     word_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
     word_pieces: list[list[int]] = field(default_factory=list)  # word -> its word-piece positions
+    segments: list[int | None] = field(default_factory=list)    # word piece -> its text (1: a pair's second)
+    word_segments: list[int] = field(default_factory=list)      # word -> its text
+
+    @property
+    def pair(self) -> bool:
+        """Whether the input was a text pair (some word pieces are of the second text)."""
+        return 1 in self.segments
 
     @property
     def total(self) -> float:
@@ -75,15 +87,17 @@ class Attribution:
 
 @dataclass
 class Prepared:
-    """One input, tokenized once for every explainer."""
+    """One input (a text, or a text pair), tokenized once for every explainer."""
     text: str                         # truncated to max_length word pieces, as the model sees it
     input_ids: torch.Tensor           # [1, L]
     attention_mask: torch.Tensor
     token_type_ids: torch.Tensor | None
-    special: np.ndarray               # [L] bool
+    special: np.ndarray               # [L] bool: [CLS] and every [SEP] (never masked nor credited)
     tokens: list[str]
-    word_ids: list[int | None]
-    offsets: list[tuple[int, int]]
+    word_ids: list[int | None]        # word of each word piece, counted from 0 in each text
+    offsets: list[tuple[int, int]]    # character span of each word piece in its own text
+    pair: str | None = None           # a pair's second text, truncated like `text`
+    segments: list[int | None] = field(default_factory=list)  # text of each word piece: 0, 1; None on special tokens
 
 
 # ---- how the model is run -------------------------------------------------------------------------
@@ -138,25 +152,35 @@ def log_odds(logits: torch.Tensor, target: int) -> torch.Tensor:
     return logits[..., target] - torch.logsumexp(others, dim=-1)
 
 
-def prepare(tokenizer, text: str, max_length: int = 128) -> Prepared:
+def prepare(tokenizer, text: str, max_length: int = 128, pair: str | None = None) -> Prepared:
+    """Tokenize one input as training did: a pair as tokenizer(text, pair, truncation=True), which
+    shortens the longer text first, with its token types."""
     if not text or not text.strip():
         raise WorkbenchError("Enter a text to explain (the input is empty).")
+    if pair is not None and not pair.strip():
+        raise WorkbenchError("Enter the second text of the pair (it is empty).")
     if not getattr(tokenizer, "is_fast", False):
         raise WorkbenchError("token attributions need a fast (Rust) tokenizer for word offsets")
-    enc = tokenizer(text, truncation=True, max_length=max_length, return_offsets_mapping=True,
+    enc = tokenizer(text, pair, truncation=True, max_length=max_length, return_offsets_mapping=True,
                     return_special_tokens_mask=True, return_tensors="pt")
     offsets = [tuple(o) for o in enc["offset_mapping"][0].tolist()]
     special = enc["special_tokens_mask"][0].numpy().astype(bool)
-    # Cut the text where the model's view of it ends, so the SHAP masker (which tokenizes the
-    # string itself, without truncation) sees exactly the same word pieces.
-    last_end = max((end for (start, end), s in zip(offsets, special) if not s), default=0)
-    text = text[:last_end]
-    if not text.strip():
-        raise WorkbenchError("The text has no tokens to explain.")
-    return Prepared(text=text, input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
+    segments = enc.sequence_ids(0)
+
+    def cut(source: str, segment: int, name: str) -> str:
+        # Cut the text where the model's view of it ends, so the SHAP masker (which tokenizes the
+        # string itself, without truncation) sees exactly the same word pieces.
+        last_end = max((end for (_, end), s, seg in zip(offsets, special, segments) if not s and seg == segment),
+                       default=0)
+        if not source[:last_end].strip():
+            raise WorkbenchError(f"{name} has no tokens to explain.")
+        return source[:last_end]
+
+    return Prepared(text=cut(text, 0, "The text"), input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
                     token_type_ids=enc.get("token_type_ids"), special=special,
                     tokens=readable_tokens(tokenizer, enc["input_ids"][0].tolist()),
-                    word_ids=enc.word_ids(0), offsets=offsets)
+                    word_ids=enc.word_ids(0), offsets=offsets,
+                    pair=None if pair is None else cut(pair, 1, "The second text"), segments=segments)
 
 
 def baseline_ids(prepared: Prepared, tokenizer) -> torch.Tensor:
@@ -184,11 +208,12 @@ def resolve_target(model, logits: torch.Tensor, target: int | str | None) -> int
 
 
 def _scores(model, sequences, target: int, batch_size: int = 64, precision: str = "auto",
-            pad_id: int = 0, output: str = "log_odds") -> np.ndarray:
+            pad_id: int = 0, output: str = "log_odds", types=None) -> np.ndarray:
     """score_target (or p_target) for id sequences of any lengths, in their order.
 
     Batches are formed from length-sorted sequences and padded to their longest, so a batch of
-    masked sentences costs only their real tokens. Single-text inputs (token type 0 throughout).
+    masked sentences costs only their real tokens. types: each sequence's token type ids (a pair's
+    second text is type 1), or None for a model without them.
     """
     sequences = list(sequences)
     device = _device(model)
@@ -200,30 +225,59 @@ def _scores(model, sequences, target: int, batch_size: int = 64, precision: str 
             width = max(len(sequences[i]) for i in idx)
             ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
             mask = torch.zeros_like(ids)
+            type_ids = torch.zeros_like(ids)
             for row, i in enumerate(idx):
                 ids[row, :len(sequences[i])] = torch.as_tensor(sequences[i])
                 mask[row, :len(sequences[i])] = 1
-            logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float()
+                if types is not None:
+                    type_ids[row, :len(sequences[i])] = torch.as_tensor(types[i])
+            extra = {} if types is None else {"token_type_ids": type_ids.to(device)}
+            logits = model(input_ids=ids.to(device), attention_mask=mask.to(device), **extra).logits.float()
             values = log_odds(logits, target) if output == "log_odds" else torch.softmax(logits, -1)[:, target]
             out[idx] = values.cpu().numpy()
     return out
 
 
-def collapse_masks(ids: np.ndarray, mask_id: int) -> np.ndarray:
-    """One [MASK] for each run of consecutive [MASK]s: "the ... was" rather than "the [MASK] [MASK] [MASK] was".
+def one_mask_per_run(ids: np.ndarray, mask_id: int) -> np.ndarray:
+    """The positions to keep for one [MASK] per run of consecutive [MASK]s: "the ... was" rather
+    than "the [MASK] [MASK] [MASK] was".
 
     SHAP's coalitions mask whole subtrees of the sentence, so most masked word pieces sit in a few
     long runs; collapsing them roughly halves the tokens the model has to read."""
     ids = np.asarray(ids)
     keep = np.ones(len(ids), bool)
     keep[1:] = ~((ids[1:] == mask_id) & (ids[:-1] == mask_id))
-    return ids[keep]
+    return keep
+
+
+def kept_rows(prepared: Prepared, rows, keeps) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
+    """Each row (as long as the input) cut to its kept positions, and the input's token types cut
+    alike: a piece of a pair's second text stays type 1 wherever deletions or collapsed masks move it."""
+    types = None if prepared.token_type_ids is None else prepared.token_type_ids[0].numpy()
+    return ([np.asarray(r)[k] for r, k in zip(rows, keeps)],
+            None if types is None else [types[k] for k in keeps])
+
+
+def _masked_rows(prepared: Prepared, ids, mask_id: int, collapse: bool):
+    """The rows shap's masker made, as the model reads them: special tokens put back (to the masker
+    the [SEP] between a pair's texts is a word piece like the others: it must never be masked),
+    runs of [MASK] read as one if `collapse`, with their token types."""
+    rows = np.array(ids, dtype=np.int64)
+    rows[:, prepared.special] = prepared.input_ids[0].numpy()[prepared.special]
+    keeps = [one_mask_per_run(r, mask_id) if collapse else np.ones(len(r), bool) for r in rows]
+    return kept_rows(prepared, rows, keeps)
 
 
 def _finish(attr: Attribution, prepared: Prepared) -> Attribution:
     attr.scores = np.where(prepared.special, 0.0, attr.scores)
-    attr.words, attr.word_scores, attr.word_pieces = merge_words(prepared, attr.scores)
+    attr.words, attr.word_scores, attr.word_pieces, attr.word_segments = merge_words(prepared, attr.scores)
+    attr.segments = list(prepared.segments)
     return attr
+
+
+def _score_of(model, prepared: Prepared, target: int, precision: str) -> float:
+    """score_target of the input itself, through the batched path the explainers evaluate."""
+    return float(_scores(model, prepared.input_ids, target, precision=precision, types=prepared.token_type_ids)[0])
 
 
 def _target_and_input_score(model, prepared: Prepared, target, precision: str = "fp32") -> tuple[int, float]:
@@ -233,7 +287,7 @@ def _target_and_input_score(model, prepared: Prepared, target, precision: str = 
     t = resolve_target(model, logits, target)
     if precision == "fp32":
         return t, float(log_odds(logits, t))
-    return t, float(_scores(model, prepared.input_ids, t, precision=precision)[0])
+    return t, _score_of(model, prepared, t, precision)
 
 
 BF16_TOLERANCE = 0.02  # largest move of the explained score that bfloat16 may cause, in log-odds
@@ -246,7 +300,7 @@ def explainer_precision(model, prepared: Prepared, target: int, score_fp32: floa
     of a different function than the one the user sees is no explanation of it."""
     if precision != "auto" or not _native_bf16(_device(model)):
         return precision
-    score_bf16 = float(_scores(model, prepared.input_ids, target, precision="bf16")[0])
+    score_bf16 = _score_of(model, prepared, target, "bf16")
     return "bf16" if abs(score_bf16 - score_fp32) < BF16_TOLERANCE else "fp32"
 
 
@@ -270,8 +324,27 @@ def shap_masker(tokenizer):
     return shap.maskers.Text(tokenizer, output_type="token_ids")
 
 
+def masker_text(tokenizer, prepared: Prepared) -> str:
+    """The string shap's masker explains. The masker tokenizes it itself, so it has to come out as
+    exactly the word pieces the model reads: a single text is its truncated self; a pair is its two
+    texts joined by the special tokens the tokenizer puts between them ("a [SEP] b" for BERT-style
+    tokenizers reads "[CLS] a [SEP] b [SEP]"), which is checked, since not every tokenizer reads
+    a typed separator as the pair's (RoBERTa's spaces, decoders with none)."""
+    if prepared.pair is None:
+        return prepared.text
+    segments = prepared.segments
+    end_of_first = max(i for i, segment in enumerate(segments) if segment == 0) + 1
+    between = tokenizer.convert_ids_to_tokens(prepared.input_ids[0, end_of_first:segments.index(1)].tolist())
+    joined = f"{prepared.text} {' '.join(between)} {prepared.pair}"
+    if tokenizer(joined)["input_ids"] != prepared.input_ids[0].tolist():
+        raise WorkbenchError("SHAP cannot explain text pairs with this model's tokenizer: it does not read the two "
+                             "texts joined by their separator as the pair; Integrated Gradients and gradient x "
+                             "input can")
+    return joined
+
+
 def shap_plan(tokenizer, text: str, max_evals: int = DEFAULT_SHAP_MAX_EVALS, max_length: int = 128,
-              collapse: bool = True, batch_size: int = DEFAULT_SHAP_BATCH) -> tuple[int, int]:
+              collapse: bool = True, batch_size: int = DEFAULT_SHAP_BATCH, pair: str | None = None) -> tuple[int, int]:
     """(evaluations, word pieces read) the Partition explainer will need on this text, without the
     model: a dry run of the same explainer with a stand-in function that returns zeros.
 
@@ -280,18 +353,18 @@ def shap_plan(tokenizer, text: str, max_evals: int = DEFAULT_SHAP_MAX_EVALS, max
     """
     import shap
 
-    prepared = prepare(tokenizer, text, max_length)
+    prepared = prepare(tokenizer, text, max_length, pair)
     mask_id = tokenizer.mask_token_id
     counts = {"evaluations": 0, "tokens": 0}
 
     def stand_in(ids) -> np.ndarray:
-        rows = [collapse_masks(r, mask_id) if collapse else r for r in np.asarray(ids)]
+        rows, _ = _masked_rows(prepared, ids, mask_id, collapse)
         counts["evaluations"] += len(rows)
         counts["tokens"] += sum(len(r) for r in rows)
         return np.zeros(len(rows))
 
     shap.PartitionExplainer(stand_in, shap_masker(tokenizer))(
-        [prepared.text], max_evals=max_evals, batch_size=batch_size, silent=True)
+        [masker_text(tokenizer, prepared)], max_evals=max_evals, batch_size=batch_size, silent=True)
     return counts["evaluations"], counts["tokens"]
 
 
@@ -328,16 +401,18 @@ def lower_credit(hierarchical: np.ndarray, clustering: np.ndarray, maskable: np.
 
 def shap_attributions(model, tokenizer, text: str, target: int | str | None = None,
                       max_evals: int = DEFAULT_SHAP_MAX_EVALS, batch_size: int = DEFAULT_SHAP_BATCH,
-                      max_length: int = 128, precision: str = "auto", collapse: bool = True) -> Attribution:
+                      max_length: int = 128, precision: str = "auto", collapse: bool = True,
+                      pair: str | None = None) -> Attribution:
     """SHAP values (Owen values, shap's Partition explainer with the Text masker) of score_target.
 
-    collapse: read a run of masked word pieces as one [MASK] (see `collapse_masks`); the baseline
-    is then "[CLS] [MASK] [SEP]", the absent sentence.
+    collapse: read a run of masked word pieces as one [MASK] (see `one_mask_per_run`); the baseline
+    is then "[CLS] [MASK] [SEP]", the absent sentence ("[CLS] [MASK] [SEP] [MASK] [SEP]" for a pair).
     """
     import shap
 
     start = time.perf_counter()
-    prepared = prepare(tokenizer, text, max_length)
+    prepared = prepare(tokenizer, text, max_length, pair)
+    shown = masker_text(tokenizer, prepared)
     target, score_fp32 = _target_and_input_score(model, prepared, target)
     precision = explainer_precision(model, prepared, target, score_fp32, precision)
     evaluations = tokens = 0
@@ -345,15 +420,14 @@ def shap_attributions(model, tokenizer, text: str, target: int | str | None = No
 
     def f(ids) -> np.ndarray:  # [n, L] masked token ids -> [n] scores
         nonlocal evaluations, tokens
-        rows = np.asarray(ids, dtype=np.int64)
-        rows = [collapse_masks(r, mask_id) for r in rows] if collapse else list(rows)
+        rows, types = _masked_rows(prepared, ids, mask_id, collapse)
         evaluations += len(rows)
         tokens += sum(len(r) for r in rows)
-        return _scores(model, rows, target, batch_size, precision, pad_id)
+        return _scores(model, rows, target, batch_size, precision, pad_id, types=types)
 
     masker = shap_masker(tokenizer)
     explainer = shap.PartitionExplainer(f, masker)
-    explanation = explainer([prepared.text], max_evals=max_evals, batch_size=batch_size, silent=True)
+    explanation = explainer([shown], max_evals=max_evals, batch_size=batch_size, silent=True)
     values = np.asarray(explanation.values[0], dtype=np.float64)
     if len(values) != prepared.input_ids.shape[1]:  # the masker and the model disagree on word pieces
         raise WorkbenchError("SHAP's masker split the text differently from the model's tokenizer")
@@ -363,7 +437,7 @@ def shap_attributions(model, tokenizer, text: str, target: int | str | None = No
         values = lower_credit(np.asarray(hierarchical[0], np.float64), np.asarray(clustering[0]),
                               ~prepared.special)
     # The input's score from the same function SHAP evaluated, so additivity can be checked exactly.
-    score_input = float(f(prepared.input_ids)[0])
+    score_input = float(f(prepared.input_ids.numpy())[0])
     attr = Attribution(method="shap", tokens=prepared.tokens, scores=values, special=prepared.special,
                        target=target, target_name=_label(model, target), score_input=score_input,
                        score_baseline=float(np.asarray(explanation.base_values).reshape(-1)[0]),
@@ -388,16 +462,17 @@ def _forward_for(model, target: int, precision: str):
 
 def integrated_gradients(model, tokenizer, text: str, target: int | str | None = None,
                          n_steps: int = DEFAULT_IG_STEPS, max_length: int = 128,
-                         precision: str = "auto") -> Attribution:
+                         precision: str = "auto", pair: str | None = None) -> Attribution:
     """Captum LayerIntegratedGradients on the word-embedding layer, from the all-[MASK] baseline.
 
     The convergence delta (sum of attributions minus the score difference it should equal) says how
     well n_steps approximated the integral; Gauss-Legendre steps keep it small with few steps.
+    A pair's token types are the same at both ends of the path (only word embeddings move).
     """
     from captum.attr import LayerIntegratedGradients
 
     start = time.perf_counter()
-    prepared = prepare(tokenizer, text, max_length)
+    prepared = prepare(tokenizer, text, max_length, pair)
     target, score_fp32 = _target_and_input_score(model, prepared, target)
     precision = explainer_precision(model, prepared, target, score_fp32, precision)
     inputs = _inputs(model, prepared)
@@ -449,7 +524,7 @@ def word_embedding_layer(model):
 
 
 def gradient_x_input(model, tokenizer, text: str, target: int | str | None = None,
-                     max_length: int = 128, precision: str = "auto") -> Attribution:
+                     max_length: int = 128, precision: str = "auto", pair: str | None = None) -> Attribution:
     """Gradient x input on the token vectors the encoder reads (Captum LayerGradientXActivation on
     the embeddings module): one forward and one backward pass.
 
@@ -464,7 +539,7 @@ def gradient_x_input(model, tokenizer, text: str, target: int | str | None = Non
     from captum.attr import LayerGradientXActivation
 
     start = time.perf_counter()
-    prepared = prepare(tokenizer, text, max_length)
+    prepared = prepare(tokenizer, text, max_length, pair)
     target, score_input = _target_and_input_score(model, prepared, target)
     precision = explainer_precision(model, prepared, target, score_input, precision)
     inputs = _inputs(model, prepared)
@@ -486,9 +561,9 @@ def gradient_x_input(model, tokenizer, text: str, target: int | str | None = Non
 
 
 def random_attributions(model, tokenizer, text: str, target: int | str | None = None,
-                        max_length: int = 128, seed: int = 0) -> Attribution:
+                        max_length: int = 128, seed: int = 0, pair: str | None = None) -> Attribution:
     """Random scores: the baseline an explanation has to beat to be worth reading."""
-    prepared = prepare(tokenizer, text, max_length)
+    prepared = prepare(tokenizer, text, max_length, pair)
     target, score_input = _target_and_input_score(model, prepared, target)
     scores = np.random.default_rng(seed).standard_normal(len(prepared.tokens))
     attr = Attribution(method="random", tokens=prepared.tokens, scores=scores, special=prepared.special,
@@ -503,33 +578,38 @@ TITLES = {"shap": "SHAP (Partition, text masker)", "integrated_gradients": "Inte
           "gradient_x_input": "Gradient x input (Captum)", "random": "random tokens"}
 
 
-def explain(method: str, model, tokenizer, text: str, target=None, max_length: int = 128, **options) -> Attribution:
+def explain(method: str, model, tokenizer, text: str, target=None, max_length: int = 128, pair: str | None = None,
+            **options) -> Attribution:
+    """One explainer by name on a text, or on a text pair (`pair`: its second text)."""
     if method not in EXPLAINERS:
         raise WorkbenchError(f"unknown explainer '{method}'; choose one of {list(EXPLAINERS)}")
-    return EXPLAINERS[method](model, tokenizer, text, target=target, max_length=max_length, **options)
+    return EXPLAINERS[method](model, tokenizer, text, target=target, max_length=max_length, pair=pair, **options)
 
 
 # ---- word pieces back to words ------------------------------------------------------------------------
-def merge_words(prepared: Prepared, scores: np.ndarray) -> tuple[list[str], np.ndarray, list[list[int]]]:
+def merge_words(prepared: Prepared, scores: np.ndarray) -> tuple[list[str], np.ndarray, list[list[int]], list[int]]:
     """Sum the word pieces of each word (attributions are additive, so a word's share is the sum of
-    its pieces'); the word is its span of the original text, so "un ##believ ##able" reads "unbelievable"."""
-    words, word_scores, pieces = [], [], []
+    its pieces'); the word is its span of the original text, so "un ##believ ##able" reads "unbelievable".
+    Also returns each word's text (0, or 1 for a pair's second): word ids restart in the second
+    text, so a word is known by its text and its id, and never runs across the two."""
+    words, word_scores, pieces, segments = [], [], [], []
     current = None
-    for i, word in enumerate(prepared.word_ids):
+    for i, (word, segment) in enumerate(zip(prepared.word_ids, prepared.segments)):
         if word is None or prepared.special[i]:
             current = None
             continue
-        if word != current:
-            current = word
+        if (segment, word) != current:
+            current = (segment, word)
             pieces.append([i])
+            segments.append(segment)
         else:
             pieces[-1].append(i)
-    for group in pieces:
+    for group, segment in zip(pieces, segments):
         start = prepared.offsets[group[0]][0]
         end = prepared.offsets[group[-1]][1]
-        words.append(prepared.text[start:end])
+        words.append((prepared.pair if segment == 1 else prepared.text)[start:end])
         word_scores.append(float(scores[group].sum()))
-    return words, np.asarray(word_scores), pieces
+    return words, np.asarray(word_scores), pieces, segments
 
 
 # ---- drawing -----------------------------------------------------------------------------------------
@@ -541,16 +621,25 @@ def _colour(value: float, scale: float) -> str:
 
 
 def attribution_html(attr: Attribution, show_pieces: bool = False) -> str:
-    """The text as coloured words (or word pieces), inline styles only, score in each tooltip."""
+    """The text as coloured words (or word pieces), inline styles only, score in each tooltip; a
+    pair's two texts on two labelled lines, coloured on one scale."""
     if show_pieces:
-        items = [(t, s) for t, s, sp in zip(attr.tokens, attr.scores, attr.special) if not sp]
+        items = [(t, s, seg) for t, s, sp, seg in zip(attr.tokens, attr.scores, attr.special, attr.segments) if not sp]
     else:
-        items = list(zip(attr.words, attr.word_scores))
-    scale = max((abs(s) for _, s in items), default=0.0)
-    spans = " ".join(
-        f'<span title="{html.escape(t)}: {s:+.3f}" style="background:{_colour(s, scale)};'
-        f'padding:2px 3px;margin:1px 0;border-radius:3px;display:inline-block;line-height:1.5">'
-        f'{html.escape(t)}</span>' for t, s in items)
+        items = list(zip(attr.words, attr.word_scores, attr.word_segments))
+    scale = max((abs(s) for _, s, _ in items), default=0.0)
+
+    def spans(segment: int) -> str:
+        return " ".join(
+            f'<span title="{html.escape(t)}: {s:+.3f}" style="background:{_colour(s, scale)};'
+            f'padding:2px 3px;margin:1px 0;border-radius:3px;display:inline-block;line-height:1.5">'
+            f'{html.escape(t)}</span>' for t, s, seg in items if seg == segment)
+
+    if attr.pair:
+        label = '<span style="font-size:12px;color:#666;margin-right:6px">Text {}</span>'
+        text = "".join(f'<div class="attr-text-{i + 1}">{label.format(i + 1)} {spans(i)}</div>' for i in (0, 1))
+    else:
+        text = spans(0)
     facts = [f"explains <b>{html.escape(attr.target_name)}</b>",
              f"log-odds at the input {attr.score_input:+.3f}"]
     if attr.score_baseline is not None:
@@ -568,7 +657,7 @@ def attribution_html(attr: Attribution, show_pieces: bool = False) -> str:
                    f'More steps may help; on deep decoders the path to the baseline can stay too sharp.</div>')
     return (f'<div style="font-family:sans-serif;margin:6px 0 14px 0">'
             f'<div style="font-weight:600;margin-bottom:4px">{html.escape(TITLES.get(attr.method, attr.method))}</div>'
-            f'<div style="font-size:15px">{spans}</div>'
+            f'<div style="font-size:15px">{text}</div>'
             f'<div style="font-size:12px;color:#666;margin-top:4px">{" · ".join(facts)}</div>{warning}</div>')
 
 
@@ -611,17 +700,17 @@ class ExplainerCost:
 
 def explainer_costs(model, tokenizer, text: str, max_length: int = 128,
                     shap_max_evals: int = DEFAULT_SHAP_MAX_EVALS, ig_steps: int = DEFAULT_IG_STEPS,
-                    precision: str = "auto") -> list[ExplainerCost]:
+                    precision: str = "auto", pair: str | None = None) -> list[ExplainerCost]:
     """What each explainer will cost on this text, before running it: the model evaluations it
     needs times a forward pass measured on this machine.
 
     A backward pass that only needs the input's gradient costs about one forward pass, so a
     gradient evaluation counts as two.
     """
-    prepared = prepare(tokenizer, text, max_length)
+    prepared = prepare(tokenizer, text, max_length, pair)
     length = prepared.input_ids.shape[1]
     single = forward_seconds(model, length, 1, "fp32")
-    shap_evals, shap_tokens = shap_plan(tokenizer, text, shap_max_evals, max_length)
+    shap_evals, shap_tokens = shap_plan(tokenizer, text, shap_max_evals, max_length, pair=pair)
     mean_length = shap_tokens / max(1, shap_evals)
     shap_seconds = shap_evals * forward_seconds(model, mean_length, DEFAULT_SHAP_BATCH, precision)
     ig_seconds = 2 * ig_steps * forward_seconds(model, length, ig_steps, precision)

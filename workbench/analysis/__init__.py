@@ -6,8 +6,8 @@ The Analyze tab (workbench/ui/analyze_tab.py) and notebooks/03_analyze_a_run.ipy
     report = classification_metrics(predictions, labels) # metrics
     cm = confusion_matrix(predictions, labels)               # confusion
     model, tokenizer, max_length = load_model(run)
-    att = attention_maps(model, tokenizer, "a text")     # attention
-    shap_attr = shap_attributions(model, tokenizer, "a text")   # attribution
+    att = attention_maps(model, tokenizer, "a text")     # attention ("a text", "its pair" for a pair run)
+    shap_attr = shap_attributions(model, tokenizer, "a text")   # attribution (pair="its pair" for a pair run)
     faith = measure_faithfulness(model, tokenizer, texts, standard_explainers(model, tokenizer))
     clusters = error_clusters(model, tokenizer, predictions)    # clusters
     comparison = compare_runs(run_a, run_b)                 # compare: side by side, McNemar
@@ -51,6 +51,7 @@ from workbench.analysis.faithfulness import (
     ERASER_BINS,
     FaithfulnessReport,
     erase_scores,
+    example_parts,
     measure_faithfulness,
     faithfulness_figure,
     sample_texts,

@@ -308,18 +308,10 @@ def test_compare_two_runs_on_the_same_eval_examples(app_server, page, workspace,
     screenshot(page, "analyze_compare")
 
 
-def test_a_pair_run_is_looked_at_as_pairs(app_server, page, tmp_path, datasets_dir):
-    """MRPC: the attention example is both sentences and the model reads them as a pair; the
-    explainers, which mask one text, say they are not offered rather than explain something else."""
-    from workbench.config import RunConfig
-    from workbench.runs.store import create_run
-    from workbench.train.main import execute
-
-    run = create_run(RunConfig.from_dict({
-        "data": {"path": str(datasets_dir / "mrpc"), "max_train_samples": 64, "max_eval_samples": 24},
-        "task": {"max_length": 64}, "train": {"max_steps": 2, "batch_size": 16},
-        "runs_dir": str(tmp_path / "runs")}))
-    assert execute(run)["status"] == "finished"
+def test_a_pair_run_is_looked_at_as_pairs(app_server, page, tmp_path, mrpc_run):
+    """MRPC: the attention example is both sentences and the model reads them as a pair; token
+    attributions colour the word pieces of both sentences, on two labelled lines."""
+    shutil.copytree(mrpc_run.dir, tmp_path / "runs" / mrpc_run.id, ignore=shutil.ignore_patterns("checkpoints"))
     open_analyze(app_server, page, tmp_path)
     expect(page.locator("#analyze-run-message")).to_contain_text("24 eval predictions", timeout=60_000)
 
@@ -337,7 +329,31 @@ def test_a_pair_run_is_looked_at_as_pairs(app_server, page, tmp_path, datasets_d
         "this model was trained on text pairs: write the example as first text ||| second text", timeout=30_000)
 
     open_view(page, "Token attributions")
+    attr_text = page.locator("#analyze-attr-text textarea")
+    expect(attr_text).to_have_value(re.compile(r".+ \|\|\| .+"))
+    attr_text.fill("The cat sat on the mat . ||| A cat was sitting on the mat .")
+    attr_text.evaluate("element => element.blur()")  # commit the text: its change event asks for the costs
+    expect(page.locator("#analyze-attr-cost")).to_contain_text("32 interpolation steps of 18 word pieces",
+                                                               timeout=60_000)
+    page.locator("#analyze-attr-button").click()
+    html = page.locator("#analyze-attr-html")
+    expect(html).to_contain_text("convergence delta", timeout=180_000)
+    for title in ("SHAP (Partition, text masker)", "Integrated Gradients (Captum)", "Gradient x input (Captum)"):
+        expect(html).to_contain_text(title)
+    # Each explainer shows the two sentences on two labelled lines, every word coloured.
+    first, second = html.locator(".attr-text-1"), html.locator(".attr-text-2")
+    expect(first).to_have_count(3)
+    expect(second).to_have_count(3)
+    assert first.nth(0).inner_text().split() == "Text 1 The cat sat on the mat .".split()
+    assert second.nth(0).inner_text().split() == "Text 2 A cat was sitting on the mat .".split()
+    assert html.locator("span[title]").count() == 3 * (7 + 8)
+    assert "[SEP]" not in html.inner_text()
+    screenshot(page, "analyze_pair_attributions")
+    attr_text.fill("The cat sat on the mat .")
     page.locator("#analyze-attr-button").click()
     expect(page.locator("#analyze-attr-message")).to_contain_text(
-        "token attributions are computed for single-text classifiers", timeout=30_000)
+        "this model was trained on text pairs: write the example as first text ||| second text", timeout=30_000)
+
+    open_view(page, "Faithfulness")  # measured on the run's pairs
+    expect(page.locator("#analyze-faith-cost")).to_contain_text("Estimated cost", timeout=60_000)
     assert "Traceback" not in page.locator("body").inner_text()

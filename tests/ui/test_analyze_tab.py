@@ -1,4 +1,5 @@
-"""The Analyze tab's pure helpers (its views are driven in a real browser in tests/browser)."""
+"""The Analyze tab's pure helpers, and its views of token attributions and faithfulness on a pair
+run (every view is driven in a real browser in tests/browser)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import pytest
 from workbench.errors import WorkbenchError
 import pandas as pd
 
-from workbench.ui.analyze_tab import (MAX_LINES, _example_text, one_input, predictions_table, require_single_texts,
+from workbench.ui.analyze_tab import (MAX_LINES, PREDICTED, _example_text, attribution_costs, attributions_html,
+                                    faithfulness_estimate, faithfulness_report, one_input, predictions_table,
                                     split_lines)
 
 
@@ -37,7 +39,7 @@ def test_the_table_puts_the_label_before_the_text():
     assert table.iloc[0].tolist() == ["positive", 0.9123, "a good film", 0.0877, 0.9123]
 
 
-def test_a_pair_model_is_shown_and_asked_both_texts_and_explainers_refuse_it():
+def test_a_pair_model_is_shown_and_asked_both_texts():
     # MRPC-like predictions: the example offered for attention is both sentences, as the box takes them.
     predictions = pd.DataFrame({"text": ["He said so .", "It rained ."], "text_pair": ["He did say it .", "Sun ."],
                                 "gold_id": [1, 0], "predicted_id": [0, 0], "confidence": [0.9, 0.8]})
@@ -47,7 +49,32 @@ def test_a_pair_model_is_shown_and_asked_both_texts_and_explainers_refuse_it():
     assert one_input("a text ||| with bars", pairs=False) == ("a text ||| with bars", None)
     with pytest.raises(WorkbenchError, match="trained on text pairs: write the example as first text ||| second"):
         one_input("only one sentence", pairs=True)
-    with pytest.raises(WorkbenchError, match="token attributions are computed for single-text classifiers"):
-        require_single_texts(True)
-    require_single_texts(False)
     assert _example_text(predictions.drop(columns="text_pair")) == "He said so ."
+
+
+PAIR_EXAMPLE = "The cat sat on the mat . ||| A cat was sitting on the mat ."
+
+
+def test_a_pair_run_gets_attributions_of_both_texts(mrpc_run):
+    runs_dir, run_id = str(mrpc_run.dir.parent), mrpc_run.id
+    costs = attribution_costs(runs_dir, run_id, PAIR_EXAMPLE, 100, 8)
+    # [CLS] 7 pieces [SEP] 8 pieces [SEP]: both texts are read, as training read them.
+    assert costs["what runs"].iloc[1] == "8 interpolation steps of 18 word pieces, forward and backward"
+    page = attributions_html(runs_dir, run_id, PAIR_EXAMPLE, PREDICTED, ["SHAP", "Integrated Gradients"], 100, 8,
+                             False)
+    assert page.count(">Text 1</span>") == page.count(">Text 2</span>") == 2  # one pair of lines per explainer
+    assert ">sitting</span>" in page and "[SEP]" not in page
+    for typed in ("The cat sat on the mat .", "The cat sat on the mat . |||  ", ""):
+        for view in (lambda: attribution_costs(runs_dir, run_id, typed or " x", 100, 8),
+                     lambda: attributions_html(runs_dir, run_id, typed, PREDICTED, ["SHAP"], 100, 8, False)):
+            with pytest.raises(WorkbenchError, match=r"trained on text pairs: write the example as first text "
+                                                     r"\|\|\| second text"):
+                view()
+    assert attribution_costs(runs_dir, run_id, "", 100, 8) is None  # nothing typed yet: nothing to cost
+
+
+def test_a_pair_run_gets_its_faithfulness_measured(mrpc_run):
+    runs_dir, run_id = str(mrpc_run.dir.parent), mrpc_run.id
+    assert "for 5 examples" in faithfulness_estimate(runs_dir, run_id, 5, ["SHAP", "Gradient x input"], 100)
+    report = faithfulness_report(runs_dir, run_id, 2, ["Gradient x input"], 100)
+    assert report.table["explainer"].tolist() == ["gradient_x_input", "random"] and (report.table["texts"] == 2).all()

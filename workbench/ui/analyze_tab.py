@@ -137,12 +137,9 @@ def one_input(text: str, pairs: bool) -> tuple[str, str | None]:
     return parts[0], parts[1]
 
 
-def require_single_texts(pairs: bool) -> None:
-    """The explainers mask and score one text: a pair model's [SEP] and second segment would be
-    masked like words, so they are refused rather than shown wrong."""
-    if pairs:
-        raise WorkbenchError("token attributions are computed for single-text classifiers; this run reads text "
-                             "pairs, so they are not offered for it yet (Attention shows what it reads)")
+def trained_on_pairs(run) -> bool:
+    """Whether the run was trained on text pairs (its status names a second text column)."""
+    return bool((run.raw_status().get("columns") or {}).get("text_pair"))
 
 
 MAX_LINES = 1000
@@ -180,6 +177,67 @@ def predictions_first(frame: pd.DataFrame) -> pd.DataFrame:
     """The label and its confidence before the texts: a long text would push them out of view."""
     first = [c for c in ("row", "predicted", "confidence") if c in frame.columns]
     return frame[first + [c for c in frame.columns if c not in first]]
+
+
+# ---- the views of token attributions and their faithfulness (the tab's handlers call these) --------
+def _typed_example(runs_dir: str, run_id: str | None, text: str) -> tuple[str, str | None]:
+    """(text, second text or None) of the example typed for the run, as `one_input` reads it."""
+    return one_input(text, trained_on_pairs(_run(runs_dir, run_id)))
+
+
+def attribution_costs(runs_dir: str, run_id: str | None, text: str, evals, steps) -> pd.DataFrame | None:
+    """What each explainer will cost on the typed example, before it runs (None before there is one)."""
+    if not run_id or not text or not text.strip():
+        return None
+    text, pair = _typed_example(runs_dir, run_id, text)
+    model, tokenizer, max_length = _model(runs_dir, run_id)
+    costs = A.explainer_costs(model, tokenizer, text, max_length, int(evals), int(steps), pair=pair)
+    names = {v: k for k, v in METHODS.items()}
+    return pd.DataFrame([dict(zip(COST_COLUMNS, (names[c.method], c.evaluations, round(c.seconds, 2), c.how)))
+                         for c in costs])
+
+
+def attributions_html(runs_dir: str, run_id: str | None, text: str, target_choice, chosen, evals, steps,
+                      show_pieces: bool) -> str:
+    """The typed example (a pair run's: first text ||| second text) coloured by each chosen explainer."""
+    if not chosen:
+        raise WorkbenchError("Tick at least one explainer.")
+    text, pair = _typed_example(runs_dir, run_id, text)
+    model, tokenizer, max_length = _model(runs_dir, run_id)
+    options = {"shap": {"max_evals": int(evals)}, "integrated_gradients": {"n_steps": int(steps)},
+               "gradient_x_input": {}}
+    parts = [A.legend_html()]
+    for label in chosen:
+        method = METHODS[label]
+        attr = A.explain(method, model, tokenizer, text, target=_target(target_choice), max_length=max_length,
+                         pair=pair, **options[method])
+        parts.append(A.attribution_html(attr, show_pieces))
+    return "".join(parts)
+
+
+def faithfulness_estimate(runs_dir: str, run_id: str | None, n, chosen, evals) -> str:
+    """What measuring faithfulness on n eval examples will cost, said before it runs."""
+    if not run_id:
+        return ""
+    predictions, _ = _predictions(runs_dir, run_id)
+    model, tokenizer, max_length = _model(runs_dir, run_id)
+    examples = [A.example_parts(e) for e in A.sample_texts(predictions, int(n))]
+    # Cost of a typical (median-length) example of the sample, times the number of examples.
+    text, pair = sorted(examples, key=lambda e: len(e[0]) + len(e[1] or ""))[len(examples) // 2]
+    costs = {c.method: c for c in A.explainer_costs(model, tokenizer, text, max_length, int(evals), pair=pair)}
+    per_text = sum(costs[METHODS[m]].seconds for m in chosen)
+    return (f"Estimated cost: about **{per_text * len(examples):.0f} s** for {len(examples)} examples "
+            f"({per_text:.2f} s per example for {', '.join(chosen) or 'no explainer'}; the deletion "
+            f"tests add a few batched forward passes).")
+
+
+def faithfulness_report(runs_dir: str, run_id: str | None, n, chosen, evals, progress=None) -> A.FaithfulnessReport:
+    """ERASER comprehensiveness and sufficiency of the chosen explainers on n eval examples (pairs too)."""
+    predictions, _ = _predictions(runs_dir, run_id)
+    model, tokenizer, max_length = _model(runs_dir, run_id)
+    explainers = A.standard_explainers(model, tokenizer, max_length, int(evals), include=[METHODS[m] for m in chosen])
+    return A.measure_faithfulness(model, tokenizer, A.sample_texts(predictions, int(n)), explainers,
+                                  max_length=max_length, progress=progress)
 
 
 # ---- the tab ---------------------------------------------------------------------------------------
@@ -241,7 +299,9 @@ def build_analyze_tab(runs_dir: str, tab: gr.Tab | None = None) -> None:
         # -- attributions
         with gr.Tab("Token attributions", elem_id="analyze-attr-tab"):
             attr_msg = gr.HTML(elem_id="analyze-attr-message")
-            attr_text = gr.Textbox(label="Text", lines=2, elem_id="analyze-attr-text")
+            attr_text = gr.Textbox(label="Text", lines=2, elem_id="analyze-attr-text",
+                                   placeholder=f"a text (a model trained on pairs: first text {PAIR_SEPARATOR} "
+                                               "second text)")
             with gr.Row():
                 target = gr.Dropdown([PREDICTED], value=PREDICTED, label="Explain class",
                                      elem_id="analyze-attr-target")
@@ -383,13 +443,10 @@ def build_analyze_tab(runs_dir: str, tab: gr.Tab | None = None) -> None:
         table = examples.head(CELL_LIMIT)[[c for c in CELL_COLUMNS if c in examples]]
         return f"**gold {gold} → predicted {predicted}**: {len(examples)} examples ({kind}{shown})", table, ""
 
-    def trained_on_pairs(run_id) -> bool:
-        return bool((_run(runs_dir, run_id).raw_status().get("columns") or {}).get("text_pair"))
-
     @_guarded(6)
     def show_attention(run_id, text, layer_i, head_i):
         model, tokenizer, max_length = _model(runs_dir, run_id)
-        text, pair = one_input(text, trained_on_pairs(run_id))
+        text, pair = _typed_example(runs_dir, run_id, text)
         start = time.perf_counter()
         result = A.attention_maps(model, tokenizer, text, pair, max_length=max_length)
         layer_i, head_i = int(layer_i), int(head_i)
@@ -403,55 +460,19 @@ def build_analyze_tab(runs_dir: str, tab: gr.Tab | None = None) -> None:
 
     @_guarded(2)
     def show_costs(run_id, text, evals, steps):
-        if not run_id or not text or not text.strip():
-            return None, ""
-        require_single_texts(trained_on_pairs(run_id))
-        model, tokenizer, max_length = _model(runs_dir, run_id)
-        costs = A.explainer_costs(model, tokenizer, text, max_length, int(evals), int(steps))
-        names = {v: k for k, v in METHODS.items()}
-        return pd.DataFrame([dict(zip(COST_COLUMNS, (names[c.method], c.evaluations, round(c.seconds, 2), c.how)))
-                             for c in costs]), ""
+        return attribution_costs(runs_dir, run_id, text, evals, steps), ""
 
     @_guarded(2)
     def explain(run_id, text, target_choice, chosen, evals, steps, show_pieces):
-        if not chosen:
-            raise WorkbenchError("Tick at least one explainer.")
-        require_single_texts(trained_on_pairs(run_id))
-        model, tokenizer, max_length = _model(runs_dir, run_id)
-        options = {"shap": {"max_evals": int(evals)}, "integrated_gradients": {"n_steps": int(steps)},
-                   "gradient_x_input": {}}
-        parts = [A.legend_html()]
-        for label in chosen:
-            method = METHODS[label]
-            attr = A.explain(method, model, tokenizer, text, target=_target(target_choice),
-                             max_length=max_length, **options[method])
-            parts.append(A.attribution_html(attr, show_pieces))
-        return "".join(parts), ""
+        return attributions_html(runs_dir, run_id, text, target_choice, chosen, evals, steps, show_pieces), ""
 
     @_guarded(2)
     def faith_estimate(run_id, n, chosen, evals):
-        if not run_id:
-            return "", ""
-        predictions, _ = _predictions(runs_dir, run_id)
-        model, tokenizer, max_length = _model(runs_dir, run_id)
-        texts = A.sample_texts(predictions, int(n))
-        # Cost of a typical (median-length) text of the sample, times the number of texts.
-        typical = sorted(texts, key=len)[len(texts) // 2]
-        costs = {c.method: c for c in A.explainer_costs(model, tokenizer, typical, max_length, int(evals))}
-        per_text = sum(costs[METHODS[m]].seconds for m in chosen)
-        return (f"Estimated cost: about **{per_text * len(texts):.0f} s** for {len(texts)} examples "
-                f"({per_text:.2f} s per example for {', '.join(chosen) or 'no explainer'}; the deletion "
-                f"tests add a few batched forward passes)."), ""
+        return faithfulness_estimate(runs_dir, run_id, n, chosen, evals), ""
 
     @_guarded(3)
     def measure_faith(run_id, n, chosen, evals, progress=gr.Progress()):
-        predictions, _ = _predictions(runs_dir, run_id)
-        model, tokenizer, max_length = _model(runs_dir, run_id)
-        texts = A.sample_texts(predictions, int(n))
-        explainers = A.standard_explainers(model, tokenizer, max_length, int(evals),
-                                           include=[METHODS[m] for m in chosen])
-        report = A.measure_faithfulness(model, tokenizer, texts, explainers, max_length=max_length,
-                                        progress=lambda f, d: progress(f, desc=d))
+        report = faithfulness_report(runs_dir, run_id, n, chosen, evals, lambda f, d: progress(f, desc=d))
         return report.table, A.faithfulness_figure(report), ""
 
     @_guarded(4)
@@ -499,7 +520,7 @@ def build_analyze_tab(runs_dir: str, tab: gr.Tab | None = None) -> None:
     def predict_lines(run_id, text):
         run = _run(runs_dir, run_id)
         model, tokenizer, max_length = _model(runs_dir, run_id)
-        texts, pairs = split_lines(text or "", bool((run.raw_status().get("columns") or {}).get("text_pair")))
+        texts, pairs = split_lines(text or "", trained_on_pairs(run))
         labelled = label_texts(model, tokenizer, texts, pairs, max_length)
         rows = [{"text": t, **({"text_pair": pairs[i]} if pairs else {})} for i, t in enumerate(texts)]
         typed = pd.DataFrame(rows)

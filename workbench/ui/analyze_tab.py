@@ -189,6 +189,8 @@ def attribution_costs(runs_dir: str, run_id: str | None, text: str, evals, steps
     """What each explainer will cost on the typed example, before it runs (None before there is one)."""
     if not run_id or not text or not text.strip():
         return None
+    if PAIR_SEPARATOR not in text and trained_on_pairs(_run(runs_dir, run_id)):
+        return None  # the second text is still to be typed: no error on every key press before it
     text, pair = _typed_example(runs_dir, run_id, text)
     model, tokenizer, max_length = _model(runs_dir, run_id)
     costs = A.explainer_costs(model, tokenizer, text, max_length, int(evals), int(steps), pair=pair)

@@ -411,3 +411,44 @@ def test_a_file_with_another_separator_says_so(datasets_dir, tmp_path, name, sep
         load_raw(str(tmp_path / name))
     assert str(err.value) == (f"'{name}' seems to be separated by '{sep}' (its header line has no comma, "
                               "semicolon or tab); save it with commas (CSV) or tabs (TSV)")
+
+
+@pytest.mark.parametrize("name, encoding", [
+    ("bom.jsonl", "utf-8-sig"),  # Notepad, PowerShell 5's Out-File -Encoding utf8
+    ("utf16.jsonl", "utf-16"),   # PowerShell 5's `python make_data.py > data.jsonl`
+    ("bom.json", "utf-8-sig"),
+    ("utf16.json", "utf-16"),
+])
+def test_json_with_a_byte_order_mark_or_in_utf16_reads_like_csv_does(datasets_dir, tmp_path, name, encoding):
+    # They were refused ("Unexpected UTF-8 BOM", "not a text file") while the same CSV files read.
+    dev = _sst2_dev(datasets_dir, 50)
+    dev.loc[0, "sentence"] = "un film très réussi , ça c'est sûr"
+    (tmp_path / name).write_text(dev.to_json(orient="records", lines=name.endswith(".jsonl"), force_ascii=False),
+                                 encoding=encoding)
+    assert load_raw(str(tmp_path / name)).splits["train"].frame.equals(dev)
+
+
+def _ag_news_folder(datasets_dir, folder):
+    import pandas as pd
+
+    folder.mkdir()
+    pd.read_csv(datasets_dir / "ag_news" / "train_8k.csv").head(100).to_csv(folder / "train.csv", index=False)
+    return folder
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_classes_txt_with_a_byte_order_mark_or_in_utf16_gives_clean_names(datasets_dir, tmp_path, encoding):
+    # The mark ended up in the first class name, and so in the run's id2label and exported model.
+    folder = _ag_news_folder(datasets_dir, tmp_path / "news")
+    (folder / "classes.txt").write_text("World\nSports\nBusiness\nSci/Tech\n", encoding=encoding)
+    assert load_raw(str(folder)).label_names_file == ["World", "Sports", "Business", "Sci/Tech"]
+
+
+def test_classes_txt_that_is_not_utf8_is_named_with_its_line(datasets_dir, tmp_path):
+    # It crashed the check with a bare UnicodeDecodeError that named no file.
+    folder = _ag_news_folder(datasets_dir, tmp_path / "news")
+    (folder / "classes.txt").write_text("Monde\nSports\nÉconomie\nSci/Tech\n", encoding="latin-1")
+    with pytest.raises(DataError) as err:
+        load_raw(str(folder))
+    assert str(err.value) == (f"the label names file '{folder / 'classes.txt'}' is not UTF-8 text (line 3 has byte "
+                              "0xc9, perhaps Latin-1 or Windows-1252); save it as UTF-8 and try again")

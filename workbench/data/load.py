@@ -9,6 +9,7 @@ from __future__ import annotations
 import bz2
 import csv
 import gzip
+import io
 import json
 import lzma
 import os
@@ -211,6 +212,14 @@ def _first_long_row(path: Path, sep: str, quoting: int, encoding: str) -> str:
     return "a row has more fields than the header"
 
 
+def _read_text(path: Path) -> str:
+    """A text file's content, decoded as CSV files are: UTF-16 after its byte-order mark, else UTF-8
+    without one. Notepad and PowerShell write both, and a mark left in would break the first JSON
+    line or the first class name."""
+    with _open_text(path, encoding=_text_encoding(path)) as handle:
+        return handle.read()
+
+
 def _first_non_utf8(path: Path) -> str:
     """Where the first byte that is not UTF-8 sits, as a line number a user can open."""
     data = _read_bytes(path)
@@ -298,32 +307,31 @@ def _without_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.iloc[:rows_with_data[-1] + 1 if len(rows_with_data) else 0]
 
 
-def _read_jsonl(path: Path) -> pd.DataFrame:
+def _read_jsonl(path: Path, text: str | None = None) -> pd.DataFrame:
     records = []
-    with _open_text(path) as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                records.append({})  # keep line numbers aligned; reported as an empty row
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(f"'{path.name}' line {number} is not valid JSON ({err.msg} at "
-                                f"column {err.colno}); each line must be one JSON object") from None
-            if not isinstance(record, dict):
-                raise DataError(f"'{path.name}' line {number} is a JSON {type(record).__name__}, "
-                                "not an object; write one {\"text\": ..., \"label\": ...} per line")
-            records.append(record)
+    for number, line in enumerate(io.StringIO(_read_text(path) if text is None else text), start=1):
+        if not line.strip():
+            records.append({})  # keep line numbers aligned; reported as an empty row
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataError(f"'{path.name}' line {number} is not valid JSON ({err.msg} at "
+                            f"column {err.colno}); each line must be one JSON object") from None
+        if not isinstance(record, dict):
+            raise DataError(f"'{path.name}' line {number} is a JSON {type(record).__name__}, "
+                            "not an object; write one {\"text\": ..., \"label\": ...} per line")
+        records.append(record)
     return pd.DataFrame.from_records(records)
 
 
 def _read_json(path: Path) -> pd.DataFrame:
+    text = _read_text(path)
     try:
-        with _open_text(path) as handle:
-            data = json.loads(handle.read())
+        data = json.loads(text)
     except json.JSONDecodeError as err:
         if err.msg.startswith("Extra data"):  # JSON Lines saved as .json
-            return _read_jsonl(path)
+            return _read_jsonl(path, text)
         raise DataError(f"'{path.name}' is not valid JSON: {err.msg} at line {err.lineno}, "
                         f"column {err.colno}") from None
     if isinstance(data, dict) and {"columns", "data"} <= set(data) and isinstance(data["data"], list):
@@ -382,7 +390,12 @@ def _label_names_beside(folder: Path) -> list[str] | None:
     for name in LABEL_NAME_FILES:
         file = folder / name
         if file.is_file():
-            names = [line.strip() for line in file.read_text().splitlines() if line.strip()]
+            try:
+                text = _read_text(file)
+            except UnicodeDecodeError:
+                raise DataError(f"the label names file '{file}' is not UTF-8 text ({_first_non_utf8(file)}); "
+                                "save it as UTF-8 and try again") from None
+            names = [line.strip() for line in text.splitlines() if line.strip()]
             return names or None
     return None
 

@@ -452,3 +452,47 @@ def test_classes_txt_that_is_not_utf8_is_named_with_its_line(datasets_dir, tmp_p
         load_raw(str(folder))
     assert str(err.value) == (f"the label names file '{folder / 'classes.txt'}' is not UTF-8 text (line 3 has byte "
                               "0xc9, perhaps Latin-1 or Windows-1252); save it as UTF-8 and try again")
+
+
+def test_json_lines_saved_as_json_read_as_jsonl_does_blank_lines_at_the_end_too(datasets_dir, tmp_path):
+    # Editors add blank lines at the end: in a .json they were rows, "empty text (record 61, ...)".
+    dev = _sst2_dev(datasets_dir, 60)
+    text = dev.to_json(orient="records", lines=True)
+    (tmp_path / "lines.json").write_text(text + "\n\n\n")
+    (tmp_path / "lines.jsonl").write_text(text + "\n\n\n")
+    as_json, as_jsonl = (load_raw(str(tmp_path / name)).splits["train"] for name in ("lines.json", "lines.jsonl"))
+    assert as_json.frame.equals(dev) and as_jsonl.frame.equals(dev)
+    assert as_json.where(59) == as_jsonl.where(59) == "line 60"
+
+
+def test_a_json_array_saved_as_jsonl_reads_as_json(datasets_dir, tmp_path):
+    # It was refused with "line 1 is not valid JSON", while JSON Lines saved as .json reads.
+    import json
+
+    dev = _sst2_dev(datasets_dir, 60)
+    (tmp_path / "array.jsonl").write_text(json.dumps(dev.to_dict(orient="records"), indent=2))
+    part = load_raw(str(tmp_path / "array.jsonl")).splits["train"]
+    assert part.frame.equals(dev) and part.where(0) == "record 1"
+
+
+def test_every_broken_jsonl_line_is_named_at_once(datasets_dir, tmp_path):
+    # Only the first was named: the user fixed one line, checked again and got the next.
+    dev = _sst2_dev(datasets_dir, 60).astype({"label": int})
+    lines = dev.to_json(orient="records", lines=True).splitlines()
+    for i in (9, 19, 40):
+        lines[i] = lines[i][:-3]  # cut short, as a killed export leaves a line
+    lines[30] = "[1, 2]"
+    (tmp_path / "broken.jsonl").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError) as err:
+        load_raw(str(tmp_path / "broken.jsonl"))
+    end = {i: len(lines[i]) + 1 for i in (9, 19, 40)}  # the column where each line was cut
+    assert str(err.value) == (
+        f"'broken.jsonl' line 10 is not valid JSON (Expecting ':' delimiter at column {end[9]}), line 20 is not valid "
+        f"JSON (Expecting ':' delimiter at column {end[19]}), line 31 is a JSON list, not an object, line 41 is not "
+        f"valid JSON (Expecting ':' delimiter at column {end[40]}); each line must be one JSON object, like "
+        '{"text": ..., "label": ...}')
+    for i in range(0, 60, 5):
+        lines[i] = lines[i][:-3]
+    (tmp_path / "broken.jsonl").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"line 26 is not valid JSON \(Expecting .:. delimiter at column \d+\) and 6 more; "):
+        load_raw(str(tmp_path / "broken.jsonl"))

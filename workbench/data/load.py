@@ -39,8 +39,16 @@ SPLIT_NAMES = {"train": "train", "training": "train", "dev": "validation", "vali
 LABEL_NAME_FILES = ("classes.txt", "labels.txt")
 # Separators we do not read, recognised in a header line that has no comma, semicolon or tab.
 OTHER_SEPARATORS = ("|", ":")
+# Lines, files or names listed in one message; the rest are counted.
+MAX_LISTED = 8
 # One field of a TSV written with CSV quoting (pandas, Excel): "quoted, with "" inside" or bare.
 _TSV_FIELD = re.compile(r'(?:"[^"]*(?:""[^"]*)*"|[^\t\r\n"]*)(?=\t|\r?\n|\r|\Z)')
+
+
+def shortened(items: list) -> str:
+    """Items joined by commas, the first MAX_LISTED of a longer list and how many more."""
+    shown = ", ".join(map(str, items[:MAX_LISTED]))
+    return shown + (f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else "")
 
 
 @dataclass
@@ -263,10 +271,8 @@ def read_file(path: Path) -> SplitFrame:
                 raise DataError(f"'{path.name}' seems to have no header row: its first line looks like data "
                                 f"({looks_like_data}); add a first line naming the columns, e.g. {example}")
             return SplitFrame(_without_trailing_blank_rows(frame), str(path), line_offset=2)  # line 1: header
-        if fmt == "jsonl":
-            return SplitFrame(_without_trailing_blank_rows(_read_jsonl(path)), str(path), line_offset=1)
-        if fmt == "json":
-            return SplitFrame(_read_json(path), str(path), line_offset=1, unit="record")
+        if fmt in ("json", "jsonl"):
+            return _read_json_file(path, fmt)
         return SplitFrame(pd.read_parquet(path), str(path), line_offset=1, unit="row")
     except DataError:
         raise
@@ -307,33 +313,58 @@ def _without_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.iloc[:rows_with_data[-1] + 1 if len(rows_with_data) else 0]
 
 
-def _read_jsonl(path: Path, text: str | None = None) -> pd.DataFrame:
-    records = []
-    for number, line in enumerate(io.StringIO(_read_text(path) if text is None else text), start=1):
+def _read_json_file(path: Path, fmt: str) -> SplitFrame:
+    """JSON Lines or one JSON document, whichever the text holds: editors and scripts save either
+    under either extension, so both read the same under .json and .jsonl."""
+    text = _read_text(path)
+    data = _json_document(path, fmt, text)
+    if data is None:
+        return SplitFrame(_without_trailing_blank_rows(_read_jsonl(path, text)), str(path), line_offset=1)
+    return SplitFrame(_json_records(path, data), str(path), line_offset=1, unit="record")
+
+
+def _json_document(path: Path, fmt: str, text: str):
+    """The parsed JSON of a document; None for JSON Lines."""
+    if fmt == "jsonl":
+        # A JSON array saved as .jsonl (json.dump(rows, f, indent=2)): its first line "[" is no record.
+        if not text.lstrip().startswith("["):
+            return None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return None  # read line by line, so each broken line is named
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        if err.msg.startswith("Extra data"):  # JSON Lines saved as .json
+            return None
+        raise DataError(f"'{path.name}' is not valid JSON: {err.msg} at line {err.lineno}, "
+                        f"column {err.colno}") from None
+
+
+def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
+    records, broken = [], []
+    for number, line in enumerate(io.StringIO(text), start=1):
         if not line.strip():
             records.append({})  # keep line numbers aligned; reported as an empty row
             continue
-        try:
-            record = json.loads(line)
+        try:  # without its line break, which a cut-off string would report as a control character
+            record = json.loads(line.rstrip("\n"))
         except json.JSONDecodeError as err:
-            raise DataError(f"'{path.name}' line {number} is not valid JSON ({err.msg} at "
-                            f"column {err.colno}); each line must be one JSON object") from None
+            broken.append(f"line {number} is not valid JSON ({err.msg} at column {err.colno})")
+            continue
         if not isinstance(record, dict):
-            raise DataError(f"'{path.name}' line {number} is a JSON {type(record).__name__}, "
-                            "not an object; write one {\"text\": ..., \"label\": ...} per line")
+            broken.append(f"line {number} is a JSON {type(record).__name__}, not an object")
+            continue
         records.append(record)
+    if broken:  # every broken line at once: fixing them one check at a time is the loop to avoid
+        raise DataError(f"'{path.name}' {shortened(broken)}; each line must be one JSON object, like "
+                        "{\"text\": ..., \"label\": ...}")
     return pd.DataFrame.from_records(records)
 
 
-def _read_json(path: Path) -> pd.DataFrame:
-    text = _read_text(path)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        if err.msg.startswith("Extra data"):  # JSON Lines saved as .json
-            return _read_jsonl(path, text)
-        raise DataError(f"'{path.name}' is not valid JSON: {err.msg} at line {err.lineno}, "
-                        f"column {err.colno}") from None
+def _json_records(path: Path, data) -> pd.DataFrame:
+    """The rows of a parsed JSON document: a list of records, or one of the layouts pandas writes."""
     if isinstance(data, dict) and {"columns", "data"} <= set(data) and isinstance(data["data"], list):
         return pd.DataFrame(data["data"], columns=data["columns"])  # pandas' to_json(orient="split")
     if isinstance(data, dict) and data and all(isinstance(v, dict) for v in data.values()):

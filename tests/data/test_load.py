@@ -46,8 +46,8 @@ def test_malformed_csv_names_the_line(tmp_path):
 
 
 @pytest.mark.parametrize("text, line", [
-    ("text,label\nbad, really bad movie,0\ngood movie,1\n", "Expected 2 fields in line 2, saw 3"),
-    ("text\na fine, funny film\nnot worth the ticket\n", "Expected 1 fields in line 2, saw 2"),
+    ("text,label\nbad, really bad movie,0\ngood movie,1\n", "line 2 has more fields than the header (2)"),
+    ("text\na fine, funny film\nnot worth the ticket\n", "line 2 has more fields than the header (1)"),
 ])
 def test_a_first_row_with_an_extra_field_is_named_not_read_shifted(tmp_path, text, line):
     # pandas reads such a file without an error, taking the first column as an index: every
@@ -395,8 +395,8 @@ def test_a_tab_inside_an_unquoted_tsv_text_gets_advice_that_works(datasets_dir, 
     (tmp_path / "tab.tsv").write_text(dev.to_csv(sep="\t", index=False, quoting=3, escapechar="\\").replace("\\", ""))
     with pytest.raises(DataError) as err:
         load_raw(str(tmp_path / "tab.tsv"))
-    assert str(err.value) == ("'tab.tsv' is not a well-formed TSV file: Expected 2 fields in line 11, saw 3. "
-                              "Remove the tab inside the text in line 11 (or the extra field), or save the file as .csv")
+    assert str(err.value) == ("'tab.tsv' is not a well-formed TSV file: line 11 has more fields than the header (2). "
+                              "Remove the tab inside the text in that line (or the extra field), or save the file as .csv")
 
 
 @pytest.mark.parametrize("name, sep, drop_commas", [("pipe.csv", "|", False), ("pipe_nocomma.csv", "|", True),
@@ -496,3 +496,100 @@ def test_every_broken_jsonl_line_is_named_at_once(datasets_dir, tmp_path):
     (tmp_path / "broken.jsonl").write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match=r"line 26 is not valid JSON \(Expecting .:. delimiter at column \d+\) and 6 more; "):
         load_raw(str(tmp_path / "broken.jsonl"))
+
+
+def _with_multi_line_texts(datasets_dir):
+    """SST-2 rows as pandas and Excel write texts with line breaks: quoted, over several lines."""
+    dev = _sst2_dev(datasets_dir, 60)
+    dev.loc[2, "sentence"] = "line one, with comma\nline two"
+    dev.loc[5, "sentence"] = "a\n\nb"
+    return dev  # rows 0-2 start on lines 2-4, rows 3-5 on lines 6-8, row 6 and on 3 lines below line i + 2
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
+def test_rows_after_a_multi_line_text_are_named_by_their_line_in_the_file(datasets_dir, tmp_path, line_end):
+    # Every row after such a text was named as many lines too early as the text had line breaks.
+    from workbench.config import DataConfig
+    from workbench.data.validate import check_data
+
+    dev = _with_multi_line_texts(datasets_dir)
+    dev.loc[20, "sentence"] = "   "
+    dev.loc[30, "label"] = ""
+    dev.to_csv(tmp_path / "multiline.csv", index=False, lineterminator=line_end)
+    part = load_raw(str(tmp_path / "multiline.csv")).splits["train"]
+    assert [part.where(i) for i in (0, 2, 3, 5, 6, 59)] == ["line 2", "line 4", "line 6", "line 8", "line 11",
+                                                           "line 64"]
+    problems = [p.detail for p in check_data(DataConfig(path=str(tmp_path / "multiline.csv"))).problems]
+    assert "[train] empty text in column 'sentence'; fill these rows in or delete them (line 25)" in problems
+    assert "[train] missing label in column 'label'; give every row a label or delete it (line 35)" in problems
+
+
+def test_a_malformed_row_after_a_multi_line_text_is_named_by_its_line(datasets_dir, tmp_path):
+    # pandas counts records, not lines: it named line 17 for the row on line 20.
+    text = _with_multi_line_texts(datasets_dir).to_csv(index=False).splitlines(keepends=True)
+    text[19] = text[19].rstrip("\n") + ",extra\n"
+    (tmp_path / "ragged.csv").write_text("".join(text))
+    with pytest.raises(DataError, match=r"'ragged.csv' is not a well-formed CSV file: line 20 has more fields than"):
+        load_raw(str(tmp_path / "ragged.csv"))
+    text[19] = text[19].replace(",extra", "")
+    text.append('"a review whose quote is never closed ,1\n')  # the last row: no later quote closes it
+    (tmp_path / "unclosed.csv").write_text("".join(text))
+    with pytest.raises(DataError) as err:
+        load_raw(str(tmp_path / "unclosed.csv"))
+    assert str(err.value) == ("'unclosed.csv' is not a well-formed CSV file: the quote opened on line 65 is never "
+                              'closed. Close it (a quote inside a quoted text is written twice: "")')
+
+
+def test_every_malformed_row_is_named_at_once(datasets_dir, tmp_path):
+    # Only the first was named, so the user fixed one line, checked again and got the next.
+    text = _sst2_dev(datasets_dir, 60).to_csv(index=False).splitlines()
+    for i in (7, 15, 30):
+        text[i] += ",extra"
+    (tmp_path / "ragged.csv").write_text("\n".join(text) + "\n")
+    with pytest.raises(DataError) as err:
+        load_raw(str(tmp_path / "ragged.csv"))
+    assert str(err.value) == ("'ragged.csv' is not a well-formed CSV file: lines 8, 16, 31 have more fields than the "
+                              'header (2). Quote fields that contain a comma ("like, this") or fix those lines')
+
+
+def test_rows_that_all_end_in_a_separator_are_named_with_that_fix(datasets_dir, tmp_path):
+    # Reported as "line 2" only, with advice about quoting commas that did not apply.
+    text = _sst2_dev(datasets_dir, 60).to_csv(index=False, sep=";").splitlines()
+    (tmp_path / "trailing.csv").write_text(text[0] + "\n" + "".join(line + ";\n" for line in text[1:]))
+    with pytest.raises(DataError) as err:
+        load_raw(str(tmp_path / "trailing.csv"))
+    assert str(err.value) == ("'trailing.csv' is not a well-formed CSV file: lines 2, 3, 4, 5, 6, 7, 8, 9 and 52 more "
+                              "have more fields than the header (2). Remove the semicolon at the end of those lines "
+                              "(or name the extra column in the header)")
+
+
+def test_a_malformed_row_of_a_semicolon_file_gets_the_semicolon_fix(datasets_dir, tmp_path):
+    # The fix said to quote commas, which this file may hold unquoted.
+    text = _sst2_dev(datasets_dir, 60).to_csv(index=False, sep=";").splitlines()
+    text[3] = "bad; really bad;0"
+    (tmp_path / "semi.csv").write_text("\n".join(text) + "\n")
+    with pytest.raises(DataError) as err:
+        load_raw(str(tmp_path / "semi.csv"))
+    assert str(err.value) == ("'semi.csv' is not a well-formed CSV file: line 4 has more fields than the header (2). "
+                              'Quote fields that contain a semicolon ("like; this") or fix that line')
+
+
+@pytest.mark.parametrize("sep", [",", ";"])
+def test_a_comma_or_semicolon_file_named_tsv_reads_as_csv(datasets_dir, tmp_path, sep):
+    # Read with tabs it was one column named 'sentence,label', and the check said no label column
+    # was found among "sentence,label"; as a dev split it was left out as "having no labels".
+    dev = _sst2_dev(datasets_dir, 60)
+    dev.to_csv(tmp_path / "dev.tsv", index=False, sep=sep)
+    assert load_raw(str(tmp_path / "dev.tsv")).splits["train"].frame.equals(dev)
+    _sst2_dev(datasets_dir).to_csv(tmp_path / "train.tsv", index=False, sep="\t")
+    assert load_raw(str(tmp_path)).splits["validation"].frame.equals(dev)
+
+
+@pytest.mark.parametrize("hint", ["sep=;", '"sep=;"'])
+def test_excel_separator_line_is_honoured_and_rows_keep_their_lines(datasets_dir, tmp_path, hint):
+    # The `sep=;` line was read as the header: columns 'sep=' and 'Unnamed: 1', and a class 'label'.
+    dev = _sst2_dev(datasets_dir, 60)
+    (tmp_path / "excel.csv").write_text(hint + "\n" + dev.to_csv(index=False, sep=";"))
+    part = load_raw(str(tmp_path / "excel.csv")).splits["train"]
+    assert part.frame.equals(dev) and part.where(0) == "line 3"
+

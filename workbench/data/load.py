@@ -7,6 +7,7 @@ exact line of the file the user has to fix. Training converts the checked frames
 from __future__ import annotations
 
 import bz2
+import contextlib
 import csv
 import gzip
 import io
@@ -39,6 +40,9 @@ SPLIT_NAMES = {"train": "train", "training": "train", "dev": "validation", "vali
 LABEL_NAME_FILES = ("classes.txt", "labels.txt")
 # Separators we do not read, recognised in a header line that has no comma, semicolon or tab.
 OTHER_SEPARATORS = ("|", ":")
+SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+# Excel's first line naming the separator, `sep=;`, and as some tools quote it, `"sep=;"`.
+_SEPARATOR_HINT = re.compile(r'"?sep=(.)"?')
 # Lines, files or names listed in one message; the rest are counted.
 MAX_LISTED = 8
 # One field of a TSV written with CSV quoting (pandas, Excel): "quoted, with "" inside" or bare.
@@ -59,9 +63,12 @@ class SplitFrame:
     source: str  # the file (or hub dataset) it came from
     line_offset: int  # row i of the frame is `line i + line_offset` of the file
     unit: str = "line"  # "line" for text files, "row" for parquet / hub
+    # Row i's first line when rows span several lines (quoted texts with line breaks), else None.
+    lines: np.ndarray | None = None
 
     def where(self, index: int) -> str:
-        return f"{self.unit} {index + self.line_offset}"
+        number = self.lines[index] if self.lines is not None else index + self.line_offset
+        return f"{self.unit} {number}"
 
 
 @dataclass
@@ -138,11 +145,11 @@ def data_format(path: Path) -> str | None:
     return fmt
 
 
-def _open_text(path: Path, encoding: str = "utf-8", errors: str = "strict"):
+def _open_text(path: Path, encoding: str = "utf-8", errors: str = "strict", newline: str | None = None):
     opener = COMPRESSED.get(path.suffix.lower())
     if opener is not None:
-        return opener(path, "rt", encoding=encoding, errors=errors)
-    return path.open(encoding=encoding, errors=errors)
+        return opener(path, "rt", encoding=encoding, errors=errors, newline=newline)
+    return path.open(encoding=encoding, errors=errors, newline=newline)
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -162,25 +169,30 @@ def _text_encoding(path: Path) -> str:
     return "utf-16" if start in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
 
 
-def _csv_separator(path: Path, encoding: str) -> str:
-    """',' unless the header line has none and splits on ';' or a tab: spreadsheet programs in
-    many locales export CSV with semicolons, and some tools write tabs into .csv files. The header
-    decides because it is the one line whose cells hold no free text."""
+def _first_lines(path: Path, encoding: str) -> tuple[str | None, str, str]:
+    """The separator named by Excel's `sep=;` first line (scripts write it so Excel splits the
+    columns in any locale), or None; then the header line and the first row's line."""
     with _open_text(path, encoding=encoding, errors="replace") as handle:
-        header = handle.readline()
-    if "," not in header:
-        for separator in (";", "\t"):
-            if separator in header:
-                return separator
-    return ","
+        first = handle.readline()
+        hint = _SEPARATOR_HINT.fullmatch(first.rstrip("\r\n"))
+        if hint:
+            first = handle.readline()
+        return (hint.group(1) if hint else None), first, handle.readline()
 
 
-def _other_separator(path: Path, encoding: str) -> str | None:
+def _separator(header: str, fmt: str) -> str:
+    """The separator the header line uses, because it is the one line whose cells hold no free text:
+    for .csv ',' unless it has none but ';' or a tab (spreadsheets in many locales export CSV with
+    semicolons, some tools write tabs into .csv files); for .tsv a tab unless it has none but commas
+    or semicolons (a CSV named .tsv would read as one column named 'text,label')."""
+    order = ("\t", ",", ";") if fmt == "tsv" else (",", ";", "\t")
+    return next((separator for separator in order if separator in header), order[0])
+
+
+def _other_separator(header: str, first_row: str) -> str | None:
     """'|' (or ':') when the header line has no comma, semicolon or tab but that character, and the
     first row has it as often: a file we cannot split, which otherwise reads as one column and
     gets advice about quoting or the label column that does not apply."""
-    with _open_text(path, encoding=encoding, errors="replace") as handle:
-        header, first_row = handle.readline(), handle.readline()
     if any(separator in header for separator in (",", ";", "\t")):
         return None
     return next((sep for sep in OTHER_SEPARATORS
@@ -209,17 +221,6 @@ def _tsv_uses_csv_quoting(path: Path, encoding: str) -> bool:
     return needed
 
 
-def _first_long_row(path: Path, sep: str, quoting: int, encoding: str) -> str:
-    """pandas' words for a row with more fields than the header: "Expected 2 fields in line 3, saw 3"."""
-    with _open_text(path, encoding=encoding, errors="replace") as handle:
-        reader = csv.reader(handle, delimiter=sep, quoting=quoting)
-        header = len(next(reader))
-        for row in reader:
-            if len(row) > header:
-                return f"Expected {header} fields in line {reader.line_num}, saw {len(row)}"
-    return "a row has more fields than the header"
-
-
 def _read_text(path: Path) -> str:
     """A text file's content, decoded as CSV files are: UTF-16 after its byte-order mark, else UTF-8
     without one. Notepad and PowerShell write both, and a mark left in would break the first JSON
@@ -239,6 +240,128 @@ def _first_non_utf8(path: Path) -> str:
         return f"line {line} has byte 0x{data[err.start]:02x}, perhaps Latin-1 or Windows-1252"
 
 
+@dataclass
+class _RowScan:
+    """What Python's csv module finds in a file pandas could not read, line by line as an editor
+    counts them (pandas counts records, so a quoted text with line breaks shifts its numbers)."""
+
+    fields: int  # in the header
+    long: list[tuple[int, bool]] = field(default_factory=list)  # (first line, extra fields all empty) per row
+    unclosed: int | None = None  # the line of a quote that is never closed
+
+
+def _scan_rows(path: Path, sep: str, quoting: int, encoding: str, skip: int, strict: bool = True) -> _RowScan:
+    # newline="": lines are counted as the file has them, and line breaks inside quotes stay text.
+    with _open_text(path, encoding=encoding, errors="replace", newline="") as handle, _long_fields():
+        for _ in range(skip):
+            handle.readline()
+        reader = csv.reader(handle, delimiter=sep, quoting=quoting, strict=strict)
+        scan, start = _RowScan(0), skip + 1
+        try:
+            scan.fields = len(next(reader, []))
+            while True:
+                start = skip + reader.line_num + 1
+                row = next(reader, None)
+                if row is None:
+                    return scan
+                if len(row) > scan.fields:
+                    scan.long.append((start, not any(value.strip() for value in row[scan.fields:])))
+        except csv.Error as err:
+            if not strict:
+                return scan  # what was found so far; pandas' own words stand in when that is nothing
+            # Strict mode tells an unclosed quote at the end from the rest; anything else it refuses
+            # (a character after a closing quote) pandas reads on, and so does the lenient mode.
+            if "unexpected end of data" in str(err):
+                scan.unclosed = start
+                return scan
+            return _scan_rows(path, sep, quoting, encoding, skip, strict=False)
+
+
+@contextlib.contextmanager
+def _long_fields():
+    """The csv module refuses fields over 131,072 characters, which a quote never closed makes of
+    the rest of the file; pandas reads them, so the scan that names its lines must too."""
+    limit = csv.field_size_limit()
+    csv.field_size_limit(2**31 - 1)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(limit)
+
+
+def _malformed(path: Path, sep: str, quoting: int, encoding: str, skip: int,
+               error: pd.errors.ParserError | None) -> DataError:
+    """Every row with too many fields and an unclosed quote, at the lines an editor shows, with the
+    fix for this file's separator."""
+    scan = _scan_rows(path, sep, quoting, encoding, skip)
+    found, fixes = [], []
+    if scan.long:
+        lines = [line for line, _ in scan.long]
+        that = "that line" if len(lines) == 1 else "those lines"
+        found.append(f"line {lines[0]} has more fields than the header ({scan.fields})" if len(lines) == 1 else
+                     f"lines {shortened(lines)} have more fields than the header ({scan.fields})")
+        name = SEPARATOR_NAMES.get(sep, repr(sep))
+        if all(empty for _, empty in scan.long):  # every row ends in a separator: an empty extra field
+            fixes.append(f"Remove the {name} at the end of {that} (or name the extra column in the header)")
+        elif quoting == csv.QUOTE_NONE:  # a bare tab cannot be quoted in a TSV read with QUOTE_NONE
+            fixes.append(f"Remove the tab inside the text in {that} (or the extra field), or save the file as .csv")
+        else:
+            example = f' ("like{sep} this")' if sep in ",;" else ""
+            fixes.append(f"Quote fields that contain a {name}{example} or fix {that}")
+    if scan.unclosed:
+        found.append(f"the quote opened on line {scan.unclosed} is never closed")
+        fixes.append('Close it (a quote inside a quoted text is written twice: "")')
+    if not found and error is not None:  # pandas saw what the csv module did not: its own words
+        found.append(str(error).strip().splitlines()[-1].replace("Error tokenizing data. C error: ", ""))
+        fixes.append("Fix that line")
+    kind = "TSV" if sep == "\t" else "CSV"
+    return DataError(f"'{path.name}' is not a well-formed {kind} file: {', and '.join(found)}. {'; '.join(fixes)}")
+
+
+def _row_lines(frame: pd.DataFrame, first: int) -> np.ndarray | None:
+    """Each row's first line in the file, where quoted texts with line breaks make rows span
+    several lines (pandas and Excel write them so); None when every row is one line."""
+    breaks = np.zeros(len(frame), dtype=np.int64)
+    for column in frame.columns:
+        if pd.api.types.is_string_dtype(frame[column]):
+            breaks += frame[column].str.count(r"\r\n|\r|\n").fillna(0).to_numpy(dtype=np.int64)
+    if not breaks.any():
+        return None
+    return first + np.concatenate(([0], np.cumsum(breaks + 1)[:-1]))
+
+
+def _read_delimited(path: Path, fmt: str) -> SplitFrame:
+    encoding = _text_encoding(path)
+    hint, header, first_row = _first_lines(path, encoding)
+    other = None if hint else _other_separator(header, first_row)
+    if other:
+        raise DataError(f"'{path.name}' seems to be separated by '{other}' (its header line has no "
+                        "comma, semicolon or tab); save it with commas (CSV) or tabs (TSV)")
+    sep = hint or _separator(header, fmt)
+    quoting = csv.QUOTE_MINIMAL
+    if fmt == "tsv" and sep == "\t" and not _tsv_uses_csv_quoting(path, encoding):
+        quoting = csv.QUOTE_NONE
+    skip = 1 if hint else 0
+    try:
+        frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""], skiprows=skip,
+                            skip_blank_lines=False, quoting=quoting, encoding=encoding)
+    except pd.errors.ParserError as err:
+        raise _malformed(path, sep, quoting, encoding, skip, err) from None
+    if not isinstance(frame.index, pd.RangeIndex):
+        # The first row had one field more than the header, so pandas silently took the first
+        # column as an index: every text would shift by one column.
+        raise _malformed(path, sep, quoting, encoding, skip, None)
+    looks_like_data = header_looks_like_data(frame)
+    if looks_like_data:  # read as a header, the first row of data would be silently lost
+        example = "text<tab>label" if sep == "\t" else f"text{sep}label"
+        raise DataError(f"'{path.name}' seems to have no header row: its first line looks like data "
+                        f"({looks_like_data}); add a first line naming the columns, e.g. {example}")
+    frame = _without_trailing_blank_rows(frame)
+    # The first row follows the `sep=` line and the header, which may span lines itself.
+    first = skip + 2 + sum(len(re.findall(r"\r\n|\r|\n", str(name))) for name in frame.columns)
+    return SplitFrame(frame, str(path), line_offset=first, lines=_row_lines(frame, first))
+
+
 def read_file(path: Path) -> SplitFrame:
     fmt = data_format(path)
     if fmt is None:
@@ -250,45 +373,12 @@ def read_file(path: Path) -> SplitFrame:
         raise DataError(f"'{path}' is empty; it needs a header line and at least one row")
     try:
         if fmt in ("csv", "tsv"):
-            encoding = _text_encoding(path)
-            other = _other_separator(path, encoding)
-            if other:
-                raise DataError(f"'{path.name}' seems to be separated by '{other}' (its header line has no "
-                                "comma, semicolon or tab); save it with commas (CSV) or tabs (TSV)")
-            sep = "\t" if fmt == "tsv" else _csv_separator(path, encoding)
-            quoting = csv.QUOTE_MINIMAL
-            if fmt == "tsv" and not _tsv_uses_csv_quoting(path, encoding):
-                quoting = csv.QUOTE_NONE
-            frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""],
-                                skip_blank_lines=False, quoting=quoting, encoding=encoding)
-            if not isinstance(frame.index, pd.RangeIndex):
-                # The first row had one field more than the header, so pandas silently took the
-                # first column as an index: every text would shift by one column.
-                raise pd.errors.ParserError(_first_long_row(path, sep, quoting, encoding))
-            looks_like_data = header_looks_like_data(frame)
-            if looks_like_data:  # read as a header, the first row of data would be silently lost
-                example = "text<tab>label" if sep == "\t" else f"text{sep}label"
-                raise DataError(f"'{path.name}' seems to have no header row: its first line looks like data "
-                                f"({looks_like_data}); add a first line naming the columns, e.g. {example}")
-            return SplitFrame(_without_trailing_blank_rows(frame), str(path), line_offset=2)  # line 1: header
+            return _read_delimited(path, fmt)
         if fmt in ("json", "jsonl"):
             return _read_json_file(path, fmt)
         return SplitFrame(pd.read_parquet(path), str(path), line_offset=1, unit="row")
     except DataError:
         raise
-    except pd.errors.ParserError as err:
-        # pandas says e.g. "Expected 2 fields in line 5, saw 3": keep the line, add the fix.
-        detail = str(err).strip().splitlines()[-1].replace("Error tokenizing data. C error: ", "")
-        unclosed = re.search(r"EOF inside string starting at row (\d+)", detail)
-        if unclosed:  # pandas counts rows from 0 with the header as row 0; a user counts lines from 1
-            detail = f"the quote opened on line {int(unclosed.group(1)) + 1} is never closed"
-        if fmt == "tsv":  # a bare tab cannot be quoted in a TSV read with QUOTE_NONE: quoting advice fails
-            line = re.search(r"line (\d+)", detail)
-            fix = (f"Remove the tab inside the text in {line.group(0) if line else 'that line'} (or the extra "
-                   "field), or save the file as .csv")
-        else:
-            fix = 'Quote fields that contain a comma ("like, this") or fix that line'
-        raise DataError(f"'{path.name}' is not a well-formed {fmt.upper()} file: {detail}. {fix}") from None
     except UnicodeDecodeError:
         if b"\x00" in _read_bytes(path)[:8192]:  # no text encoding but UTF-16 (read above) holds NUL bytes
             raise DataError(f"'{path.name}' is not a text file (it holds binary data, such as NUL bytes): "

@@ -593,3 +593,18 @@ def test_excel_separator_line_is_honoured_and_rows_keep_their_lines(datasets_dir
     part = load_raw(str(tmp_path / "excel.csv")).splits["train"]
     assert part.frame.equals(dev) and part.where(0) == "line 3"
 
+
+def test_a_header_naming_a_column_twice_is_refused(datasets_dir, tmp_path):
+    # pandas renamed the second 'label' to 'label.1', and the check silently used the first.
+    dev = _sst2_dev(datasets_dir, 60)
+    dev["again"] = 1 - dev["label"].astype(int)
+    text = dev.to_csv(index=False).replace("sentence,label,again", "sentence,label,label", 1)
+    (tmp_path / "dup.csv").write_text(text)
+    with pytest.raises(DataError) as err:
+        load_raw(str(tmp_path / "dup.csv"))
+    assert str(err.value) == ("'dup.csv' has more than one column named 'label' (columns 2, 3); give each column its "
+                              "own name in the header line")
+    # Excel's columns without a name (a trailing comma on each line) are no repeated name.
+    (tmp_path / "excel.csv").write_text("".join(line + ",,\n" for line in dev.to_csv(index=False).splitlines()))
+    assert list(load_raw(str(tmp_path / "excel.csv")).splits["train"].frame.columns[:3]) == ["sentence", "label",
+                                                                                             "again"]

@@ -289,6 +289,29 @@ def _long_fields():
         csv.field_size_limit(limit)
 
 
+def _header_names(path: Path, sep: str, quoting: int, encoding: str, skip: int) -> list[str]:
+    # Strict decoding: a binary file renamed .csv is named as one, not for its garbled "names".
+    with _open_text(path, encoding=encoding, newline="") as handle:
+        for _ in range(skip):
+            handle.readline()
+        try:
+            return next(csv.reader(handle, delimiter=sep, quoting=quoting), [])
+        except csv.Error:
+            return []
+
+
+def _require_distinct_names(path: Path, names: list[str]) -> None:
+    """pandas reads a second 'label' column as 'label.1', and the check would silently use the first."""
+    positions: dict[str, list[int]] = {}
+    for number, name in enumerate(names, start=1):
+        if name.strip():  # Excel's blank names (trailing commas) become Unnamed: 2, Unnamed: 3
+            positions.setdefault(name, []).append(number)
+    repeated = [f"{name!r} (columns {shortened(numbers)})" for name, numbers in positions.items() if len(numbers) > 1]
+    if repeated:
+        raise DataError(f"'{path.name}' has more than one column named {', '.join(repeated)}; give each column "
+                        "its own name in the header line")
+
+
 def _malformed(path: Path, sep: str, quoting: int, encoding: str, skip: int,
                error: pd.errors.ParserError | None) -> DataError:
     """Every row with too many fields and an unclosed quote, at the lines an editor shows, with the
@@ -342,6 +365,7 @@ def _read_delimited(path: Path, fmt: str) -> SplitFrame:
     if fmt == "tsv" and sep == "\t" and not _tsv_uses_csv_quoting(path, encoding):
         quoting = csv.QUOTE_NONE
     skip = 1 if hint else 0
+    _require_distinct_names(path, _header_names(path, sep, quoting, encoding, skip))
     try:
         frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""], skiprows=skip,
                             skip_blank_lines=False, quoting=quoting, encoding=encoding)

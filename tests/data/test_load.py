@@ -608,3 +608,41 @@ def test_a_header_naming_a_column_twice_is_refused(datasets_dir, tmp_path):
     (tmp_path / "excel.csv").write_text("".join(line + ",,\n" for line in dev.to_csv(index=False).splitlines()))
     assert list(load_raw(str(tmp_path / "excel.csv")).splits["train"].frame.columns[:3]) == ["sentence", "label",
                                                                                              "again"]
+
+
+def test_a_gap_in_a_nullable_parquet_column_is_a_missing_label_not_a_class(datasets_dir, tmp_path):
+    # str(pd.NA) made a class '<NA>': "too few rows for class '<NA>'", "labels mix numbers and names".
+    import pandas as pd
+
+    from workbench.config import DataConfig
+    from workbench.data.validate import check_data
+
+    dev = _sst2_dev(datasets_dir, 60).astype({"label": "Int64"})
+    dev.loc[4, "label"] = pd.NA
+    dev.to_parquet(tmp_path / "nullable.parquet")
+    assert load_raw(str(tmp_path / "nullable.parquet")).splits["train"].frame["label"][4] is None
+    report = check_data(DataConfig(path=str(tmp_path / "nullable.parquet")))
+    assert report.label_names == ["0", "1"]
+    assert [p.detail for p in report.problems] == [
+        "[train] missing label in column 'label'; give every row a label or delete it (row 5)"]
+
+
+def test_parquet_written_by_datasets_keeps_its_class_names(datasets_dir, tmp_path):
+    # Dataset.to_parquet keeps ClassLabel names in the file; they were shown as 0 and 1.
+    import datasets
+
+    from workbench.config import DataConfig
+    from workbench.data.validate import check_data
+
+    dev = _sst2_dev(datasets_dir, 60).astype({"label": int})
+    dev.loc[7, "label"] = -1  # ClassLabel's "no label"
+    features = datasets.Features({"sentence": datasets.Value("string"),
+                                  "label": datasets.ClassLabel(names=["negative", "positive"])})
+    datasets.Dataset.from_pandas(dev, features=features).to_parquet(tmp_path / "hf.parquet")
+    raw = load_raw(str(tmp_path / "hf.parquet"))
+    assert raw.hub_label_names == {"label": ["negative", "positive"]}
+    assert raw.splits["train"].frame["label"][7] is None
+    report = check_data(DataConfig(path=str(tmp_path / "hf.parquet")))
+    assert report.label_names == ["negative", "positive"]
+    assert [p.detail for p in report.problems] == [
+        "[train] missing label in column 'label'; give every row a label or delete it (row 8)"]

@@ -65,6 +65,8 @@ class SplitFrame:
     unit: str = "line"  # "line" for text files, "row" for parquet / hub
     # Row i's first line when rows span several lines (quoted texts with line breaks), else None.
     lines: np.ndarray | None = None
+    # Class names by column, as 🤗 datasets' ClassLabel gives them (a Hub dataset, its Parquet files).
+    class_names: dict[str, list[str]] = field(default_factory=dict)
 
     def where(self, index: int) -> str:
         number = self.lines[index] if self.lines is not None else index + self.line_offset
@@ -107,7 +109,8 @@ def load_raw(path: str | os.PathLike) -> RawData:
     if p.is_dir():
         return _load_folder(p)
     if p.is_file():
-        return RawData({"train": read_file(p)}, str(p), _label_names_beside(p.parent))
+        part = read_file(p)
+        return RawData({"train": part}, str(p), _label_names_beside(p.parent), part.class_names)
     if re.fullmatch(r"[\w.-]+/[\w.-]+(:[\w.-]+)?", path) and not path.startswith(".") \
             and not _names_a_file(p):
         return _load_hub(path)
@@ -400,7 +403,7 @@ def read_file(path: Path) -> SplitFrame:
             return _read_delimited(path, fmt)
         if fmt in ("json", "jsonl"):
             return _read_json_file(path, fmt)
-        return SplitFrame(pd.read_parquet(path), str(path), line_offset=1, unit="row")
+        return _read_parquet(path)
     except DataError:
         raise
     except UnicodeDecodeError:
@@ -416,6 +419,30 @@ def read_file(path: Path) -> SplitFrame:
                             "damaged or cut short; compress it again, or give the uncompressed file") from None
         raise DataError(f"'{path.name}' could not be read as {fmt.upper()}: "
                         f"{str(err).splitlines()[0]}") from None
+
+
+def _read_parquet(path: Path) -> SplitFrame:
+    import pyarrow.parquet as pq
+
+    frame = pd.read_parquet(path)
+    # 🤗 datasets' to_parquet keeps its features in the schema: ClassLabel names, as from the Hub.
+    metadata = pq.read_schema(path).metadata or {}
+    features = json.loads(metadata.get(b"huggingface", b"{}")).get("info", {}).get("features", {})
+    names = {column: list(feature["names"]) for column, feature in features.items()
+             if isinstance(feature, dict) and feature.get("_type") == "ClassLabel" and column in frame}
+    for column in names:
+        frame[column] = _class_label_ids(frame[column])
+    for column in frame.columns:
+        if getattr(frame[column].dtype, "na_value", None) is pd.NA:
+            # Nullable columns (Int64, boolean, string) mark a gap with pd.NA, which str() makes the
+            # class '<NA>'; None is missing everywhere, as in the other formats.
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    return SplitFrame(frame, str(path), line_offset=1, unit="row", class_names=names)
+
+
+def _class_label_ids(values: pd.Series) -> pd.Series:
+    """-1 is ClassLabel's "no label" (GLUE hides its test labels so): a missing label."""
+    return values.astype(object).where(values.fillna(-1) >= 0, None)
 
 
 def _without_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
@@ -528,7 +555,7 @@ def _load_folder(folder: Path) -> RawData:
             found = f"none; it holds {shown}" if others else "none; it is empty"
         raise DataError(f"folder '{folder}' has no train file; name the files train.*, dev.* or "
                         f"validation.*, test.* (data files found: {found})")
-    return RawData(splits, str(folder), _label_names_beside(folder))
+    return RawData(splits, str(folder), _label_names_beside(folder), splits["train"].class_names)
 
 
 def _label_names_beside(folder: Path) -> list[str] | None:
@@ -574,8 +601,7 @@ def _load_hub(name: str) -> RawData:
         for column, feature in dataset.features.items():
             if isinstance(feature, datasets.ClassLabel):
                 names[column] = list(feature.names)
-                # -1 is the Hub's "no label" (GLUE hides its test labels so): a missing label.
-                frame[column] = frame[column].astype(object).where(frame[column] >= 0, None)
+                frame[column] = _class_label_ids(frame[column])
         splits[split] = SplitFrame(frame, f"{name}[{split_name}]", 1, "row")
     return RawData(splits, f"hub:{name}", hub_label_names=names)
 

@@ -646,3 +646,67 @@ def test_parquet_written_by_datasets_keeps_its_class_names(datasets_dir, tmp_pat
     assert report.label_names == ["negative", "positive"]
     assert [p.detail for p in report.problems] == [
         "[train] missing label in column 'label'; give every row a label or delete it (row 8)"]
+
+
+def _sst2_train(datasets_dir, rows):
+    import pandas as pd
+
+    return pd.read_csv(datasets_dir / "sst2" / "train.tsv", sep="\t", dtype=str, quoting=3).head(rows)
+
+
+def test_shards_of_a_split_are_read_as_one_and_rows_name_their_file(datasets_dir, tmp_path):
+    # They were refused as "two train files; keep one", which threw half the data away.
+    import pandas as pd
+
+    train = _sst2_train(datasets_dir, 60)
+    train.head(30).to_csv(tmp_path / "train-00000-of-00002.tsv", sep="\t", index=False)
+    train.tail(30).to_csv(tmp_path / "train-00001-of-00002.tsv", sep="\t", index=False)
+    _sst2_dev(datasets_dir, 20).to_csv(tmp_path / "validation-00000-of-00001.tsv", sep="\t", index=False)
+    raw = load_raw(str(tmp_path))
+    part = raw.splits["train"]
+    assert part.frame.equals(train) and len(raw.splits["validation"].frame) == 20
+    assert part.source == str(tmp_path / "train-*-of-00002.tsv")
+    assert [part.where(i) for i in (0, 29, 30, 59)] == [
+        "train-00000-of-00002.tsv line 2", "train-00000-of-00002.tsv line 31", "train-00001-of-00002.tsv line 2",
+        "train-00001-of-00002.tsv line 31"]
+    assert pd.concat([train.head(30), train.tail(30)], ignore_index=True).equals(part.frame)
+
+
+def test_a_missing_shard_or_a_second_file_for_a_split_is_named(datasets_dir, tmp_path):
+    train = _sst2_train(datasets_dir, 60)
+    for i in (0, 2):
+        train.iloc[20 * i:20 * i + 20].to_csv(tmp_path / f"train-0000{i}-of-00003.csv", index=False)
+    with pytest.raises(DataError) as err:
+        load_raw(str(tmp_path))
+    assert str(err.value) == f"folder '{tmp_path}' lacks train-00001-of-00003.csv of the 3 train shards; add it"
+    train.to_csv(tmp_path / "train.csv", index=False)
+    with pytest.raises(DataError) as err:
+        load_raw(str(tmp_path))
+    assert str(err.value) == (f"folder '{tmp_path}' has 3 train files (train-00000-of-00003.csv, "
+                              "train-00002-of-00003.csv, train.csv); keep one, or join them into one file")
+
+
+def test_a_folder_without_a_train_file_lists_its_data_files_shortened(datasets_dir, tmp_path):
+    # A folder of 120 files listed all 120.
+    for i in range(12):
+        _sst2_dev(datasets_dir, 10).to_csv(tmp_path / f"part{i:02d}.csv", index=False)
+    with pytest.raises(DataError) as err:
+        load_raw(str(tmp_path))
+    assert str(err.value).endswith("(data files found: part00.csv, part01.csv, part02.csv, part03.csv, part04.csv, "
+                                   "part05.csv, part06.csv, part07.csv and 4 more)")
+
+
+def test_every_unreadable_file_of_a_folder_is_named_at_once(datasets_dir, tmp_path):
+    # The first one stopped the load, hiding the others and train's own problems.
+    from tests.broken_data import folder_with_two_unreadable_files
+
+    folder = folder_with_two_unreadable_files(datasets_dir, tmp_path / "data")
+    dev = ("'dev.csv' is not UTF-8 text (line 4 has byte 0xe9, perhaps Latin-1 or Windows-1252); save it as UTF-8 "
+           "and try again")
+    test = ("'test.csv' is not a well-formed CSV file: line 32 has more fields than the header (2). Quote fields that "
+            'contain a comma ("like, this") or fix that line')
+    with pytest.raises(DataError) as err:
+        load_raw(str(folder))
+    assert str(err.value) == f"2 files of folder '{folder}' cannot be read:\n- {dev}\n- {test}"
+    raw = load_raw(str(folder), partial=True)  # what the check reads: train is checked beside them
+    assert list(raw.splits) == ["train"] and raw.unreadable == {"validation": dev, "test": test}

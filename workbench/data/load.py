@@ -6,6 +6,7 @@ exact line of the file the user has to fix. Training converts the checked frames
 
 from __future__ import annotations
 
+import bisect
 import bz2
 import contextlib
 import csv
@@ -43,6 +44,8 @@ OTHER_SEPARATORS = ("|", ":")
 SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 # Excel's first line naming the separator, `sep=;`, and as some tools quote it, `"sep=;"`.
 _SEPARATOR_HINT = re.compile(r'"?sep=(.)"?')
+# The shards of one split, as the Hub and datasets name them: train-00000-of-00002.parquet.
+_SHARD = re.compile(r"(.+)-(\d+)-of-(\d+)")
 # Lines, files or names listed in one message; the rest are counted.
 MAX_LISTED = 8
 # One field of a TSV written with CSV quoting (pandas, Excel): "quoted, with "" inside" or bare.
@@ -67,10 +70,19 @@ class SplitFrame:
     lines: np.ndarray | None = None
     # Class names by column, as 🤗 datasets' ClassLabel gives them (a Hub dataset, its Parquet files).
     class_names: dict[str, list[str]] = field(default_factory=dict)
+    # (first row, file name) of each file when the split was read from several (shards).
+    files: list[tuple[int, str]] = field(default_factory=list)
 
     def where(self, index: int) -> str:
         number = self.lines[index] if self.lines is not None else index + self.line_offset
-        return f"{self.unit} {number}"
+        if not self.files:
+            return f"{self.unit} {number}"
+        name = self.files[bisect.bisect_right([start for start, _ in self.files], index) - 1][1]
+        return f"{name} {self.unit} {number}"
+
+    def row_numbers(self) -> np.ndarray:
+        """Each row's line (or record, or row) number, as where() names it."""
+        return self.lines if self.lines is not None else np.arange(len(self.frame)) + self.line_offset
 
 
 @dataclass
@@ -79,6 +91,9 @@ class RawData:
     source: str
     label_names_file: list[str] | None = None  # classes.txt beside the data, if any
     hub_label_names: dict[str, list[str]] = field(default_factory=dict)  # ClassLabel names
+    # Why a split's file (or classes.txt, under None) cannot be read, by split: only from
+    # load_raw(partial=True), whose caller reports these beside the problems of the splits read.
+    unreadable: dict[str | None, str] = field(default_factory=dict)
 
 
 def data_path_text(path: str | os.PathLike) -> str:
@@ -91,8 +106,10 @@ def data_path_text(path: str | os.PathLike) -> str:
                     "index=False), and give that path")
 
 
-def load_raw(path: str | os.PathLike) -> RawData:
-    """Load a file, a folder of split files, or `hub:<id>` into frames."""
+def load_raw(path: str | os.PathLike, partial: bool = False) -> RawData:
+    """Load a file, a folder of split files, or `hub:<id>` into frames. A folder file that cannot be
+    read raises DataError naming every such file; with `partial`, the other splits still load and
+    the reasons are in `unreadable` (unless train is among them)."""
     path = data_path_text(path).strip()
     if not path:
         raise DataError("no data path is given; give a file (CSV, TSV, JSON, JSONL, Parquet), a folder of "
@@ -107,7 +124,7 @@ def load_raw(path: str | os.PathLike) -> RawData:
                         "Hub datasets: download it and give its path, or use hub:<dataset id>")
     p = Path(path).expanduser()
     if p.is_dir():
-        return _load_folder(p)
+        return _load_folder(p, partial)
     if p.is_file():
         part = read_file(p)
         return RawData({"train": part}, str(p), _label_names_beside(p.parent), part.class_names)
@@ -534,28 +551,71 @@ def _pandas_json_table(data: dict) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _load_folder(folder: Path) -> RawData:
-    splits: dict[str, SplitFrame] = {}
+def _load_folder(folder: Path, partial: bool) -> RawData:
+    files: dict[str, list[Path]] = {}
     for file in sorted(folder.iterdir()):
-        if data_format(file) is None or not file.is_file():
-            continue
-        stem = re.split(r"[._-]", file.stem.lower())[0]
-        split = SPLIT_NAMES.get(stem)
-        if split is None:
-            continue
-        if split in splits:
-            raise DataError(f"folder '{folder}' has two {split} files ({Path(splits[split].source).name} "
-                            f"and {file.name}); keep one")
-        splits[split] = read_file(file)
-    if "train" not in splits:
-        found = ", ".join(sorted(f.name for f in folder.iterdir() if data_format(f)))
+        if data_format(file) is not None and file.is_file():
+            split = SPLIT_NAMES.get(re.split(r"[._-]", file.stem.lower())[0])
+            if split is not None:
+                files.setdefault(split, []).append(file)
+    if "train" not in files:
+        found = shortened(sorted(f.name for f in folder.iterdir() if data_format(f)))
         if not found:  # say what is there instead: a corpus in .txt, an unzipped archive's folder...
             others = sorted(f.name for f in folder.iterdir() if not f.name.startswith("."))
-            shown = ", ".join(others[:8]) + (f" and {len(others) - 8} more" if len(others) > 8 else "")
-            found = f"none; it holds {shown}" if others else "none; it is empty"
+            found = f"none; it holds {shortened(others)}" if others else "none; it is empty"
         raise DataError(f"folder '{folder}' has no train file; name the files train.*, dev.* or "
                         f"validation.*, test.* (data files found: {found})")
-    return RawData(splits, str(folder), _label_names_beside(folder), splits["train"].class_names)
+    # Every file is read, and what stops each one is said at once: an unreadable dev file must not
+    # hide train's problems until it is fixed.
+    splits: dict[str, SplitFrame] = {}
+    unreadable: dict[str | None, str] = {}
+    for split, group in files.items():
+        try:
+            splits[split] = _read_split(folder, split, group)
+        except DataError as err:
+            unreadable[split] = str(err)
+    try:
+        label_names = _label_names_beside(folder)
+    except DataError as err:
+        label_names, unreadable[None] = None, str(err)
+    if unreadable and (not partial or "train" in unreadable):
+        if len(unreadable) == 1:
+            raise DataError(next(iter(unreadable.values())))
+        raise DataError(f"{len(unreadable)} files of folder '{folder}' cannot be read:\n"
+                        + "\n".join(f"- {why}" for why in unreadable.values()))
+    return RawData(splits, str(folder), label_names, splits["train"].class_names, unreadable)
+
+
+def _read_split(folder: Path, split: str, group: list[Path]) -> SplitFrame:
+    """One split's file, or its shards (train-00000-of-00002.csv, ...) read as one split, in order."""
+    if len(group) == 1:
+        return read_file(group[0])
+    shards = [_SHARD.fullmatch(file.name[:-len(data_suffix(file))]) for file in group]
+    sets = {(shard.group(1), shard.group(3), data_suffix(file)) if shard else None for shard, file in zip(shards, group)}
+    numbers = {int(shard.group(2)): file for shard, file in zip(shards, group) if shard}
+    if None in sets or len(sets) > 1 or max(numbers) >= int(shards[0].group(3)):
+        raise DataError(f"folder '{folder}' has {len(group)} {split} files ({shortened([f.name for f in group])}); "
+                        "keep one, or join them into one file")
+    (stem, total, suffix), = sets
+    width = len(shards[0].group(2))
+    missing = [f"{stem}-{i:0{width}d}-of-{total}{suffix}" for i in range(int(total)) if i not in numbers]
+    if missing:
+        raise DataError(f"folder '{folder}' lacks {shortened(missing)} of the {int(total)} {split} shards; add "
+                        f"{'it' if len(missing) == 1 else 'them'}")
+    files = [numbers[i] for i in range(int(total))]
+    parts = [read_file(file) for file in files]
+    columns = list(parts[0].frame.columns)
+    for file, part in zip(files[1:], parts[1:]):
+        if list(part.frame.columns) != columns:
+            raise DataError(f"'{file.name}' has the columns {', '.join(map(str, part.frame.columns))} but "
+                            f"'{files[0].name}' has {', '.join(map(str, columns))}; give every {split} shard the "
+                            "same columns")
+    starts = np.cumsum([0] + [len(part.frame) for part in parts[:-1]])
+    return SplitFrame(pd.concat([part.frame for part in parts], ignore_index=True),
+                      str(folder / f"{stem}-*-of-{total}{suffix}"), parts[0].line_offset, parts[0].unit,
+                      lines=np.concatenate([part.row_numbers() for part in parts]),
+                      class_names=parts[0].class_names,
+                      files=[(int(start), file.name) for start, file in zip(starts, files)])
 
 
 def _label_names_beside(folder: Path) -> list[str] | None:

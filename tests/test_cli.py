@@ -406,3 +406,22 @@ def test_a_run_whose_data_is_gone_is_refused_on_resume_and_stays_aborted(runs_di
     code, refused, _ = run_cli(capsys, "resume", run.id, "--runs-dir", str(runs_dir))
     assert code == 2 and refused["error"].startswith(f"run {run.id} cannot resume: data path '{data}' does not exist")
     assert run.status()["status"] == "aborted"  # still resumable once the file is back
+
+
+def test_check_names_unreadable_files_and_the_problems_of_the_others_at_once(capsys, datasets_dir, tmp_path):
+    # An unreadable dev.csv was the only message: train's empty texts came one check later.
+    from tests.broken_data import folder_with_two_unreadable_files
+
+    folder = folder_with_two_unreadable_files(datasets_dir, tmp_path / "data")
+    code, record, err = run_cli(capsys, "check", "--data", str(folder))
+    assert code == 2 and record["status"] == "invalid"
+    assert record["problems"] == [
+        "ERROR: [validation] 'dev.csv' is not UTF-8 text (line 4 has byte 0xe9, perhaps Latin-1 or Windows-1252); "
+        "save it as UTF-8 and try again",
+        "ERROR: [test] 'test.csv' is not a well-formed CSV file: line 32 has more fields than the header (2). Quote "
+        'fields that contain a comma ("like, this") or fix that line',
+        "ERROR: [train] empty text in column 'sentence'; fill these rows in or delete them (line 5, line 11)"]
+    assert "Traceback" not in err
+    code, refused, _ = run_cli(capsys, "train", "--data", str(folder), "--runs-dir", str(tmp_path / "runs"))
+    assert code == 2 and refused["problems"] == record["problems"]
+    assert_no_run(tmp_path / "runs")

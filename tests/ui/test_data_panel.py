@@ -63,3 +63,13 @@ def test_the_panel_warns_of_a_training_sample_that_misses_a_class():
     assert "Pre-flight check passed with warnings" in message and "holds no row of class" in message
     assert "holds no row" not in inspect_data(DataConfig(path=str(DEMO_DATA), max_train_samples=150), seed=42).message()
     assert "holds no row" not in inspect_data(two).message()  # without the seed it cannot tell
+
+
+def test_the_panel_names_unreadable_files_beside_the_problems_of_the_others(datasets_dir, tmp_path):
+    # A Latin-1 dev.csv was the whole message ("The data cannot be read"), hiding train's empty texts.
+    from tests.broken_data import folder_with_two_unreadable_files
+
+    view = inspect_data(DataConfig(path=str(folder_with_two_unreadable_files(datasets_dir, tmp_path / "data"))))
+    assert view.error is None and not view.ok and view.columns == ["sentence", "label"]
+    assert [p.split for p in view.report.problems] == ["validation", "test", "train"]
+    assert "'dev.csv' is not UTF-8 text (line 4" in view.message() and "(line 5, line 11)" in view.message()

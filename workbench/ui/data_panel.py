@@ -19,8 +19,9 @@ from workbench.config import DataConfig, RunConfig
 from workbench.data.columns import detect_columns
 from workbench.data.load import RawData, load_raw
 from workbench.data.prepare import sample_problems
-from workbench.data.validate import PreflightReport, check_data
+from workbench.data.validate import PreflightReport
 from workbench.errors import WorkbenchError
+from workbench.preflight import check_loaded
 from workbench.ui import charts
 
 PREVIEW_ROWS = 8
@@ -73,13 +74,13 @@ def escape_markdown(text: str) -> str:
 
 
 def load_cached(path: str) -> RawData:
-    """load_raw, remembered while the file (or folder) is unchanged."""
+    """load_raw(partial=True), remembered while the file (or folder) is unchanged."""
     key = (path.strip(), _stamp(path.strip()))
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    raw = load_raw(path)
+    raw = load_raw(path, partial=True)
     with _cache_lock:
         _cache[key] = raw
         while len(_cache) > 4:
@@ -104,7 +105,7 @@ def inspect_data(cfg: DataConfig, seed: int | None = None) -> DataView:
                         "or give a path")
     try:
         raw = load_cached(cfg.path)
-        report = check_data(cfg, raw)
+        report = check_loaded(cfg, raw)
         if report.ok and seed is not None:
             report.problems += sample_problems(cfg, raw, report, seed)
     except WorkbenchError as err:

@@ -710,3 +710,19 @@ def test_every_unreadable_file_of_a_folder_is_named_at_once(datasets_dir, tmp_pa
     assert str(err.value) == f"2 files of folder '{folder}' cannot be read:\n- {dev}\n- {test}"
     raw = load_raw(str(folder), partial=True)  # what the check reads: train is checked beside them
     assert list(raw.splits) == ["train"] and raw.unreadable == {"validation": dev, "test": test}
+
+
+@pytest.mark.parametrize("typed, meant", [("datasets/sst", "datasets/sst2"),
+                                          ("datasets/sst2/trian.tsv", "datasets/sst2/train.tsv"),
+                                          ("datasets/ag-news/train.csv", "datasets/ag_news/train_8k.csv")])
+def test_a_mistyped_local_path_is_named_with_the_closest_one_not_called_a_hub_dataset(datasets_dir, monkeypatch,
+                                                                                        typed, meant):
+    # datasets/sst looked like a Hub id: "Hub dataset 'datasets/sst' could not be loaded (offline)".
+    from pathlib import Path
+
+    monkeypatch.chdir(datasets_dir.parent)
+    with pytest.raises(DataError) as err:
+        load_raw(typed)
+    assert str(err.value) == (f"data path '{typed}' does not exist (relative paths start from {Path.cwd()}); "
+                              f"did you mean '{meant}'? Or give a CSV, TSV, JSON, JSONL or Parquet file, a folder of "
+                              "split files (train/dev/test), or hub:<dataset id>[:<subset>]")

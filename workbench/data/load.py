@@ -10,6 +10,7 @@ import bisect
 import bz2
 import contextlib
 import csv
+import difflib
 import gzip
 import io
 import json
@@ -128,12 +129,33 @@ def load_raw(path: str | os.PathLike, partial: bool = False) -> RawData:
     if p.is_file():
         part = read_file(p)
         return RawData({"train": part}, str(p), _label_names_beside(p.parent), part.class_names)
+    # datasets/sst with a folder datasets/ here is a mistyped path (datasets/sst2), not a Hub id.
     if re.fullmatch(r"[\w.-]+/[\w.-]+(:[\w.-]+)?", path) and not path.startswith(".") \
-            and not _names_a_file(p):
+            and not _names_a_file(p) and not Path(path.split("/")[0]).exists():
         return _load_hub(path)
     where = "" if p.is_absolute() else f" (relative paths start from {Path.cwd()})"
-    raise DataError(f"data path '{path}' does not exist{where}; give a CSV, TSV, JSON, JSONL or Parquet "
+    similar = _similar_path(p)
+    meant = f"did you mean '{similar}'? Or " if similar else ""
+    raise DataError(f"data path '{path}' does not exist{where}; {meant}give a CSV, TSV, JSON, JSONL or Parquet "
                     "file, a folder of split files (train/dev/test), or hub:<dataset id>[:<subset>]")
+
+
+def _similar_path(path: Path) -> Path | None:
+    """The existing path closest to a missing one, each missing part replaced by the closest name
+    beside it (datasets/sst -> datasets/sst2); None when some part has no close name."""
+    found = Path(path.anchor)
+    for part in path.parts[1 if path.anchor else 0:]:
+        if not (found / part).exists():
+            try:
+                names = [entry.name for entry in found.iterdir() if not entry.name.startswith(".")]
+            except OSError:  # not a folder, or not ours to list
+                return None
+            close = difflib.get_close_matches(part, names, n=1)
+            if not close:
+                return None
+            part = close[0]
+        found = found / part
+    return found
 
 
 def _names_a_file(path: Path) -> bool:

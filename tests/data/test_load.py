@@ -396,7 +396,8 @@ def test_a_tab_inside_an_unquoted_tsv_text_gets_advice_that_works(datasets_dir, 
     with pytest.raises(DataError) as err:
         load_raw(str(tmp_path / "tab.tsv"))
     assert str(err.value) == ("'tab.tsv' is not a well-formed TSV file: line 11 has more fields than the header (2). "
-                              "Remove the tab inside the text in that line (or the extra field), or save the file as .csv")
+                              "Remove the tab inside the text in that line (or the extra field), or save the file as "
+                              ".csv")
 
 
 @pytest.mark.parametrize("name, sep, drop_commas", [("pipe.csv", "|", False), ("pipe_nocomma.csv", "|", True),
@@ -494,7 +495,8 @@ def test_every_broken_jsonl_line_is_named_at_once(datasets_dir, tmp_path):
     for i in range(0, 60, 5):
         lines[i] = lines[i][:-3]
     (tmp_path / "broken.jsonl").write_text("\n".join(lines) + "\n")
-    with pytest.raises(DataError, match=r"line 26 is not valid JSON \(Expecting .:. delimiter at column \d+\) and 6 more; "):
+    with pytest.raises(DataError, match=r"line 26 is not valid JSON \(Expecting .:. delimiter at column \d+\) and 6 "
+                                        "more; "):
         load_raw(str(tmp_path / "broken.jsonl"))
 
 
@@ -707,7 +709,7 @@ def test_every_unreadable_file_of_a_folder_is_named_at_once(datasets_dir, tmp_pa
             'contain a comma ("like, this") or fix that line')
     with pytest.raises(DataError) as err:
         load_raw(str(folder))
-    assert str(err.value) == f"2 files of folder '{folder}' cannot be read:\n- {dev}\n- {test}"
+    assert str(err.value) == f"2 problems with the files of folder '{folder}':\n- {dev}\n- {test}"
     raw = load_raw(str(folder), partial=True)  # what the check reads: train is checked beside them
     assert list(raw.splits) == ["train"] and raw.unreadable == {"validation": dev, "test": test}
 

@@ -603,7 +603,7 @@ def _load_folder(folder: Path, partial: bool) -> RawData:
     if unreadable and (not partial or "train" in unreadable):
         if len(unreadable) == 1:
             raise DataError(next(iter(unreadable.values())))
-        raise DataError(f"{len(unreadable)} files of folder '{folder}' cannot be read:\n"
+        raise DataError(f"{len(unreadable)} problems with the files of folder '{folder}':\n"
                         + "\n".join(f"- {why}" for why in unreadable.values()))
     return RawData(splits, str(folder), label_names, splits["train"].class_names, unreadable)
 
@@ -613,7 +613,8 @@ def _read_split(folder: Path, split: str, group: list[Path]) -> SplitFrame:
     if len(group) == 1:
         return read_file(group[0])
     shards = [_SHARD.fullmatch(file.name[:-len(data_suffix(file))]) for file in group]
-    sets = {(shard.group(1), shard.group(3), data_suffix(file)) if shard else None for shard, file in zip(shards, group)}
+    sets = {(shard.group(1), shard.group(3), data_suffix(file)) if shard else None
+            for shard, file in zip(shards, group)}  # one set: a stem, a count, a format
     numbers = {int(shard.group(2)): file for shard, file in zip(shards, group) if shard}
     if None in sets or len(sets) > 1 or max(numbers) >= int(shards[0].group(3)):
         raise DataError(f"folder '{folder}' has {len(group)} {split} files ({shortened([f.name for f in group])}); "

@@ -108,3 +108,81 @@ def test_a_training_sample_that_misses_a_class_says_so(datasets_dir, tmp_path, c
     code, record, _ = run_cli(capsys, "check", "--data", str(tmp_path / "rare.csv"), "--max-train-samples", "20",
                               "--seed", "42")
     assert code == 0 and str(sampled.report.problems[-1]) in record["problems"]
+
+
+def topics_file(datasets_dir, path, classes: int, rows_per_class: int, rare: int = 0) -> str:
+    """SST-2 sentences under `classes` made-up topics (intent data), `rows_per_class` each, and
+    `rare` rows of one more topic."""
+    import pandas as pd
+    sentences = pd.read_csv(datasets_dir / "sst2" / "train.tsv", sep="\t")["sentence"]
+    sentences = sentences.drop_duplicates().head(classes * rows_per_class + rare).tolist()
+    labels = [f"topic{i % classes:02d}" for i in range(classes * rows_per_class)] + ["rare"] * rare
+    pd.DataFrame({"text": sentences, "label": labels}).to_csv(path, index=False)
+    return str(path)
+
+
+def test_fewer_carved_rows_than_classes_hold_out_one_text_of_each_class(datasets_dir, tmp_path):
+    # 30 intents x 5 rows passed the check, then the run failed in train_test_split: "The test_size
+    # = 15 should be greater or equal to the number of classes = 30".
+    cfg = DataConfig(path=topics_file(datasets_dir, tmp_path / "intents.csv", 30, 5))
+    report = check_data(cfg)
+    assert [str(p) for p in report.problems] == [
+        "WARNING: [validation] data.validation_fraction (0.1) of train's 150 rows is 15, fewer than its 30 classes, "
+        "so the validation split carved from train takes at least one text of each class instead; to choose the "
+        "validation rows yourself, give a validation file (dev.csv beside train.csv, in one folder)"]
+    for seed in (0, 42):
+        splits = prepare_data(cfg, seed=seed).splits
+        assert len(splits["validation"]) == 30 and len(splits["train"]) == 120
+        assert set(splits["validation"]["label"]) == set(splits["train"]["label"]) == set(range(30))
+
+
+def test_a_rare_class_gets_a_validation_row_and_keeps_training_rows(datasets_dir, tmp_path):
+    # Stratified at 10 %, 2 rows of 902 are 0.2 of a row: both went to train, and validation
+    # could not score the rare class.
+    cfg = DataConfig(path=topics_file(datasets_dir, tmp_path / "rare.csv", 3, 300, rare=2))
+    assert [p.split for p in check_data(cfg).problems] == ["train"]  # imbalance; nothing about validation
+    for seed in (0, 5, 42):
+        splits = prepare_data(cfg, seed=seed).splits
+        rare = 0  # label ids follow the sorted values: rare, topic00, ...
+        assert splits["validation"]["label"].count(rare) == 1 and splits["train"]["label"].count(rare) == 1
+        assert len(splits["validation"]) == 92  # the 10 % stratified carve (91 rows) and the rare row
+
+
+def test_data_no_validation_can_be_carved_from_is_refused_before_the_run(datasets_dir, tmp_path):
+    import pandas as pd
+    from workbench.errors import DataError
+
+    news = pd.read_csv(datasets_dir / "ag_news" / "train_8k.csv")
+    once = news.groupby("label").head(1)
+    pd.concat([once, once]).to_csv(tmp_path / "twice.csv", index=False)  # 2 rows a class, one text each
+    cfg = DataConfig(path=str(tmp_path / "twice.csv"))
+    assert [str(p) for p in check_data(cfg).errors] == [
+        "ERROR: [train] there is no validation split, and none can be carved from train: each class has a single "
+        "distinct text, which the model needs to learn it; add rows to the classes, or a validation file (dev.csv "
+        "beside train.csv, in one folder)"]
+    with pytest.raises(DataError):
+        prepare_data(cfg, seed=0)
+    # One such class among others: the carve keeps its text in train, and the check says validation lacks it.
+    more = news[news["label"] > 1].groupby("label").head(15)
+    pd.concat([once, once, more]).to_csv(tmp_path / "twice.csv", index=False)
+    assert [str(p) for p in check_data(cfg).problems] == [
+        "WARNING: [validation] class '1' has a single distinct text, which stays in train, so the validation "
+        "split carved from train has no row of it and cannot score it; add rows of it, or a validation file "
+        "(dev.csv beside train.csv, in one folder)"]
+
+
+def test_the_check_samples_small_data_as_the_run_will(datasets_dir, tmp_path, capsys):
+    # `check --max-train-samples 10` on 4 AG News classes x 5 rows: the pre-flight draws the run's
+    # sample after the carve, which raised "ValueError: The test_size = 2 should be greater or equal to
+    # the number of classes = 4" (unexpected) in `workbench check` and in the app's data panel.
+    import pandas as pd
+    from tests.test_cli import run_cli
+    from workbench.ui.data_panel import inspect_data
+
+    pd.read_csv(datasets_dir / "ag_news" / "train_8k.csv").groupby("label").head(5).to_csv(
+        tmp_path / "ag20.csv", index=False)
+    code, record, err = run_cli(capsys, "check", "--data", str(tmp_path / "ag20.csv"), "--max-train-samples", "10")
+    assert code == 0 and "unexpected" not in err
+    assert "fewer than its 4 classes, so the validation split carved from train" in record["problems"][0]
+    view = inspect_data(DataConfig(path=str(tmp_path / "ag20.csv"), max_train_samples=10), seed=42)
+    assert view.ok and "fewer than its 4 classes" in view.message()

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import datasets
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from workbench.config import DataConfig
+from workbench.data.carve import distinct_labels, held_out
 from workbench.data.load import RawData, load_raw
 from workbench.data.validate import PreflightReport, Problem, check_data, label_key, label_values, require_ok, text_keys
 
@@ -114,14 +114,12 @@ def classes_left_out(sampled_labels, label_names: list[str], samples: int) -> Pr
 
 
 def carve_validation(train: pd.DataFrame, fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(train, validation), stratified by label. Repeated texts go to one side together: the model
-    would otherwise be scored on rows it trained on. The split is drawn over the distinct texts, so
-    data without repeats splits exactly as train_test_split splits its rows."""
+    """(train, validation), stratified by label (carve.held_out). Repeated texts go to one side
+    together: the model would otherwise be scored on rows it trained on. The split is drawn over
+    the distinct texts, so data without repeats splits exactly as train_test_split splits its rows."""
     keys = text_keys(train, "text", "text_pair" if "text_pair" in train else None)
-    distinct = train[~keys.duplicated()]
-    stratify = distinct["label"] if distinct["label"].value_counts().min() >= 2 else None
-    _, held_out = train_test_split(distinct, test_size=fraction, random_state=seed, stratify=stratify)
-    in_validation = keys.isin(set(keys[held_out.index]))
+    distinct = distinct_labels(keys, train["label"])
+    in_validation = keys.isin(set(keys[distinct.index[held_out(distinct, fraction, seed)]]))
     return train[~in_validation], train[in_validation]
 
 

@@ -6,6 +6,7 @@ at the first problem: it reports them all, each naming the split, the rows and t
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.config import DataConfig
+from workbench.data.carve import distinct_labels, single_text_classes
 from workbench.data.columns import NUMBER, ColumnMapping, detect_columns, label_column_doubt, numbers_only
 from workbench.data.load import RawData, SplitFrame, load_raw
 from workbench.errors import DataError
@@ -147,7 +149,42 @@ def check_data(cfg: DataConfig, raw: RawData | None = None, for_training: bool =
     if for_training:
         _check_classes(report, cfg, problems)
         _check_repeated_texts(raw, columns, problems)
+        if "validation" not in raw.splits and report.ok:
+            _check_carve(raw, columns, cfg, names, problems)
     return report
+
+
+def _check_carve(raw: RawData, columns: ColumnMapping, cfg: DataConfig, names: dict[str, str],
+                 problems: list[Problem]) -> None:
+    """Data without a validation split gets one carved from train (carve.held_out): say when that
+    split cannot hold every class, or cannot be carved at all, before a run exists."""
+    train = raw.splits["train"]
+    labels = distinct_labels(text_keys(train.frame, columns.text, columns.text_pair),
+                             train.frame[columns.label].map(label_key))
+    classes = labels.nunique()
+    single = [names.get(v, v) for v in single_text_classes(labels)]
+    suffix = Path(train.source).suffix if Path(train.source).suffix in (".csv", ".tsv", ".jsonl") else ".csv"
+    add_file = f"a validation file (dev{suffix} beside train{suffix}, in one folder)"
+    if len(single) == classes:
+        problems.append(Problem("error", "there is no validation split, and none can be carved from train: "
+                                "each class has a single distinct text, which the model needs to learn it; "
+                                f"add rows to the classes, or {add_file}", "train"))
+        return
+    if single:
+        listed = ", ".join(map(repr, single[:MAX_CLASSES_LISTED]))
+        more = f" and {len(single) - MAX_CLASSES_LISTED} more" if len(single) > MAX_CLASSES_LISTED else ""
+        has, it = ("has", "it") if len(single) == 1 else ("have", "them")
+        problems.append(Problem("warning", f"class {listed}{more} {has} a single distinct text, which stays in "
+                                f"train, so the validation split carved from train has no row of {it} and cannot "
+                                f"score {it}; add rows of {it}, or {add_file}", "validation"))
+    wanted, splittable = math.ceil(cfg.validation_fraction * len(labels)), classes - len(single)
+    if wanted < splittable:
+        texts = f"{len(labels)} distinct texts" if len(labels) < len(train.frame) else f"{len(labels)} rows"
+        problems.append(Problem("warning", f"data.validation_fraction ({cfg.validation_fraction:g}) of train's "
+                                f"{texts} is {wanted}, fewer than its {splittable} classes, "
+                                "so the validation split carved from train takes at least one text of each class "
+                                f"instead; to choose the validation rows yourself, give {add_file}",
+                                "validation"))
 
 
 def _without_unlabeled_splits(raw: RawData, report: PreflightReport, label_column: str) -> RawData:

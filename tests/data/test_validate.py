@@ -3,7 +3,7 @@
 import pytest
 
 from workbench.config import DataConfig
-from workbench.data.columns import detect_columns
+from workbench.data.columns import ColumnMapping, detect_columns
 from workbench.data.prepare import prepare_data
 from workbench.data.validate import check_data
 from workbench.errors import DataError
@@ -420,3 +420,36 @@ def test_hub_benchmark_with_hidden_test_labels_trains_on_its_labelled_splits(dat
     assert report.unlabeled_splits == ["test"]
     assert report.split_rows == {"train": 300, "validation": 100}
     assert report.label_counts["validation"] == {"1": 52, "0": 48}
+
+
+def test_the_label_or_the_text_column_as_second_text_is_refused(datasets_dir, tmp_path):
+    # Passed before: with the label as second text the model reads each row's answer.
+    rows = _sst2_rows(datasets_dir, 60)
+    rows.assign(label=rows["label"].map({0: "false", 1: "true"})).to_csv(tmp_path / "tf.csv", index=False)
+    report = check_data(DataConfig(path=str(tmp_path / "tf.csv"), text_pair_column="label"))
+    assert [str(p) for p in report.problems] == [
+        "ERROR: data.text_pair_column (--text-pair-column) 'label' is the label column: the model would read each "
+        "row's label as its second text; set it to the column that holds the second texts, or to null for single "
+        "texts"]
+    report = check_data(DataConfig(path=str(tmp_path / "tf.csv"), text_pair_column="sentence"))
+    assert [str(p) for p in report.problems] == [
+        "ERROR: data.text_pair_column (--text-pair-column) 'sentence' is also the text column: the model would read "
+        "each text twice; set it to the column that holds the second texts, or to null for single texts"]
+    # An automatic second text is the partner of the text column as chosen: MRPC read from sentence2
+    # alone took sentence2 as its second text too.
+    mrpc = check_data(DataConfig(path=str(datasets_dir / "mrpc"), text_column="sentence2"))
+    assert (mrpc.columns.text, mrpc.columns.text_pair) == ("sentence2", None)
+
+
+def test_detection_never_takes_a_second_text_for_the_label(datasets_dir, tmp_path):
+    # AG News as zero-shot NLI: templated hypotheses have 2 distinct values, fewer than the 3
+    # answers, so the hypothesis was taken for the label, and fed to the model as its second text.
+    import pandas as pd
+    news = pd.read_csv(datasets_dir / "ag_news" / "train_8k.csv").groupby("label").head(30)
+    nli = pd.DataFrame({"premise": news["content"],
+                        "hypothesis": ["This is about sport.", "This is about business."] * 60,
+                        "answer": ["yes", "no", "maybe"] * 40})
+    nli.to_csv(tmp_path / "nli.csv", index=False)
+    assert detect_columns(nli) == {"text": "premise", "text_pair": "hypothesis", "label": "answer"}
+    report = check_data(DataConfig(path=str(tmp_path / "nli.csv")))
+    assert report.ok and report.columns == ColumnMapping(text="premise", label="answer", text_pair="hypothesis")

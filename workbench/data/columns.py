@@ -38,16 +38,22 @@ def detect_columns(frame: pd.DataFrame) -> dict[str, str | None]:
     # A column named like text but mostly blank (a ticket export's unused "text" beside its "body")
     # is not the text: the data decides then.
     text = next((lower[n] for n in TEXT_NAMES if n in lower and _mostly_filled(frame[lower[n]])), None)
+    pair = pair_column(frame, text)
     label = next((lower[n] for n in LABEL_NAMES if n in lower), None)
     if label is None:
-        label = next(iter(label_candidates(frame, exclude={text})), None)
+        # A second text of few distinct values (NLI's templated hypotheses) is still a text: taken
+        # for the label, it would also be fed to the model as the second text.
+        label = next(iter(label_candidates(frame, exclude={text, pair})), None)
     if text is None:
         text = _longest_text_column(frame, exclude={label})
-    pair = None
-    if text is not None:
-        partner = PAIR_NAMES.get(str(text).lower())
-        pair = lower.get(partner) if partner else None
-    return {"text": text, "text_pair": pair, "label": label}
+        pair = pair_column(frame, text)
+    return {"text": text, "text_pair": pair if pair != label else None, "label": label}
+
+
+def pair_column(frame: pd.DataFrame, text) -> str | None:
+    """The column named as the partner of the text column (sentence1: sentence2), if any."""
+    partner = PAIR_NAMES.get(str(text).lower()) if text is not None else None
+    return {str(c).lower(): c for c in frame.columns}.get(partner) if partner else None
 
 
 def _mostly_filled(values: pd.Series, sample: int = 1000) -> bool:

@@ -16,7 +16,8 @@ import pandas as pd
 
 from workbench.config import DataConfig
 from workbench.data.carve import distinct_labels, single_text_classes
-from workbench.data.columns import NUMBER, ColumnMapping, detect_columns, label_column_doubt, numbers_only
+from workbench.data.columns import (NUMBER, ColumnMapping, detect_columns, label_column_doubt, numbers_only,
+                                    pair_column)
 from workbench.data.load import RawData, SplitFrame, load_raw
 from workbench.errors import DataError
 
@@ -329,11 +330,21 @@ def _resolve_columns(cfg: DataConfig, frame: pd.DataFrame, problems: list[Proble
                     f"set data.{role}_column to the column that holds the {role}"))
     if any(p.severity == "error" for p in problems):
         return None
-    if chosen["text"] == chosen["label"]:
-        problems.append(Problem("error", f"the text and label columns are both '{chosen['text']}'; "
+    text, pair, label = chosen["text"], chosen["text_pair"], chosen["label"]
+    if cfg.text_pair_column == "auto":  # the partner of the text column as chosen, never the label
+        pair = pair_column(frame, text)
+        pair = pair if pair not in (text, label) else None
+    if text == label:
+        problems.append(Problem("error", f"the text and label columns are both '{text}'; "
                                 "set data.text_column and data.label_column to different columns"))
+    if pair is not None and pair in (text, label):
+        what = ("the label column: the model would read each row's label as its second text" if pair == label
+                else "also the text column: the model would read each text twice")
+        problems.append(Problem("error", f"data.text_pair_column (--text-pair-column) {pair!r} is {what}; set it "
+                                "to the column that holds the second texts, or to null for single texts"))
+    if any(p.severity == "error" for p in problems):
         return None
-    return ColumnMapping(text=chosen["text"], label=chosen["label"], text_pair=chosen["text_pair"])
+    return ColumnMapping(text=text, label=label, text_pair=pair)
 
 
 # Column sets that mark data made for another objective, with what it is and the task it is for.

@@ -37,10 +37,10 @@ def test_malformed_csv(tmp_path, runs_dir, capsys):
 def test_missing_label_column(tmp_path, runs_dir, capsys, datasets_dir):
     code, record, err = run_cli(capsys, "train", "--data", str(datasets_dir / "sst2"), "--runs-dir",
                                 str(runs_dir), "--set", "data.label_column=stars")
-    assert code == 2 and "data.label_column 'stars' is not a column" in record["error"]
+    assert code == 2 and "data.label_column (--label-column) 'stars' is not a column" in record["error"]
     # Each problem of the data check also as one string, as `workbench check` lists them.
-    assert record["problems"] == ["ERROR: data.label_column 'stars' is not a column; the file has sentence, label: "
-                                  "set data.label_column to one of them"]
+    assert record["problems"] == ["ERROR: data.label_column (--label-column) 'stars' is not a column; the file has "
+                                  "'sentence', 'label': set data.label_column to one of them"]
     assert_no_run(runs_dir)
 
 
@@ -221,7 +221,8 @@ def test_train_runs_eval_and_resume_refusal(runs_dir, capsys, datasets_dir):
     assert code == 0 and evaluated["metrics"]["rows"] == 444, evaluated
     code, refused, _ = run_cli(capsys, "eval", record["run_id"], "--data", str(renamed), "--text-column",
                                "reviews", "--runs-dir", str(runs_dir))
-    assert code == 2 and "'reviews' is not a column; the file has headline, review, stars" in refused["error"]
+    assert code == 2 and "'reviews' is not a column (did you mean 'review'?); the file has 'headline', 'review', 'stars'" \
+        in refused["error"]
     # MRPC's sentence pairs to a single-sentence model: refused, not scored as garbage.
     code, refused, _ = run_cli(capsys, "eval", record["run_id"], "--data", str(datasets_dir / "mrpc"),
                                "--runs-dir", str(runs_dir))

@@ -80,7 +80,8 @@ def test_every_problem_is_reported_with_lines(tmp_path):
 def test_missing_configured_column_lists_the_real_ones(datasets_dir):
     report = check_data(DataConfig(path=str(datasets_dir / "sst2"), label_column="sentiment"))
     assert not report.ok
-    assert "data.label_column 'sentiment' is not a column; the file has sentence, label" in report.summary()
+    assert "data.label_column (--label-column) 'sentiment' is not a column; the file has 'sentence', 'label'" \
+        in report.summary()
 
 
 def test_no_label_column_found(tmp_path):
@@ -453,3 +454,22 @@ def test_detection_never_takes_a_second_text_for_the_label(datasets_dir, tmp_pat
     assert detect_columns(nli) == {"text": "premise", "text_pair": "hypothesis", "label": "answer"}
     report = check_data(DataConfig(path=str(tmp_path / "nli.csv")))
     assert report.ok and report.columns == ColumnMapping(text="premise", label="answer", text_pair="hypothesis")
+
+
+def test_a_column_name_that_is_almost_right_is_shown_quoted_with_the_one_meant(datasets_dir, tmp_path):
+    # "the file has text ,  label" hid why 'label' was not a column: the header had spaces.
+    rows = _sst2_rows(datasets_dir, 60)
+    rows.rename(columns={"sentence": "text ", "label": " label"}).to_csv(tmp_path / "spaced.csv", index=False)
+    report = check_data(DataConfig(path=str(tmp_path / "spaced.csv"), text_column="text", label_column="label"))
+    assert [str(p) for p in report.problems] == [
+        "ERROR: data.text_column (--text-column) 'text' is not a column, but 'text ' is (they differ only in spaces "
+        "at the ends); the file has 'text ', ' label': set data.text_column to one of them",
+        "ERROR: data.label_column (--label-column) 'label' is not a column, but ' label' is (they differ only in "
+        "spaces at the ends); the file has 'text ', ' label': set data.label_column to one of them"]
+    rows.to_csv(tmp_path / "semi.csv", index=False, sep=";")
+    for typed, hint in (("lable", " (did you mean 'label'?)"), ("Label", ", but 'label' is (they differ only in case)"),
+                        ("stars", "")):
+        report = check_data(DataConfig(path=str(tmp_path / "semi.csv"), label_column=typed))
+        assert [str(p) for p in report.problems] == [
+            f"ERROR: data.label_column (--label-column) '{typed}' is not a column{hint}; the file has 'sentence', "
+            "'label': set data.label_column to one of them"]

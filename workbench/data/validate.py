@@ -6,6 +6,7 @@ at the first problem: it reports them all, each naming the split, the rows and t
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from workbench.errors import DataError
 
 MAX_ROWS_LISTED = 8
 MAX_CLASSES_LISTED = 10
+MAX_COLUMNS_LISTED = 20
 # More distinct labels than this that are fractional numbers, or that are unique to about every
 # other row, are not classes; fewer (ratings like 1.5) only get a warning.
 MAX_SCORE_CLASSES = 20
@@ -114,7 +116,7 @@ def check_data(cfg: DataConfig, raw: RawData | None = None, for_training: bool =
                    if c is not None and c not in part.frame.columns]
         if missing:
             problems.append(Problem("error", f"column {', '.join(map(repr, missing))} is missing from "
-                                    f"{part.source} (it has {', '.join(map(str, part.frame.columns))}); "
+                                    f"{part.source} (it has {column_list(part.frame.columns)}); "
                                     "give every split the same columns", split))
     if not report.ok:
         return report
@@ -300,8 +302,9 @@ def _resolve_columns(cfg: DataConfig, frame: pd.DataFrame, problems: list[Proble
         value = detected[role] if configured == "auto" else configured
         if configured not in ("auto", None) and configured not in frame.columns:
             problems.append(Problem(
-                "error", f"data.{role}_column '{configured}' is not a column; the file has "
-                f"{', '.join(map(str, frame.columns))}: set data.{role}_column to one of them"))
+                "error", f"data.{role}_column (--{role.replace('_', '-')}-column) {configured!r} is not a column"
+                f"{_column_hint(configured, frame.columns)}; the file has {column_list(frame.columns)}: set "
+                f"data.{role}_column to one of them"))
         chosen[role] = value
     doubt = label_column_doubt(frame, detected) if cfg.label_column == "auto" else None
     if doubt:
@@ -326,8 +329,8 @@ def _resolve_columns(cfg: DataConfig, frame: pd.DataFrame, problems: list[Proble
         for role in ("text", "label"):
             if chosen[role] is None:
                 problems.append(Problem(
-                    "error", f"no {role} column found among {', '.join(map(str, frame.columns))}; "
-                    f"set data.{role}_column to the column that holds the {role}"))
+                    "error", f"no {role} column found among {column_list(frame.columns)}; "
+                    f"set data.{role}_column (--{role}-column) to the column that holds the {role}"))
     if any(p.severity == "error" for p in problems):
         return None
     text, pair, label = chosen["text"], chosen["text_pair"], chosen["label"]
@@ -345,6 +348,28 @@ def _resolve_columns(cfg: DataConfig, frame: pd.DataFrame, problems: list[Proble
     if any(p.severity == "error" for p in problems):
         return None
     return ColumnMapping(text=text, label=label, text_pair=pair)
+
+
+def column_list(columns) -> str:
+    """Column names as a message lists them: quoted, so that a space at either end shows."""
+    names = [repr(str(c)) for c in columns]
+    more = f" and {len(names) - MAX_COLUMNS_LISTED} more" if len(names) > MAX_COLUMNS_LISTED else ""
+    return ", ".join(names[:MAX_COLUMNS_LISTED]) + more
+
+
+def _column_hint(name: str, columns) -> str:
+    """What the user probably meant by a name that is not a column: a column that differs only in
+    case or in spaces at its ends (an export's 'Label', a header written 'text , label'), else
+    the closest spelling ('lable'); '' when nothing is close."""
+    names = [str(c) for c in columns]
+    same = next((c for c in names if c.strip().casefold() == name.strip().casefold()), None)
+    if same is not None:
+        what = ("spaces at the ends" if same.strip() == name.strip() else
+                "case" if same.casefold() == name.casefold() else "case and spaces at the ends")
+        return f", but {same!r} is (they differ only in {what})"
+    # 0.8: 'lable' and 'reviews' find their column; 'sentiment' is not offered 'sentence' (0.71).
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.8)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 # Column sets that mark data made for another objective, with what it is and the task it is for.

@@ -473,3 +473,13 @@ def test_a_column_name_that_is_almost_right_is_shown_quoted_with_the_one_meant(d
         assert [str(p) for p in report.problems] == [
             f"ERROR: data.label_column (--label-column) '{typed}' is not a column{hint}; the file has 'sentence', "
             "'label': set data.label_column to one of them"]
+
+
+@pytest.mark.parametrize("dataset, text", [("sst2", "sentence"), ("ag_news", "content")])
+def test_swapped_text_and_label_columns_are_named_as_such(datasets_dir, dataset, text):
+    # Refused before too, but as "column 'label' holds only numbers" and "not a set of classes",
+    # beside a warning that texts "appear in train with different labels": the labels, read as texts.
+    report = check_data(DataConfig(path=str(datasets_dir / dataset), text_column="label", label_column=text))
+    assert [str(p) for p in report.problems] == [
+        f"ERROR: the text and label columns look swapped: 'label' holds the labels and '{text}' the texts; set "
+        f"data.text_column (--text-column) to '{text}' and data.label_column (--label-column) to 'label'"]

@@ -17,8 +17,8 @@ import pandas as pd
 
 from workbench.config import DataConfig
 from workbench.data.carve import distinct_labels, single_text_classes
-from workbench.data.columns import (NUMBER, ColumnMapping, detect_columns, label_column_doubt, numbers_only,
-                                    pair_column)
+from workbench.data.columns import (NUMBER, ColumnMapping, detect_columns, label_candidates, label_column_doubt,
+                                    numbers_only, pair_column)
 from workbench.data.load import RawData, SplitFrame, load_raw
 from workbench.errors import DataError
 
@@ -337,6 +337,13 @@ def _resolve_columns(cfg: DataConfig, frame: pd.DataFrame, problems: list[Proble
     if cfg.text_pair_column == "auto":  # the partner of the text column as chosen, never the label
         pair = pair_column(frame, text)
         pair = pair if pair not in (text, label) else None
+    if (text, label) == (detected["label"], detected["text"]) and label not in label_candidates(frame):
+        # Said first and alone: the checks that follow would call the labels numbers, not texts,
+        # and the texts repeated with different labels.
+        problems.append(Problem("error", f"the text and label columns look swapped: {text!r} holds the labels and "
+                                f"{label!r} the texts; set data.text_column (--text-column) to {label!r} and "
+                                f"data.label_column (--label-column) to {text!r}"))
+        return None
     if text == label:
         problems.append(Problem("error", f"the text and label columns are both '{text}'; "
                                 "set data.text_column and data.label_column to different columns"))

@@ -378,8 +378,8 @@ def test_a_test_file_without_labels_is_left_out_with_a_warning(datasets_dir, tmp
     report = check_data(DataConfig(path=str(tmp_path)))
     assert report.ok and report.unlabeled_splits == ["test"]
     assert [str(p) for p in report.problems] == [
-        f"WARNING: [test] {tmp_path / 'test.csv'} has no labels (it has no column 'label'), so the run "
-        f"leaves it out; once trained, `workbench predict RUN --data {tmp_path} --split test` labels its rows "
+        f"WARNING: [test] {tmp_path / 'test.csv'} has no labels (it has no column 'label', only 'sentence'), so "
+        f"the run leaves it out; once trained, `workbench predict RUN --data {tmp_path} --split test` labels its rows "
         "(in the app: Analyze > Predict, with this file)"]
     assert "test" not in report.split_rows
     prepared = prepare_data(DataConfig(path=str(tmp_path)), seed=42)
@@ -483,3 +483,34 @@ def test_swapped_text_and_label_columns_are_named_as_such(datasets_dir, dataset,
     assert [str(p) for p in report.problems] == [
         f"ERROR: the text and label columns look swapped: 'label' holds the labels and '{text}' the texts; set "
         f"data.text_column (--text-column) to '{text}' and data.label_column (--label-column) to 'label'"]
+
+
+def test_a_validation_file_misread_or_with_its_labels_named_otherwise_is_an_error(datasets_dir, tmp_path):
+    # Both were left out with a warning that the file "has no labels", and validation carved from train.
+    import csv
+    train = _sst2_rows(datasets_dir, 60)
+    dev = sst2_rows(datasets_dir, "dev", 30)
+    for folder in ("commas", "renamed", "kaggle"):
+        (tmp_path / folder).mkdir()
+        train.to_csv(tmp_path / folder / "train.tsv", sep="\t", index=False, quoting=csv.QUOTE_NONE)
+    dev.to_csv(tmp_path / "commas" / "dev.tsv", index=False)  # commas in a .tsv: read as one column
+    dev.rename(columns={"label": "sentiment"}).to_csv(tmp_path / "renamed" / "dev.tsv", sep="\t", index=False,
+                                                       quoting=csv.QUOTE_NONE)
+    report = check_data(DataConfig(path=str(tmp_path / "commas")))
+    assert [str(p) for p in report.problems] == [
+        f"ERROR: [validation] column 'sentence', 'label' is missing from {tmp_path / 'commas' / 'dev.tsv'} (it has "
+        "'sentence,label'): it was read as one column, so it seems to be separated by ','; save it separated as "
+        "train.tsv is, or rename it to .csv"]
+    report = check_data(DataConfig(path=str(tmp_path / "renamed")))
+    assert [str(p) for p in report.problems] == [
+        f"ERROR: [validation] column 'label' is missing from {tmp_path / 'renamed' / 'dev.tsv'} (it has 'sentence', "
+        "'sentiment'): if 'sentiment' holds its labels, name that column 'label', as in train.tsv"]
+    # Its labels under a name that does not say so are found by their values.
+    dev.rename(columns={"label": "verdict"}).to_csv(tmp_path / "renamed" / "dev.tsv", sep="\t", index=False,
+                                                     quoting=csv.QUOTE_NONE)
+    assert "if 'verdict' holds its labels" in check_data(DataConfig(path=str(tmp_path / "renamed"))).summary()
+    # Texts to predict on beside an id column train does not have: still a split without labels.
+    dev.drop(columns="label").rename_axis("id").to_csv(tmp_path / "kaggle" / "test.csv")
+    report = check_data(DataConfig(path=str(tmp_path / "kaggle")))
+    assert report.ok and report.unlabeled_splits == ["test"]
+    assert "(it has no column 'label', only 'id', 'sentence')" in str(report.problems[0])

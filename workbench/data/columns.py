@@ -94,7 +94,7 @@ def label_candidates(frame: pd.DataFrame, exclude: set = frozenset()) -> list[st
         except TypeError:  # unhashable values (lists)
             continue
         if 2 <= distinct <= 100 and distinct < 0.5 * rows:
-            candidates.append((not _named_like_label(column), distinct, str(column), column))
+            candidates.append((not named_like_label(column), distinct, str(column), column))
     return [candidate[-1] for candidate in sorted(candidates)]
 
 
@@ -108,7 +108,7 @@ def label_column_doubt(frame: pd.DataFrame, detected: dict[str, str | None] | No
     if detected["label"] is None or any(n in lower for n in LABEL_NAMES):
         return None
     candidates = label_candidates(frame, exclude={detected["text"], detected["text_pair"]})
-    named = [c for c in candidates if _named_like_label(c)]
+    named = [c for c in candidates if named_like_label(c)]
     rivals = named if named else candidates
     if len(rivals) < 2:
         return None
@@ -117,7 +117,7 @@ def label_column_doubt(frame: pd.DataFrame, detected: dict[str, str | None] | No
             "data.label_column (--label-column) to the right one")
 
 
-def _named_like_label(column) -> bool:
+def named_like_label(column) -> bool:
     """A word of the name is a label name: gold_label, label_id, review-sentiment, starsClass."""
     words = re.sub(r"([a-z])([A-Z])", r"\1_\2", str(column)).lower()
     return any(word in LABEL_NAMES for word in re.split(r"[^a-z0-9]+", words))

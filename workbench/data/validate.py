@@ -18,7 +18,7 @@ import pandas as pd
 from workbench.config import DataConfig
 from workbench.data.carve import distinct_labels, single_text_classes
 from workbench.data.columns import (NUMBER, ColumnMapping, detect_columns, label_candidates, label_column_doubt,
-                                    numbers_only, pair_column)
+                                    named_like_label, numbers_only, pair_column)
 from workbench.data.load import RawData, SplitFrame, load_raw
 from workbench.errors import DataError
 
@@ -115,9 +115,10 @@ def check_data(cfg: DataConfig, raw: RawData | None = None, for_training: bool =
         missing = [c for c in (columns.text, columns.text_pair, columns.label)
                    if c is not None and c not in part.frame.columns]
         if missing:
+            fix = _misnamed_columns(part, raw.splits["train"], columns.label)
             problems.append(Problem("error", f"column {', '.join(map(repr, missing))} is missing from "
-                                    f"{part.source} (it has {column_list(part.frame.columns)}); "
-                                    "give every split the same columns", split))
+                                    f"{part.source} (it has {column_list(part.frame.columns)})"
+                                    f"{': ' + fix if fix else '; give every split the same columns'}", split))
     if not report.ok:
         return report
 
@@ -200,7 +201,9 @@ def _without_unlabeled_splits(raw: RawData, report: PreflightReport, label_colum
         if split == "train":
             continue
         if label_column not in part.frame.columns:
-            unlabeled[split] = f"it has no column '{label_column}'"
+            if _misnamed_columns(part, raw.splits["train"], label_column):
+                continue  # a mistake, not a test set without labels: the missing column is an error
+            unlabeled[split] = f"it has no column '{label_column}', only {column_list(part.frame.columns)}"
         elif part.frame[label_column].map(label_key).isna().all():
             unlabeled[split] = f"no row has a label in column '{label_column}'"
     for split, why in unlabeled.items():
@@ -217,6 +220,33 @@ def _without_unlabeled_splits(raw: RawData, report: PreflightReport, label_colum
         return raw
     return RawData({k: v for k, v in raw.splits.items() if k not in unlabeled}, raw.source,
                    raw.label_names_file, raw.hub_label_names)
+
+
+def _misnamed_columns(part: SplitFrame, train: SplitFrame, label_column: str) -> str:
+    """Why a split lacks train's columns, when its own columns tell: a file read with another
+    separator than it was written with (one column, whose name holds the separator), or its labels
+    under another name than train's (a column named like a label, or holding train's labels).
+    '' when they do not tell: then a split without the label column is one to predict on."""
+    columns = [str(c) for c in part.frame.columns]
+    separator = next((s for s in (",", ";", "\t", "|") if s in columns[0]), None) if len(columns) == 1 else None
+    if separator:
+        rename = ", or rename it to .csv" if separator in ",;" else ""
+        return (f"it was read as one column, so it seems to be separated by {separator!r}; save it separated "
+                f"as {Path(train.source).name} is{rename}")
+    if label_column in part.frame.columns:
+        return ""
+    train_labels = set(train.frame[label_column].map(label_key).dropna())
+    train_columns = {str(c) for c in train.frame.columns}
+
+    def holds_labels(column) -> bool:
+        values = part.frame[column].map(label_key).dropna()
+        return named_like_label(column) or (len(values) > 0 and values.isin(train_labels).mean() >= 0.9)
+
+    found = [str(c) for c in part.frame.columns if str(c) not in train_columns and holds_labels(c)]
+    if not found:
+        return ""
+    return (f"if {' or '.join(map(repr, found))} holds its labels, name that column {label_column!r}, as in "
+            f"{Path(train.source).name}")
 
 
 def text_keys(frame: pd.DataFrame, text_column: str, text_pair_column: str | None = None) -> pd.Series:

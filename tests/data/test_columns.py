@@ -55,3 +55,22 @@ def test_a_column_of_numbers_is_seen_the_same_in_csv_and_jsonl(datasets_dir, tmp
     assert not numbers_only(pd.Series(["-2.5", "1e3", "10", "ten"]))  # one word is enough to be text
     assert numbers_only(pd.Series(["-2.5", "1e3", " 10 ", "", None]))  # blanks are another check's
     assert not numbers_only(pd.Series([True, False])) and not numbers_only(pd.Series(["", None]))
+
+
+def test_a_file_without_header_whose_first_label_heads_the_label_column_is_named(datasets_dir, tmp_path):
+    # "of saucy ,positive" became the header: 'positive' named the label column, the row was lost.
+    from workbench.errors import DataError
+
+    rows = pd.read_csv(datasets_dir / "sst2" / "train.tsv", sep="\t", dtype=str, quoting=3).iloc[7:60]
+    rows = rows.assign(label=rows["label"].map({"0": "negative", "1": "positive"}))
+    rows.to_csv(tmp_path / "noheader.csv", index=False, header=False)
+    with pytest.raises(DataError) as err:
+        load_raw(str(tmp_path / "noheader.csv"))
+    first = rows.iloc[0]
+    assert str(err.value) == (
+        f"'noheader.csv' seems to have no header row: its first line looks like data ('{first['label']}' is one of "
+        "the labels in its column, not a column name); add a first line naming the columns, e.g. text,label")
+    # Two files joined with cat repeat the header line as a row: a header all the same.
+    with open(tmp_path / "joined.csv", "w") as joined:
+        joined.write(rows.head(30).to_csv(index=False) + rows.tail(30).to_csv(index=False))
+    assert list(load_raw(str(tmp_path / "joined.csv")).splits["train"].frame.columns) == ["sentence", "label"]

@@ -142,7 +142,22 @@ def header_looks_like_data(frame: pd.DataFrame) -> str | None:
         shown = long[0].strip()
         shown = shown if len(shown) <= MAX_NAME_CHARS else shown[:MAX_NAME_CHARS].rstrip() + "..."
         return f"'{shown}' is a sentence, not a column name"
+    # The first row's label heading a column of labels ('positive' over positive and negative rows).
+    named = [c for c in frame.columns if _is_value_of(frame[c], str(c)) and not _repeats_header(frame, c)]
+    label = next((c for c in named if c in label_candidates(frame)), None) if named else None
+    if label is not None:
+        return f"'{str(label).strip()}' is one of the labels in its column, not a column name"
     return None
+
+
+def _repeats_header(frame: pd.DataFrame, column) -> bool:
+    """Whether the rows in which `column` holds its own name hold every other column's name too:
+    the header line again (files joined with cat), not a label that became a column name."""
+    def own_name(values: pd.Series, name) -> pd.Series:
+        return values.map(lambda v: isinstance(v, str) and v.strip() == str(name).strip())
+
+    rows = frame[own_name(frame[column], column)]
+    return all(own_name(rows[c], c).all() for c in frame.columns)
 
 
 def _is_value_of(values: pd.Series, name: str) -> bool:

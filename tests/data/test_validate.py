@@ -306,8 +306,24 @@ def test_many_rare_classes_are_listed_briefly(datasets_dir, tmp_path):
 def test_the_summary_lists_a_long_label_set_briefly(datasets_dir, tmp_path):
     labels = [f"topic{i % 30:02d}" for i in range(300)]
     summary = check_data(DataConfig(path=_sst2_with_labels(datasets_dir, tmp_path, labels))).summary()
-    assert summary == ("Data OK: train 300 rows; 30 labels: topic00, topic01, topic02, topic03, "
-                       "topic04, topic05, topic06, topic07, topic08, topic09 and 20 more")
+    assert summary == ("Data OK: train 300 rows; columns: text 'sentence', label 'label'; 30 labels: topic00, "
+                       "topic01, topic02, topic03, topic04, topic05, topic06, topic07, topic08, topic09 and 20 more")
+
+
+def test_the_summary_names_the_columns_read_and_keeps_the_counts_beside_warnings(datasets_dir, tmp_path):
+    # With a warning the summary was the warnings alone, and the columns read were in the JSON line
+    # only: a label guessed among several columns went unseen.
+    import pandas as pd
+    dev = pd.read_csv(datasets_dir / "sst2" / "dev.tsv", sep="\t").head(200)
+    pd.DataFrame({"review": dev["sentence"], "score": dev["label"],
+                  "domain": ["imdb" if i % 2 else "yelp" for i in range(200)]}).to_csv(tmp_path / "reviews.csv",
+                                                                                       index=False)
+    summary = check_data(DataConfig(path=str(tmp_path / "reviews.csv"))).summary().splitlines()
+    assert summary[0] == ("Data OK, with warnings: train 200 rows; columns: text 'review', label 'domain'; "
+                          "2 labels: imdb, yelp")
+    assert summary[1].startswith("- WARNING: [train] columns 'domain', 'score' could each be the label")
+    mrpc = check_data(DataConfig(path=str(datasets_dir / "mrpc"), label_column="labels")).summary()
+    assert mrpc.startswith("Data check failed: test 1,725 rows, train 3,668 rows, validation 408 rows\n- ERROR: ")
 
 
 def sst2_rows(datasets_dir, split: str, count: int):

@@ -73,3 +73,13 @@ def test_the_panel_names_unreadable_files_beside_the_problems_of_the_others(data
     assert view.error is None and not view.ok and view.columns == ["sentence", "label"]
     assert [p.split for p in view.report.problems] == ["validation", "test", "train"]
     assert "'dev.csv' is not UTF-8 text (line 4" in view.message() and "(line 5, line 11)" in view.message()
+
+
+def test_the_panel_names_the_columns_and_labels_also_beside_warnings():
+    from workbench.ui.workspace import DEMO_DATA
+
+    # Warnings replaced the labels in the message, and no message said which columns were read.
+    message = inspect_data(DataConfig(path=str(DEMO_DATA), max_train_samples=2), seed=42).message()
+    assert message.splitlines()[0] == (
+        "⚠ **Pre-flight check passed with warnings**: train 180 rows; columns: text 'text', label 'label'; "
+        "3 labels: billing, delivery, technical")

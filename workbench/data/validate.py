@@ -78,15 +78,24 @@ class PreflightReport:
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "error"]
 
-    def summary(self) -> str:
-        if not self.problems:
-            sizes = ", ".join(f"{k} {v}" for k, v in self.split_rows.items())
+    def facts(self) -> str:
+        """What the check found, on one line: the rows of each split, the columns it reads (a
+        guessed column is seen here, not only in the JSON line) and the labels."""
+        parts = [", ".join(f"{split} {rows:,} rows" for split, rows in self.split_rows.items())]
+        if self.columns:
+            roles = (("text", self.columns.text), ("second text", self.columns.text_pair),
+                     ("label", self.columns.label))
+            parts.append("columns: " + ", ".join(f"{role} {str(name)!r}" for role, name in roles if name is not None))
+        if self.label_names:
             labels = ", ".join(self.label_names[:MAX_CLASSES_LISTED])
             if len(self.label_names) > MAX_CLASSES_LISTED:
                 labels += f" and {len(self.label_names) - MAX_CLASSES_LISTED} more"
-            return f"Data OK: {sizes} rows; {len(self.label_names)} labels: {labels}"
-        head = "Data check failed" if not self.ok else "Data OK, with warnings"
-        return head + ":\n" + "\n".join(f"- {p}" for p in self.problems)
+            parts.append(f"{len(self.label_names)} labels: {labels}")
+        return "; ".join(parts)
+
+    def summary(self) -> str:
+        head = "Data check failed" if not self.ok else "Data OK, with warnings" if self.problems else "Data OK"
+        return "\n".join([f"{head}: {self.facts()}"] + [f"- {p}" for p in self.problems])
 
 
 def check_data(cfg: DataConfig, raw: RawData | None = None, for_training: bool = True) -> PreflightReport:

@@ -52,12 +52,9 @@ class DataView:
         if self.report is None:
             return f"✖ **The data cannot be read.** {escape_markdown(self.error or '')}"
         report = self.report
-        sizes = ", ".join(f"{split} {rows:,}" for split, rows in report.split_rows.items())
-        if report.ok and not report.problems:
-            return (f"✔ **Pre-flight check passed**: {sizes} rows; {len(report.label_names)} labels "
-                    f"({', '.join(report.label_names)})")
-        head = "⚠ **Pre-flight check passed with warnings**" if report.ok else "✖ **Pre-flight check failed**"
-        lines = [f"{head} ({sizes} rows):"]
+        head = ("✖ **Pre-flight check failed**" if not report.ok else "⚠ **Pre-flight check passed with warnings**"
+                if report.problems else "✔ **Pre-flight check passed**")
+        lines = [f"{head}: {escape_markdown(report.facts())}"]
         lines += [f"- {escape_markdown(_shorten(str(problem)))}" for problem in report.problems]
         return "\n".join(lines)
 

@@ -530,3 +530,13 @@ def test_a_validation_file_misread_or_with_its_labels_named_otherwise_is_an_erro
     report = check_data(DataConfig(path=str(tmp_path / "kaggle")))
     assert report.ok and report.unlabeled_splits == ["test"]
     assert "(it has no column 'label', only 'id', 'sentence')" in str(report.problems[0])
+
+
+def test_texts_of_invisible_characters_only_are_empty(datasets_dir, tmp_path):
+    # str.strip keeps U+200B and U+FEFF: these rows passed, and the model read [CLS] [SEP] from them.
+    rows = _sst2_rows(datasets_dir, 60)
+    rows.loc[[3, 9, 20], "sentence"] = ["\u200b", "\u00a0\u200b ", "\ufeff"]
+    rows.loc[30, "sentence"] = "\u200bstill a text"
+    rows.to_csv(tmp_path / "invisible.csv", index=False)
+    assert [str(p) for p in check_data(DataConfig(path=str(tmp_path / "invisible.csv"))).errors] == [
+        "ERROR: [train] empty text in column 'sentence'; fill these rows in or delete them (line 5, line 11, line 22)"]

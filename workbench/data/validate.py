@@ -464,9 +464,19 @@ def _rows_problem(part: SplitFrame, split: str, mask: pd.Series, message: str,
                    len(positions))
 
 
+# Whitespace and the invisible characters str.strip keeps: zero-width space and joiners, the
+# byte-order mark, soft hyphen, direction marks. A text of only these is empty to a reader, and the
+# model gets [CLS] [SEP] from it.
+_BLANK = re.compile(r"[\s\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]*")
+
+
+def is_blank(value) -> bool:
+    return isinstance(value, str) and _BLANK.fullmatch(value) is not None
+
+
 def _check_text(part: SplitFrame, split: str, column: str, problems: list[Problem]) -> None:
     values = part.frame[column]
-    empty = values.isna() | values.map(lambda v: isinstance(v, str) and not v.strip())
+    empty = values.isna() | values.map(is_blank)
     if empty.any():
         problems.append(_rows_problem(part, split, empty, f"empty text in column '{column}'; "
                                       "fill these rows in or delete them"))
@@ -490,7 +500,7 @@ def text_problems(part: SplitFrame, split: str, columns: list[str]) -> list[Prob
 
 
 def _check_label_present(part: SplitFrame, split: str, column: str, problems: list[Problem]) -> None:
-    missing = part.frame[column].isna() | part.frame[column].map(lambda v: isinstance(v, str) and not v.strip())
+    missing = part.frame[column].isna() | part.frame[column].map(is_blank)
     if missing.any():
         problems.append(_rows_problem(part, split, missing, f"missing label in column '{column}'; "
                                       "give every row a label or delete it"))

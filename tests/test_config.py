@@ -66,6 +66,19 @@ def test_wrong_type_names_field_and_expected_type():
     assert err.value.problems == [("train.batch_size", "'big' is not a whole number")]
 
 
+def test_a_dataframe_given_as_data_says_to_save_it_first(datasets_dir):
+    # The message was the whole DataFrame's repr (3,759 characters for 60 rows) and "is not text".
+    import pandas as pd
+    frame = pd.read_csv(datasets_dir / "sst2" / "dev.tsv", sep="\t").head(60)
+    with pytest.raises(ConfigError) as err:
+        RunConfig.from_dict({"data": {"path": frame, "text_column": frame}})
+    assert err.value.problems == [
+        ("data.path", "the data is given by its path (a file, a folder of split files or hub:<dataset id>), "
+                      "not a DataFrame; save a DataFrame first, e.g. frame.to_csv('data.csv', index=False), and "
+                      "give that path"),
+        ("data.text_column", "a DataFrame is not text")]
+
+
 def test_override_with_dotted_keys_and_typo():
     cfg = RunConfig().override(["method.lora.r=8", "train.epochs=3", "data.path=a.csv"])
     assert (cfg.method.lora.r, cfg.train.epochs, cfg.data.path) == (8, 3.0, "a.csv")

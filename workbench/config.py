@@ -455,8 +455,23 @@ def _build(cls, data: Any, prefix: str, problems: list[tuple[str, str]]):
         if ok:
             kwargs[key] = converted
         else:
-            problems.append((prefix + key, f"{value!r} is not {_describe(kind)}"))
+            problems.append((prefix + key, _wrong_type(value, kind, prefix + key)))
     return cls(**kwargs)
+
+
+def _wrong_type(value: Any, kind, path: str) -> str:
+    """'big' is not a whole number. A value whose repr is long (a DataFrame's runs to thousands of
+    characters) is named by its type; data.path given an object says how to give its rows."""
+    if path == "data.path":
+        from workbench.data.load import data_path_text  # pandas loads only for this mistake
+        from workbench.errors import DataError
+
+        try:
+            data_path_text(value)
+        except DataError as err:
+            return str(err)
+    shown = repr(value)
+    return f"{shown if len(shown) <= 60 else 'a ' + type(value).__name__} is not {_describe(kind)}"
 
 
 def _coerce(value: Any, kind) -> tuple[bool, Any]:

@@ -540,3 +540,23 @@ def test_texts_of_invisible_characters_only_are_empty(datasets_dir, tmp_path):
     rows.to_csv(tmp_path / "invisible.csv", index=False)
     assert [str(p) for p in check_data(DataConfig(path=str(tmp_path / "invisible.csv"))).errors] == [
         "ERROR: [train] empty text in column 'sentence'; fill these rows in or delete them (line 5, line 11, line 22)"]
+
+
+def test_check_data_given_a_path_a_run_config_or_rows_says_what_to_pass(datasets_dir):
+    # Each was "AttributeError: 'str' object has no attribute 'path'" (or 'RunConfig' ...).
+    import pandas as pd
+    from workbench.config import RunConfig
+    from workbench.errors import WorkbenchError
+
+    path = str(datasets_dir / "sst2")
+    frame = pd.read_csv(datasets_dir / "sst2" / "dev.tsv", sep="\t").head(60)
+    for given, call in [
+        (path, f"check_data(DataConfig(path='{path}'))"),
+        (RunConfig.from_dict({"data": {"path": path}}), "check_data(cfg.data), the RunConfig's data settings"),
+        ({"path": path}, "check_data(RunConfig.from_dict({'data': settings}).data), which also checks the settings"),
+        (frame, "check_data(DataConfig(path='data.csv')) on the rows saved first, e.g. "
+                "frame.to_csv('data.csv', index=False)")]:
+        with pytest.raises(WorkbenchError) as err:
+            check_data(given)
+        assert str(err.value) == (f"check_data takes the data settings, a DataConfig, not a {type(given).__name__}: "
+                                  f"call {call}")

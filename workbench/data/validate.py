@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,12 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from workbench.config import DataConfig
+from workbench.config import DataConfig, RunConfig
 from workbench.data.carve import distinct_labels, single_text_classes
 from workbench.data.columns import (NUMBER, ColumnMapping, detect_columns, label_candidates, label_column_doubt,
                                     named_like_label, numbers_only, pair_column)
 from workbench.data.load import RawData, SplitFrame, load_raw
-from workbench.errors import DataError
+from workbench.errors import DataError, WorkbenchError
 
 MAX_ROWS_LISTED = 8
 MAX_CLASSES_LISTED = 10
@@ -102,6 +103,7 @@ def check_data(cfg: DataConfig, raw: RawData | None = None, for_training: bool =
     """Check a dataset against a DataConfig. Unreadable files raise DataError (nothing to check).
     `for_training=False` checks data to score a trained model on: one class, or a few rows of a
     class, is fine there."""
+    _require_data_config(cfg)
     raw = raw or load_raw(cfg.path)
     train = raw.splits["train"].frame
     available = [str(c) for c in train.columns]
@@ -165,6 +167,26 @@ def check_data(cfg: DataConfig, raw: RawData | None = None, for_training: bool =
         if "validation" not in raw.splits and report.ok:
             _check_carve(raw, columns, cfg, names, problems)
     return report
+
+
+def _require_data_config(cfg) -> None:
+    """check_data takes a DataConfig: a path, a whole RunConfig or a DataFrame given instead failed
+    with "AttributeError: 'str' object has no attribute 'path'". Say which call was meant."""
+    if isinstance(cfg, DataConfig):
+        return
+    if isinstance(cfg, RunConfig):
+        call = "check_data(cfg.data), the RunConfig's data settings"
+    elif isinstance(cfg, (str, os.PathLike)):
+        call = f"check_data(DataConfig(path={os.fspath(cfg)!r}))"
+    elif isinstance(cfg, dict):
+        call = "check_data(RunConfig.from_dict({'data': settings}).data), which also checks the settings"
+    elif isinstance(cfg, pd.DataFrame):
+        call = ("check_data(DataConfig(path='data.csv')) on the rows saved first, e.g. "
+                "frame.to_csv('data.csv', index=False)")
+    else:
+        call = "check_data(DataConfig(path='data.csv'))"
+    raise WorkbenchError(f"check_data takes the data settings, a DataConfig, not a {type(cfg).__name__}: "
+                         f"call {call}")
 
 
 def _check_carve(raw: RawData, columns: ColumnMapping, cfg: DataConfig, names: dict[str, str],

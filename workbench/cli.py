@@ -96,7 +96,7 @@ def cmd_train(args) -> int:
         launch(run)
         record = _run_record(run, run.status())
         # The run's own warnings reach its status later; these are known now (`check` gives the same).
-        too_short = run_length_warning(cfg, report.split_rows)
+        too_short = run_length_warning(cfg, report.split_rows, len(report.label_names))
         known = report.problems + ([Problem("warning", too_short, "train")] if too_short else [])
         if known:
             record["warnings"] = [str(problem) for problem in known]
@@ -120,7 +120,7 @@ def cmd_check(args) -> int:
     raw = load_raw(cfg.data.path, partial=True)
     report = check_loaded(cfg.data, raw)
     report.problems += _ignored_settings(cfg)
-    warning = run_length_warning(cfg, report.split_rows) if report.ok else None
+    warning = run_length_warning(cfg, report.split_rows, len(report.label_names)) if report.ok else None
     if warning:
         report.problems.append(Problem("warning", warning, "train"))
     if report.ok:  # as `train` would: the training sample, texts max_length cuts, the disk the run will write

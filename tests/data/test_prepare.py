@@ -134,6 +134,8 @@ def test_fewer_carved_rows_than_classes_hold_out_one_text_of_each_class(datasets
         splits = prepare_data(cfg, seed=seed).splits
         assert len(splits["validation"]) == 30 and len(splits["train"]) == 120
         assert set(splits["validation"]["label"]) == set(splits["train"]["label"]) == set(range(30))
+    # The run's length is warned of from the rows it will train on: 120, not 135.
+    assert expected_train_rows(cfg, report.split_rows, len(report.label_names)) == 120
 
 
 def test_a_rare_class_gets_a_validation_row_and_keeps_training_rows(datasets_dir, tmp_path):

@@ -25,6 +25,14 @@ def single_text_classes(labels: pd.Series) -> list:
     return sorted(counts[counts < 2].index)
 
 
+def validation_rows(rows: int, classes: int, fraction: float) -> int:
+    """How many of `rows` distinct texts the carve holds out when each of the `classes` has two or
+    more: `fraction` of them, rounded up as train_test_split rounds (the split every benchmark so
+    far ran on), but at least one of each class (small or many-class data) and at most all but one
+    of each, since train_test_split stratifies only when both sides can hold every class."""
+    return min(max(math.ceil(fraction * rows), classes), rows - classes)
+
+
 def held_out(labels: pd.Series, fraction: float, seed: int) -> np.ndarray:
     """Which of the distinct texts (their labels, from distinct_labels) go to validation: `fraction`
     of them, stratified by label, then every class with two texts or more on both sides. A class
@@ -32,15 +40,12 @@ def held_out(labels: pd.Series, fraction: float, seed: int) -> np.ndarray:
     from sklearn.model_selection import train_test_split  # sklearn loads only when a run carves
 
     counts = labels.value_counts()
-    rows, classes, n_test = len(labels), len(counts), math.ceil(fraction * len(labels))
+    rows, classes = len(labels), len(counts)
     positions = np.arange(rows)
     if counts.min() >= 2:
-        # train_test_split stratifies only when each side can hold a text of every class: else
-        # (small or many-class data) validation takes one text of each class. The fraction goes
-        # in as given when it can: that is the split every benchmark so far ran on.
-        size = fraction if classes <= n_test <= rows - classes else min(max(n_test, classes), rows - classes)
-        _, test = train_test_split(positions, test_size=size, random_state=seed, stratify=labels)
-    elif n_test < rows:
+        _, test = train_test_split(positions, test_size=validation_rows(rows, classes, fraction),
+                                   random_state=seed, stratify=labels)
+    elif math.ceil(fraction * rows) < rows:
         # A class of one text cannot be stratified: split at random, the repair below places it.
         _, test = train_test_split(positions, test_size=fraction, random_state=seed)
     else:

@@ -8,14 +8,13 @@ stratified by label so small classes appear in both, with repeated texts kept on
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass
 
 import datasets
 import pandas as pd
 
 from workbench.config import DataConfig
-from workbench.data.carve import distinct_labels, held_out
+from workbench.data.carve import distinct_labels, held_out, validation_rows
 from workbench.data.load import RawData, load_raw
 from workbench.data.validate import PreflightReport, Problem, check_data, label_key, label_values, require_ok, text_keys
 
@@ -123,14 +122,14 @@ def carve_validation(train: pd.DataFrame, fraction: float, seed: int) -> tuple[p
     return train[~in_validation], train[in_validation]
 
 
-def expected_train_rows(cfg: DataConfig, split_rows: dict[str, int]) -> int:
-    """The training rows prepare_data will keep, from the split sizes a pre-flight report counted:
-    the validation carve (train_test_split rounds the held-out share up; repeated texts, which go
-    to one side together, can move a few rows) and max_train_samples.
+def expected_train_rows(cfg: DataConfig, split_rows: dict[str, int], classes: int = 0) -> int:
+    """The training rows prepare_data will keep, from the split sizes and the number of classes a
+    pre-flight report counted: the validation carve (carve.validation_rows; repeated texts, which
+    go to one side together, can move a few rows) and max_train_samples.
     Lets a front end warn about the run's length before the run exists."""
     rows = split_rows.get("train", 0)
     if "validation" not in split_rows:
-        rows -= math.ceil(rows * cfg.validation_fraction)
+        rows -= validation_rows(rows, classes, cfg.validation_fraction)
     if cfg.max_train_samples:
         rows = min(rows, cfg.max_train_samples)
     return rows

@@ -62,7 +62,7 @@ def require_disk_for(cfg: RunConfig, split_rows: dict[str, int], num_labels: int
         raise
     except Exception:  # a model whose code cannot be built on the meta device: the run checks itself
         return
-    rows = expected_train_rows(cfg.data, split_rows)
+    rows = expected_train_rows(cfg.data, split_rows, num_labels)
     require_disk_space(Path(cfg.runs_dir).absolute(), disk_needed(model, cfg, rows))
 
 

@@ -72,8 +72,9 @@ def step_count_warning(cfg: RunConfig, train_rows: int) -> str | None:
             f"{t.epochs:g} epoch{'s' if t.epochs != 1 else ''}): too few to learn from; {fix}")
 
 
-def run_length_warning(cfg: RunConfig, split_rows: dict[str, int]) -> str | None:
-    """step_count_warning for data a pre-flight report counted, before the run exists."""
+def run_length_warning(cfg: RunConfig, split_rows: dict[str, int], classes: int = 0) -> str | None:
+    """step_count_warning for data a pre-flight report counted (rows per split, classes), before
+    the run exists."""
     from workbench.data.prepare import expected_train_rows  # datasets and sklearn: only when asked
 
-    return step_count_warning(cfg, expected_train_rows(cfg.data, split_rows))
+    return step_count_warning(cfg, expected_train_rows(cfg.data, split_rows, classes))

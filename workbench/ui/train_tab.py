@@ -564,7 +564,7 @@ def build_train_tab(ws: Workspace) -> TrainTab:
             if view.report is None:
                 raise DataError(view.error)
             require_ok(view.report)
-            too_short = run_length_warning(cfg, view.report.split_rows)
+            too_short = run_length_warning(cfg, view.report.split_rows, len(view.report.label_names))
             warnings = ([too_short] if too_short else []) + [
                 p.message for p in sample_problems(cfg.data, load_cached(cfg.data.path), view.report, cfg.data_seed)]
             cfg = cfg.resolve()

@@ -171,6 +171,10 @@ def test_data_no_validation_can_be_carved_from_is_refused_before_the_run(dataset
         "WARNING: [validation] class '1' has a single distinct text, which stays in train, so the validation "
         "split carved from train has no row of it and cannot score it; add rows of it, or a validation file "
         "(dev.csv beside train.csv, in one folder)"]
+    for seed in (0, 42):
+        splits = prepare_data(cfg, seed=seed).splits
+        assert splits["train"]["label"].count(0) == 2 and 0 not in splits["validation"]["label"]
+        assert set(splits["validation"]["label"]) == {1, 2, 3}
 
 
 def test_the_check_samples_small_data_as_the_run_will(datasets_dir, tmp_path, capsys):

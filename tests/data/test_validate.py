@@ -512,11 +512,9 @@ def test_a_validation_file_misread_or_with_its_labels_named_otherwise_is_an_erro
     dev.to_csv(tmp_path / "commas" / "dev.tsv", index=False)  # commas in a .tsv: read as one column
     dev.rename(columns={"label": "sentiment"}).to_csv(tmp_path / "renamed" / "dev.tsv", sep="\t", index=False,
                                                        quoting=csv.QUOTE_NONE)
+    # A .tsv whose header holds commas and no tab is read as the CSV it is (load.py), and scored.
     report = check_data(DataConfig(path=str(tmp_path / "commas")))
-    assert [str(p) for p in report.problems] == [
-        f"ERROR: [validation] column 'sentence', 'label' is missing from {tmp_path / 'commas' / 'dev.tsv'} (it has "
-        "'sentence,label'): it was read as one column, so it seems to be separated by ','; save it separated as "
-        "train.tsv is, or rename it to .csv"]
+    assert report.problems == [] and report.split_rows["validation"] == 30
     report = check_data(DataConfig(path=str(tmp_path / "renamed")))
     assert [str(p) for p in report.problems] == [
         f"ERROR: [validation] column 'label' is missing from {tmp_path / 'renamed' / 'dev.tsv'} (it has 'sentence', "
@@ -560,3 +558,18 @@ def test_check_data_given_a_path_a_run_config_or_rows_says_what_to_pass(datasets
             check_data(given)
         assert str(err.value) == (f"check_data takes the data settings, a DataConfig, not a {type(given).__name__}: "
                                   f"call {call}")
+
+
+def test_labels_written_as_r_or_excel_write_a_missing_value_are_missing_not_a_class(datasets_dir, tmp_path):
+    # R's write.csv writes NA, Excel #N/A: both read as a class of their own, 'NA' beside negative and positive.
+    rows = _sst2_rows(datasets_dir, 60)
+    rows["label"] = rows["label"].map({0: "negative", 1: "positive"})
+    rows.loc[[2, 5], "label"] = "NA"
+    rows.loc[9, "label"] = "#N/A"
+    rows.loc[20, "sentence"] = "None"  # a text that says None is a text
+    rows.to_csv(tmp_path / "r.csv", index=False)
+    report = check_data(DataConfig(path=str(tmp_path / "r.csv")))
+    assert report.label_names == ["negative", "positive"]
+    assert [str(p) for p in report.problems] == [
+        "ERROR: [train] missing label in column 'label' ('#N/A', 'NA' read as missing, as pandas and R write it); "
+        "give every row a label or delete it (line 4, line 7, line 11)"]

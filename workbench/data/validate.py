@@ -522,9 +522,13 @@ def text_problems(part: SplitFrame, split: str, columns: list[str]) -> list[Prob
 
 
 def _check_label_present(part: SplitFrame, split: str, column: str, problems: list[Problem]) -> None:
-    missing = part.frame[column].isna() | part.frame[column].map(is_blank)
+    labels = part.frame[column]
+    missing = labels.map(label_key).isna()
     if missing.any():
-        problems.append(_rows_problem(part, split, missing, f"missing label in column '{column}'; "
+        markers = sorted({str(v).strip() for v in labels[missing] if isinstance(v, str) and v.strip()
+                          and not is_blank(v)})
+        read_as = f" ({', '.join(map(repr, markers))} read as missing, as pandas and R write it)" if markers else ""
+        problems.append(_rows_problem(part, split, missing, f"missing label in column '{column}'{read_as}; "
                                       "give every row a label or delete it"))
 
 
@@ -541,9 +545,15 @@ def _check_label_shape(part: SplitFrame, split: str, column: str, problems: list
     return not nested.any()
 
 
+# How R, Excel and pandas write a missing value. A label spelt so is missing, not a class named
+# "NA" (texts stay as they are: "None" is a fine sentence). pandas' own list of default NA strings.
+MISSING_LABELS = frozenset({"NA", "N/A", "n/a", "#N/A", "#N/A N/A", "#NA", "NaN", "-NaN", "nan", "-nan", "NULL",
+                            "null", "None", "<NA>", "1.#IND", "-1.#IND", "1.#QNAN", "-1.#QNAN"})
+
+
 def label_key(value) -> str | None:
-    """Labels compare as text: 1, 1.0 and "1" are the same label."""
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    """Labels compare as text: 1, 1.0 and "1" are the same label. None for a missing one."""
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -551,7 +561,7 @@ def label_key(value) -> str | None:
     # "1.0" is how pandas writes an integer column that had a gap: the same label as "1".
     if re.fullmatch(r"[+-]?\d+\.0+", text):
         text = text.split(".")[0].lstrip("+")
-    return text or None
+    return None if text in MISSING_LABELS or is_blank(text) else text
 
 
 def label_values(series: pd.Series) -> list[str]:

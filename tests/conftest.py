@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.finished_runs import finished_run
+
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach the Hub
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -27,12 +29,7 @@ def sst2_run(tmp_path_factory, datasets_dir):
 
     Good enough (~0.8 dev accuracy) for analysis tests that need a model that learned something.
     """
-    from workbench.config import RunConfig
-    from workbench.runs.store import create_run
-    from workbench.train.main import execute
-
-    runs_dir = tmp_path_factory.mktemp("sst2_runs")
-    cfg = RunConfig.from_dict({
+    return finished_run({
         "model": {"name": "minilm-l6"},
         "task": {"max_length": 64},
         "data": {"path": str(datasets_dir / "sst2"), "max_train_samples": 1000, "max_eval_samples": 200,
@@ -42,12 +39,7 @@ def sst2_run(tmp_path_factory, datasets_dir):
         # 0.771 dev accuracy, random ones 0.796).
         "train": {"epochs": 1, "batch_size": 16, "eval_steps": 1000, "save_steps": 1000, "logging_steps": 10,
                   "group_by_length": False},
-        "runs_dir": str(runs_dir),
-    }).resolve()
-    run = create_run(cfg)
-    status = execute(run)
-    assert status["status"] == "finished", status.get("error")
-    return run
+    }, tmp_path_factory.mktemp("sst2_runs"))
 
 
 @pytest.fixture(scope="session")
@@ -55,20 +47,11 @@ def mrpc_run(tmp_path_factory, datasets_dir):
     """A finished run of MiniLM on 160 MRPC sentence pairs (10 steps, about half a minute): a model
     that reads "[CLS] a [SEP] b [SEP]" with token types, for the views of text pairs. It learned
     little; what is tested on it is that pairs are read and explained as training read them."""
-    from workbench.config import RunConfig
-    from workbench.runs.store import create_run
-    from workbench.train.main import execute
-
-    cfg = RunConfig.from_dict({
+    return finished_run({
         "model": {"name": "minilm-l6"}, "task": {"max_length": 64},
         "data": {"path": str(datasets_dir / "mrpc"), "max_train_samples": 160, "max_eval_samples": 24},
         "train": {"epochs": 1, "batch_size": 16, "eval_steps": 1000, "save_steps": 1000, "logging_steps": 10},
-        "runs_dir": str(tmp_path_factory.mktemp("mrpc_runs")),
-    }).resolve()
-    run = create_run(cfg)
-    status = execute(run)
-    assert status["status"] == "finished", status.get("error")
-    return run
+    }, tmp_path_factory.mktemp("mrpc_runs"))
 
 
 @pytest.fixture

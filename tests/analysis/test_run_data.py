@@ -10,6 +10,7 @@ import torch
 
 from workbench.analysis import attention_maps, embed, integrated_gradients, load_model, load_predictions
 from workbench.errors import WorkbenchError
+from tests.finished_runs import finished_run
 
 
 def test_the_model_is_loaded_once_with_eager_attention(sst2_run, sst2_model):
@@ -49,23 +50,14 @@ def test_a_damaged_model_file_is_named_with_the_fix(sst2_run, tmp_path):
 @pytest.fixture(scope="module")
 def lora_run(datasets_dir, tmp_path_factory):
     """A tiny LoRA run (a few steps): the adapter is merged into the base model for analysis."""
-    from workbench.config import RunConfig
-    from workbench.runs.store import create_run
-    from workbench.train.main import execute
-
-    cfg = RunConfig.from_dict({
+    return finished_run({
         "model": {"name": "minilm-l6"},
         "task": {"max_length": 32},
         "method": {"type": "lora", "lora": {"r": 4}},
         "data": {"path": str(datasets_dir / "sst2"), "max_train_samples": 64, "max_eval_samples": 24,
                  "label_names": ["negative", "positive"]},
         "train": {"max_steps": 4, "batch_size": 16, "eval_steps": 100, "save_steps": 100, "logging_steps": 2},
-        "runs_dir": str(tmp_path_factory.mktemp("lora_runs")),
-    }).resolve()
-    run = create_run(cfg)
-    status = execute(run)
-    assert status["status"] == "finished", status.get("error")
-    return run
+    }, tmp_path_factory.mktemp("lora_runs"))
 
 
 def test_a_lora_run_is_analysed_through_its_merged_model(lora_run):

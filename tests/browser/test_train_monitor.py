@@ -544,7 +544,7 @@ def test_keep_the_best_checkpoint_and_stop_early_from_the_form(app_server, page,
     choose(page, "train-select_best", "f1_macro")
     # The YAML editor draws only the lines in view; the command carries every changed field.
     preview_shows(page, "train.select_best=f1_macro", "train.early_stopping_patience=2",
-                  "train.learning_rate=1e-12", "train.head_learning_rate=1e-12")
+                  "--lr 1e-12", "train.head_learning_rate=1e-12")
     run_id = start_run(page)
     page.get_by_role("tab", name="Monitor").click()
     expect(page.locator("#monitor-run input")).to_have_value(run_id)

@@ -144,7 +144,8 @@ def header_looks_like_data(frame: pd.DataFrame) -> str | None:
         return f"'{shown}' is a sentence, not a column name"
     # The first row's label heading a column of labels ('positive' over positive and negative rows).
     named = [c for c in frame.columns if _is_value_of(frame[c], str(c)) and not _repeats_header(frame, c)]
-    label = next((c for c in named if c in label_candidates(frame)), None) if named else None
+    candidates = label_candidates(frame) if named else []
+    label = next((c for c in named if c in candidates), None)
     if label is not None:
         return f"'{str(label).strip()}' is one of the labels in its column, not a column name"
     return None
@@ -153,15 +154,17 @@ def header_looks_like_data(frame: pd.DataFrame) -> str | None:
 def _repeats_header(frame: pd.DataFrame, column) -> bool:
     """Whether the rows in which `column` holds its own name hold every other column's name too:
     the header line again (files joined with cat), not a label that became a column name."""
-    def own_name(values: pd.Series, name) -> pd.Series:
-        return values.map(lambda v: isinstance(v, str) and v.strip() == str(name).strip())
+    rows = frame[_cells_named(frame[column], column)]
+    return all(_cells_named(rows[c], c).all() for c in frame.columns)
 
-    rows = frame[own_name(frame[column], column)]
-    return all(own_name(rows[c], c).all() for c in frame.columns)
+
+def _cells_named(values: pd.Series, name) -> pd.Series:
+    """Which cells hold `name` (spaces at the ends aside)."""
+    return values.map(lambda v: isinstance(v, str) and v.strip() == str(name).strip())
 
 
 def _is_value_of(values: pd.Series, name: str) -> bool:
-    return bool(values.map(lambda v: isinstance(v, str) and v.strip() == name.strip()).any())
+    return bool(_cells_named(values, name).any())
 
 
 def numbers_only(values: pd.Series) -> bool:

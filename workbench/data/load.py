@@ -53,10 +53,10 @@ MAX_LISTED = 8
 _TSV_FIELD = re.compile(r'(?:"[^"]*(?:""[^"]*)*"|[^\t\r\n"]*)(?=\t|\r?\n|\r|\Z)')
 
 
-def shortened(items: list) -> str:
-    """Items joined by commas, the first MAX_LISTED of a longer list and how many more."""
-    shown = ", ".join(map(str, items[:MAX_LISTED]))
-    return shown + (f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else "")
+def shortened(items: list, limit: int = MAX_LISTED) -> str:
+    """Items joined by commas, the first `limit` of a longer list and how many more."""
+    shown = ", ".join(map(str, items[:limit]))
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 @dataclass

@@ -20,7 +20,7 @@ from workbench.config import DataConfig, RunConfig
 from workbench.data.carve import distinct_labels, single_text_classes
 from workbench.data.columns import (NUMBER, ColumnMapping, detect_columns, label_candidates, label_column_doubt,
                                     named_like_label, numbers_only, pair_column)
-from workbench.data.load import RawData, SplitFrame, load_raw
+from workbench.data.load import RawData, SplitFrame, load_raw, shortened
 from workbench.errors import DataError, WorkbenchError
 
 MAX_ROWS_LISTED = 8
@@ -88,10 +88,7 @@ class PreflightReport:
                      ("label", self.columns.label))
             parts.append("columns: " + ", ".join(f"{role} {str(name)!r}" for role, name in roles if name is not None))
         if self.label_names:
-            labels = ", ".join(self.label_names[:MAX_CLASSES_LISTED])
-            if len(self.label_names) > MAX_CLASSES_LISTED:
-                labels += f" and {len(self.label_names) - MAX_CLASSES_LISTED} more"
-            parts.append(f"{len(self.label_names)} labels: {labels}")
+            parts.append(f"{len(self.label_names)} labels: {shortened(self.label_names, MAX_CLASSES_LISTED)}")
         return "; ".join(parts)
 
     def summary(self) -> str:
@@ -206,10 +203,9 @@ def _check_carve(raw: RawData, columns: ColumnMapping, cfg: DataConfig, names: d
                                 f"add rows to the classes, or {add_file}", "train"))
         return
     if single:
-        listed = ", ".join(map(repr, single[:MAX_CLASSES_LISTED]))
-        more = f" and {len(single) - MAX_CLASSES_LISTED} more" if len(single) > MAX_CLASSES_LISTED else ""
+        listed = shortened(list(map(repr, single)), MAX_CLASSES_LISTED)
         has, it = ("has", "it") if len(single) == 1 else ("have", "them")
-        problems.append(Problem("warning", f"class {listed}{more} {has} a single distinct text, which stays in "
+        problems.append(Problem("warning", f"class {listed} {has} a single distinct text, which stays in "
                                 f"train, so the validation split carved from train has no row of {it} and cannot "
                                 f"score {it}; add rows of {it}, or {add_file}", "validation"))
     wanted, splittable = math.ceil(cfg.validation_fraction * len(labels)), classes - len(single)
@@ -420,9 +416,7 @@ def _resolve_columns(cfg: DataConfig, frame: pd.DataFrame, problems: list[Proble
 
 def column_list(columns) -> str:
     """Column names as a message lists them: quoted, so that a space at either end shows."""
-    names = [repr(str(c)) for c in columns]
-    more = f" and {len(names) - MAX_COLUMNS_LISTED} more" if len(names) > MAX_COLUMNS_LISTED else ""
-    return ", ".join(names[:MAX_COLUMNS_LISTED]) + more
+    return shortened([repr(str(c)) for c in columns], MAX_COLUMNS_LISTED)
 
 
 def _column_hint(name: str, columns) -> str:
@@ -525,8 +519,7 @@ def _check_label_present(part: SplitFrame, split: str, column: str, problems: li
     labels = part.frame[column]
     missing = labels.map(label_key).isna()
     if missing.any():
-        markers = sorted({str(v).strip() for v in labels[missing] if isinstance(v, str) and v.strip()
-                          and not is_blank(v)})
+        markers = sorted({v.strip() for v in labels[missing] if isinstance(v, str) and not is_blank(v)})
         read_as = f" ({', '.join(map(repr, markers))} read as missing, as pandas and R write it)" if markers else ""
         problems.append(_rows_problem(part, split, missing, f"missing label in column '{column}'{read_as}; "
                                       "give every row a label or delete it"))

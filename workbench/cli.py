@@ -110,15 +110,15 @@ def cmd_train(args) -> int:
 def cmd_check(args) -> int:
     from workbench.data.load import load_raw
     from workbench.data.prepare import sample_problems
-    from workbench.data.validate import Problem
-    from workbench.preflight import check_loaded, check_settings, tokenizer_problems, token_lengths_of
+    from workbench.data.validate import Problem, check_data
+    from workbench.preflight import check_settings, tokenizer_problems, token_lengths_of
     from workbench.train.disk import require_disk_for
     from workbench.train.steps import run_length_warning
 
     cfg = config_from_args(args).resolve()
     tokenizer = check_settings(cfg)  # what `train` checks before the data: the same message here
     raw = load_raw(cfg.data.path, partial=True)
-    report = check_loaded(cfg.data, raw)
+    report = check_data(cfg.data, raw)
     report.problems += _ignored_settings(cfg)
     warning = run_length_warning(cfg, report.split_rows, len(report.label_names)) if report.ok else None
     if warning:

@@ -36,26 +36,16 @@ def preflight(cfg: RunConfig) -> PreflightReport:
     the data check finds an error, WorkbenchError when the disk lacks the space."""
     from workbench.data.load import load_raw
     from workbench.data.prepare import sample_problems
-    from workbench.data.validate import require_ok
+    from workbench.data.validate import check_data, require_ok
     from workbench.train.disk import require_disk_for
 
     tokenizer = check_settings(cfg)
     raw = load_raw(cfg.data.path, partial=True)
-    report = check_loaded(cfg.data, raw)
+    report = check_data(cfg.data, raw)  # names the files it could not read too
     require_ok(report)
     report.problems += sample_problems(cfg.data, raw, report, cfg.data_seed)
     report.problems += tokenizer_problems(cfg, *token_lengths_of(cfg, raw, report, tokenizer))
     require_disk_for(cfg, report.split_rows, len(report.label_names))
-    return report
-
-
-def check_loaded(cfg: "DataConfig", raw: "RawData") -> "PreflightReport":
-    """check_data of what load_raw(partial=True) read, with each file it could not read reported
-    first: the user fixes those and the rows of the files that were read in one go."""
-    from workbench.data.validate import Problem, check_data
-
-    report = check_data(cfg, raw)
-    report.problems[:0] = [Problem("error", why, split) for split, why in raw.unreadable.items()]
     return report
 
 

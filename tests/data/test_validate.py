@@ -573,3 +573,15 @@ def test_labels_written_as_r_or_excel_write_a_missing_value_are_missing_not_a_cl
     assert [str(p) for p in report.problems] == [
         "ERROR: [train] missing label in column 'label' ('#N/A', 'NA' read as missing, as pandas and R write it); "
         "give every row a label or delete it (line 4, line 7, line 11)"]
+
+
+def test_check_data_names_unreadable_files_beside_the_problems_of_the_others(datasets_dir, tmp_path):
+    # The Python API raised on the first unreadable file (dev.csv), so a notebook user fixed it,
+    # ran the check again and only then learnt of train's empty texts; the CLI said all at once.
+    from tests.broken_data import folder_with_two_unreadable_files
+
+    report = check_data(DataConfig(path=str(folder_with_two_unreadable_files(datasets_dir, tmp_path / "data"))))
+    assert not report.ok
+    assert [(p.split, p.message.split(" ")[0]) for p in report.problems] == [
+        ("validation", "'dev.csv'"), ("test", "'test.csv'"), ("train", "empty")]
+    assert "line 5, line 11" in report.summary()

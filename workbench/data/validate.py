@@ -97,11 +97,19 @@ class PreflightReport:
 
 
 def check_data(cfg: DataConfig, raw: RawData | None = None, for_training: bool = True) -> PreflightReport:
-    """Check a dataset against a DataConfig. Unreadable files raise DataError (nothing to check).
-    `for_training=False` checks data to score a trained model on: one class, or a few rows of a
-    class, is fine there."""
+    """Check a dataset against a DataConfig. An unreadable train file raises DataError (nothing to
+    check); each other file that cannot be read is reported first, beside the problems of the
+    files that were, so the user fixes them all in one go. `for_training=False` checks data to
+    score a trained model on: one class, or a few rows of a class, is fine there."""
     _require_data_config(cfg)
-    raw = raw or load_raw(cfg.path)
+    raw = raw or load_raw(cfg.path, partial=True)
+    report = _check_read(cfg, raw, for_training)
+    report.problems[:0] = [Problem("error", why, split) for split, why in raw.unreadable.items()]
+    return report
+
+
+def _check_read(cfg: DataConfig, raw: RawData, for_training: bool) -> PreflightReport:
+    """check_data of the splits that were read."""
     train = raw.splits["train"].frame
     available = [str(c) for c in train.columns]
     report = PreflightReport([], None, available, [], {}, {k: len(v.frame) for k, v in raw.splits.items()},

@@ -19,9 +19,8 @@ from workbench.config import DataConfig, RunConfig
 from workbench.data.columns import detect_columns
 from workbench.data.load import RawData, load_raw
 from workbench.data.prepare import sample_problems
-from workbench.data.validate import PreflightReport
+from workbench.data.validate import PreflightReport, check_data
 from workbench.errors import WorkbenchError
-from workbench.preflight import check_loaded
 from workbench.ui import charts
 
 PREVIEW_ROWS = 8
@@ -102,7 +101,7 @@ def inspect_data(cfg: DataConfig, seed: int | None = None) -> DataView:
                         "or give a path")
     try:
         raw = load_cached(cfg.path)
-        report = check_loaded(cfg, raw)
+        report = check_data(cfg, raw)
         if report.ok and seed is not None:
             report.problems += sample_problems(cfg, raw, report, seed)
     except WorkbenchError as err:

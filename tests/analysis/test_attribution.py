@@ -11,6 +11,7 @@ import torch
 from workbench.analysis import (attribution_html, explain, explainer_costs, gradient_x_input, integrated_gradients,
                                 log_odds, random_attributions, shap_attributions)
 from workbench.analysis.attribution import merge_words, prepare, shap_plan, token_vectors_layer
+from workbench.analysis.tokens import readable_tokens
 from workbench.errors import WorkbenchError
 
 LONG = ("the performances are uniformly excellent , but the script is a tired retread of better films "
@@ -313,6 +314,50 @@ def test_words_never_run_across_the_two_texts():
     # Its masker cannot be given the pair as one string: SHAP says so rather than explain another input.
     with pytest.raises(WorkbenchError, match="SHAP cannot explain text pairs with this model's tokenizer"):
         shap_plan(tokenizer, "refund", pair="refund please")
+
+
+@pytest.fixture(scope="module")
+def roberta_pair_classifier(datasets_dir, tmp_path_factory):
+    """A small RoBERTa classifier, seeded, with a byte-level BPE tokenizer trained here on MRPC's
+    sentences (no RoBERTa checkpoint is on this machine). Its weights are random: what is tested on
+    it is how RoBERTa's tokenizer reads a pair ("<s> a </s></s> b </s>", a space a word piece of its
+    own), not what a trained model looks at."""
+    import json
+
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import RobertaConfig, RobertaForSequenceClassification, RobertaTokenizer
+
+    lines = [json.loads(row)["sentence1"] for row in (datasets_dir / "mrpc" / "train.jsonl").open()]
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(lines, vocab_size=2000, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    folder = tmp_path_factory.mktemp("roberta_tokenizer")
+    bpe.save_model(str(folder))
+    tokenizer = RobertaTokenizer(vocab=str(folder / "vocab.json"), merges=str(folder / "merges.txt"))
+    torch.manual_seed(0)
+    config = RobertaConfig(vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+                           intermediate_size=128, max_position_embeddings=130, num_labels=2, pad_token_id=1,
+                           bos_token_id=0, eos_token_id=2, hidden_dropout_prob=0.0,
+                           attention_probs_dropout_prob=0.0)
+    return RobertaForSequenceClassification(config).eval(), tokenizer
+
+
+def test_shap_on_a_pair_reads_it_as_roberta_does(roberta_pair_classifier):
+    # A typed " </s> </s> " between the texts read as extra spaces, so SHAP refused RoBERTa's pairs.
+    model, tokenizer = roberta_pair_classifier
+    ids = tokenizer(*PAIR)["input_ids"]
+    sep = tokenizer.sep_token_id
+    assert ids[ids.index(sep):ids.index(sep) + 2] == [sep, sep]  # "<s> a </s></s> b </s>"
+    a = shap_attributions(model, tokenizer, PAIR[0], pair=PAIR[1], max_evals=300, max_length=128,
+                          precision="fp32")
+    assert a.tokens == readable_tokens(tokenizer, ids)  # "Ġc" shown as "c"
+    assert a.score_input == pytest.approx(model_log_odds(model, ids, a.target), abs=1e-4)
+    assert a.total == pytest.approx(a.score_input - a.score_baseline, abs=1e-4)  # additivity
+    # <s>, both </s> between the texts and the last one get nothing; every word piece gets its share.
+    assert a.special.sum() == 4 and (a.scores[a.special] == 0).all()
+    assert np.count_nonzero(a.scores) == len(ids) - 4
+    assert words_of(a, 0) == PAIR[0].split() and words_of(a, 1) == PAIR[1].split()
+    ig = integrated_gradients(model, tokenizer, PAIR[0], pair=PAIR[1], max_length=128, precision="fp32")
+    assert ig.tokens == a.tokens and words_of(ig, 1) == PAIR[1].split()
 
 
 def test_a_long_pair_is_cut_as_training_cuts_it(mrpc_model):

@@ -327,20 +327,25 @@ def shap_masker(tokenizer):
 def masker_text(tokenizer, prepared: Prepared) -> str:
     """The string shap's masker explains. The masker tokenizes it itself, so it has to come out as
     exactly the word pieces the model reads: a single text is its truncated self; a pair is its two
-    texts joined by the special tokens the tokenizer puts between them ("a [SEP] b" for BERT-style
-    tokenizers reads "[CLS] a [SEP] b [SEP]"), which is checked, since not every tokenizer reads
-    a typed separator as the pair's (RoBERTa's spaces, decoders with none)."""
+    texts joined by the special tokens the tokenizer puts between them. "a [SEP] b" reads as
+    "[CLS] a [SEP] b [SEP]" for BERT-style tokenizers; byte-level BPE (RoBERTa, BART) reads a space
+    as a word piece of its own and starts the second text without one, so there it is
+    "a</s></s>b" for "<s> a </s></s> b </s>". The match is checked. A decoder puts no separator
+    between the texts at all: its two texts run together, and whether they happen to tokenize as
+    the pair depends on the words, so it is refused every time rather than for some pairs only."""
     if prepared.pair is None:
         return prepared.text
     segments = prepared.segments
     end_of_first = max(i for i, segment in enumerate(segments) if segment == 0) + 1
     between = tokenizer.convert_ids_to_tokens(prepared.input_ids[0, end_of_first:segments.index(1)].tolist())
-    joined = f"{prepared.text} {' '.join(between)} {prepared.pair}"
-    if tokenizer(joined)["input_ids"] != prepared.input_ids[0].tolist():
-        raise WorkbenchError("SHAP cannot explain text pairs with this model's tokenizer: it does not read the two "
-                             "texts joined by their separator as the pair; Integrated Gradients and gradient x "
-                             "input can")
-    return joined
+    expected = prepared.input_ids[0].tolist()
+    joins = (f"{prepared.text} {' '.join(between)} {prepared.pair}", f"{prepared.text}{''.join(between)}{prepared.pair}")
+    for joined in joins if between else ():
+        if tokenizer(joined)["input_ids"] == expected:
+            return joined
+    raise WorkbenchError("SHAP cannot explain text pairs with this model's tokenizer: it does not read the two "
+                         "texts joined by their separator as the pair; Integrated Gradients and gradient x "
+                         "input can")
 
 
 def shap_plan(tokenizer, text: str, max_evals: int = DEFAULT_SHAP_MAX_EVALS, max_length: int = 128,

@@ -248,3 +248,17 @@ def test_load_reports_bad_yaml_and_missing_file(tmp_path):
         RunConfig.load(bad)
     with pytest.raises(ConfigError, match="does not exist"):
         RunConfig.load(tmp_path / "missing.yaml")
+
+
+def test_a_key_given_twice_is_refused_with_both_lines(tmp_path):
+    # PyYAML kept the last silently: a second `train:` section dropped the first one's epochs.
+    path = tmp_path / "run.yaml"
+    path.write_text("train:\n  epochs: 3\ndata: {path: x.csv}\ntrain:\n  batch_size: 8\n")
+    with pytest.raises(ConfigError, match=r"line 4, column 1: 'train' is given twice \(also on line 1\); keep one"):
+        RunConfig.load(path)
+    path.write_text("train:\n  epochs: 3\n  epochs: 2\n")
+    with pytest.raises(ConfigError, match="'epochs' is given twice"):
+        RunConfig.load(path)
+    # A YAML merge (`<<:`) may repeat a key on purpose: the one written out wins, as in YAML.
+    path.write_text("train:\n  <<: {epochs: 2, batch_size: 4}\n  epochs: 3\n")
+    assert (RunConfig.load(path).train.epochs, RunConfig.load(path).train.batch_size) == (3, 4)

@@ -32,6 +32,22 @@ class _YamlLoader(yaml.SafeLoader):
     where a float needs a dot: `adam_epsilon: 1e-6` was the string '1e-6', which typed fields
     convert but free ones (train.trainer_arguments) handed to the Trainer as text."""
 
+    def construct_mapping(self, node, deep=False):
+        """A key given twice is refused: PyYAML keeps the last silently, so a second `train:`
+        section further down dropped every setting of the first."""
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, yaml.Node] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                    continue  # `<<: *base` merges may repeat keys on purpose; the explicit one wins
+                key = self.construct_object(key_node)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"'{key}' is given twice (also on line {seen[key].start_mark.line + 1}); "
+                        "keep one", key_node.start_mark)
+                seen[key] = key_node
+        return super().construct_mapping(node, deep)
+
 
 _YamlLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),

@@ -60,6 +60,32 @@ def test_unknown_field_suggests_the_right_one():
     assert "did you mean 'learning_rate'" in str(err.value)
 
 
+def test_names_from_other_tools_and_other_sections_get_the_workbench_field():
+    # A LLaMA-Factory / AutoTrain habit got a wrong guess ("did you mean 'eval_batch_size'?") or the
+    # whole list of fields; a field in the wrong section did not say where it goes.
+    with pytest.raises(ConfigError) as err:
+        RunConfig.from_dict({"learning_rate": 1e-4, "lora_r": 8, "seed": 1, "method": {"lora": {"rank": 8}},
+                             "train": {"per_device_train_batch_size": 8, "num_train_epochs": 3, "lr": 1e-4,
+                                       "max_length": 256, "label_smoothing_factor": 0.1}})
+    assert err.value.problems == [
+        ("learning_rate", "unknown field 'learning_rate' at the top level; it is train.learning_rate"),
+        ("lora_r", "unknown field 'lora_r'; the workbench calls it method.lora.r"),
+        ("seed", "unknown field 'seed' at the top level; it is data.seed or train.seed"),
+        ("method.lora.rank", "unknown field 'rank'; the workbench calls it method.lora.r"),
+        ("train.per_device_train_batch_size", "unknown field 'per_device_train_batch_size'; the workbench calls "
+                                              "it train.batch_size"),
+        ("train.num_train_epochs", "unknown field 'num_train_epochs'; the workbench calls it train.epochs"),
+        ("train.lr", "unknown field 'lr'; the workbench calls it train.learning_rate"),
+        ("train.max_length", "unknown field 'max_length' in train; it is task.max_length"),
+        ("train.label_smoothing_factor", "unknown field 'label_smoothing_factor'; other settings of transformers' "
+                                         "TrainingArguments go under train.trainer_arguments: "
+                                         "train.trainer_arguments.label_smoothing_factor")]
+    with pytest.raises(ConfigError, match="'lr'; the workbench calls it train.learning_rate"):
+        RunConfig().override(["lr=1e-4"])
+    with pytest.raises(ConfigError, match="'r' in method; it is method.lora.r"):
+        RunConfig().override(["method.r=8"])
+
+
 def test_wrong_type_names_field_and_expected_type():
     with pytest.raises(ConfigError) as err:
         RunConfig.from_dict({"train": {"batch_size": "big"}})

@@ -240,14 +240,14 @@ class RunConfig:
                     raise ConfigError([(key, f"{mapping} takes names one level deep: {mapping}.<name>=<value>, "
                                              f"or {mapping}={{<name>: {{...}}}} for a nested value")])
                 if not isinstance(node.get(part), dict):
-                    raise ConfigError([(key, _unknown_key_message(part, node))])
+                    raise ConfigError([(key, _unknown_key_message(part, node, _dotted(parts[:depth])))])
                 node, cls = node[part], get_type_hints(cls)[part]
             if get_origin(cls) is dict:  # a free mapping (train.trainer_arguments): any key; null drops it
                 value = _override_value(key.strip(), raw, Any)
                 node.pop(parts[-1], None) if value is None else node.__setitem__(parts[-1], value)
                 continue
             if parts[-1] not in node:
-                raise ConfigError([(key, _unknown_key_message(parts[-1], node))])
+                raise ConfigError([(key, _unknown_key_message(parts[-1], node, _dotted(parts[:-1])))])
             node[parts[-1]] = _override_value(key.strip(), raw, get_type_hints(cls)[parts[-1]])
         return RunConfig.from_dict(data)
 
@@ -461,7 +461,7 @@ def _build(cls, data: Any, prefix: str, problems: list[tuple[str, str]]):
     kwargs = {}
     for key, value in data.items():
         if key not in known:
-            problems.append((prefix + str(key), _unknown_key_message(str(key), known)))
+            problems.append((prefix + str(key), _unknown_key_message(str(key), known, prefix)))
             continue
         kind = hints[key]
         if dataclasses.is_dataclass(kind):
@@ -557,6 +557,11 @@ def _override_value(key: str, raw: str, kind) -> Any:
                             "list like [a, b], or text")]) from None
 
 
+def _dotted(parts: list[str]) -> str:
+    """The prefix of a field's path: ["train"] -> "train.", [] -> ""."""
+    return "".join(f"{part}." for part in parts)
+
+
 def _yaml_problem(err: yaml.YAMLError) -> str:
     """Where and what, on one line: PyYAML's own text spans several lines with a caret drawing."""
     problem = getattr(err, "problem", None) or str(err).splitlines()[0]
@@ -564,7 +569,71 @@ def _yaml_problem(err: yaml.YAMLError) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark else problem
 
 
-def _unknown_key_message(key: str, known) -> str:
+# What other fine-tuning tools (transformers' TrainingArguments, LLaMA-Factory, AutoTrain, H2O LLM
+# Studio, peft) call a setting the workbench has: a config written for one of them, or a habit from
+# one, gets the workbench's name instead of a guess (per_device_train_batch_size was "did you mean
+# 'eval_batch_size'?").
+OTHER_TOOLS_NAMES = {
+    "model_name_or_path": "model.name", "model_name": "model.name", "base_model": "model.name",
+    "llm_backbone": "model.name", "backbone": "model.name",
+    "max_seq_length": "task.max_length", "max_seq_len": "task.max_length", "cutoff_len": "task.max_length",
+    "model_max_length": "task.max_length", "max_len": "task.max_length",
+    "finetuning_type": "method.type", "peft": "method.type", "use_peft": "method.type",
+    "lora_r": "method.lora.r", "lora_rank": "method.lora.r", "rank": "method.lora.r",
+    "lora_alpha": "method.lora.alpha", "lora_dropout": "method.lora.dropout",
+    "lora_target": "method.lora.target_modules", "lora_target_modules": "method.lora.target_modules",
+    "dataset": "data.path", "data_path": "data.path", "train_file": "data.path", "train_dataframe": "data.path",
+    "target_column": "data.label_column", "val_size": "data.validation_fraction",
+    "max_samples": "data.max_train_samples",
+    "num_train_epochs": "train.epochs", "num_epochs": "train.epochs",
+    "lr": "train.learning_rate",
+    "per_device_train_batch_size": "train.batch_size", "train_batch_size": "train.batch_size",
+    "per_device_eval_batch_size": "train.eval_batch_size",
+    "gradient_accumulation": "train.gradient_accumulation_steps", "grad_accumulation": "train.gradient_accumulation_steps",
+    "warmup_ratio": "train.warmup", "warmup_steps": "train.warmup",
+    "lr_scheduler_type": "train.scheduler", "schedule": "train.scheduler",
+    "gradient_clip": "train.max_grad_norm",
+    "bf16": "train.precision", "fp16": "train.precision", "mixed_precision": "train.precision",
+    "gradient_checkpointing": "train.activation_checkpointing",
+    "dataloader_num_workers": "train.dataloader_workers", "num_workers": "train.dataloader_workers",
+    "load_best_model_at_end": "train.select_best", "metric_for_best_model": "train.select_best",
+    "optim": "train.trainer_arguments.optim", "optimizer": "train.trainer_arguments.optim",
+    "output_dir": "runs_dir", "project_name": "name", "run_name": "name", "experiment_name": "name",
+    "device": "devices", "gpus": "devices",
+}
+
+
+def _unknown_key_message(key: str, known, prefix: str = "") -> str:
+    """Where a setting the config does not have at `prefix` goes: a field of another section
+    (`learning_rate` at the top level), another tool's name for a field, a typo, or any other
+    TrainingArguments setting (train.trainer_arguments)."""
+    elsewhere = [path for path in _field_paths(RunConfig) if path.rsplit(".", 1)[-1] == key]
+    if elsewhere:
+        where = f"in {prefix.rstrip('.')}" if prefix else "at the top level"
+        return f"unknown field '{key}' {where}; it is {' or '.join(elsewhere)}"
+    if key in OTHER_TOOLS_NAMES:
+        return f"unknown field '{key}'; the workbench calls it {OTHER_TOOLS_NAMES[key]}"
     close = difflib.get_close_matches(key, list(known), n=1)
-    hint = f"did you mean '{close[0]}'?" if close else f"known fields: {', '.join(sorted(known))}"
-    return f"unknown field '{key}'; {hint}"
+    if close:
+        return f"unknown field '{key}'; did you mean '{close[0]}'?"
+    if prefix in ("", "train.") and key in _training_argument_names():
+        return (f"unknown field '{key}'; other settings of transformers' TrainingArguments go under "
+                f"train.trainer_arguments: train.trainer_arguments.{key}")
+    return f"unknown field '{key}'; known fields: {', '.join(sorted(known))}"
+
+
+def _field_paths(cls, prefix: str = "") -> list[str]:
+    """Every field of a config class as a dotted path: model.name, ..., method.lora.r, ..."""
+    paths = []
+    for name, kind in get_type_hints(cls).items():
+        paths += _field_paths(kind, f"{prefix}{name}.") if dataclasses.is_dataclass(kind) else [prefix + name]
+    return paths
+
+
+def _training_argument_names() -> set[str]:
+    """The fields of transformers' TrainingArguments, imported only to explain an unknown key."""
+    try:
+        from transformers import TrainingArguments
+    except ImportError:
+        return set()
+    return {f.name for f in fields(TrainingArguments) if f.init}

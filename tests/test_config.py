@@ -112,6 +112,11 @@ def test_override_with_dotted_keys_and_typo():
         RunConfig().override(["train.epoch=3"])
     with pytest.raises(ConfigError, match="key=value"):
         RunConfig().override(["train.epochs"])
+    # A key past a value said "unknown field 'epochs'; did you mean 'epochs'?".
+    with pytest.raises(ConfigError) as err:
+        RunConfig().override(["train.epochs.max=3"])
+    assert err.value.problems == [("train.epochs.max", "train.epochs is a single value with no fields under it; "
+                                                       "give train.epochs=<value>")]
 
 
 def test_trainer_arguments_are_a_free_mapping_in_yaml_and_overrides(tmp_path):

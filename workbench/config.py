@@ -239,7 +239,11 @@ class RunConfig:
                     mapping = ".".join(parts[:depth])
                     raise ConfigError([(key, f"{mapping} takes names one level deep: {mapping}.<name>=<value>, "
                                              f"or {mapping}={{<name>: {{...}}}} for a nested value")])
-                if not isinstance(node.get(part), dict):
+                if part in node and not isinstance(node[part], dict):  # train.epochs.x: a value, not a section
+                    field_path = ".".join(parts[:depth + 1])
+                    raise ConfigError([(key, f"{field_path} is a single value with no fields under it; give "
+                                             f"{field_path}=<value>")])
+                if part not in node:
                     raise ConfigError([(key, _unknown_key_message(part, node, _dotted(parts[:depth])))])
                 node, cls = node[part], get_type_hints(cls)[part]
             if get_origin(cls) is dict:  # a free mapping (train.trainer_arguments): any key; null drops it

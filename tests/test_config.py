@@ -293,3 +293,27 @@ def test_a_key_given_twice_is_refused_with_both_lines(tmp_path):
     # A YAML merge (`<<:`) may repeat a key on purpose: the one written out wins, as in YAML.
     path.write_text("train:\n  <<: {epochs: 2, batch_size: 4}\n  epochs: 3\n")
     assert (RunConfig.load(path).train.epochs, RunConfig.load(path).train.batch_size) == (3, 4)
+
+
+def test_a_config_that_is_a_folder_or_not_utf8_gets_a_message_not_a_traceback(tmp_path):
+    # A folder was "file ... does not exist"; Latin-1 bytes were UnicodeDecodeError; UTF-16 (Windows
+    # Notepad's "Unicode") was refused though YAML reads it by its byte-order mark.
+    run = tmp_path / "20260101-minilm-l6-full"
+    run.mkdir()
+    with pytest.raises(ConfigError, match=f"{run} is a folder; give the path of a YAML config file inside it$"):
+        RunConfig.load(run)
+    RunConfig.from_dict({"data": {"path": "x.csv"}}).save(run / "config.yaml")
+    with pytest.raises(ConfigError, match=f"is a folder; give the path of a YAML config file, e.g. {run}/config.yaml"):
+        RunConfig.load(run)
+    path = tmp_path / "run.yaml"
+    path.write_bytes("train: {epochs: 2}\ndata: {path: caf\u00e9.csv}\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"is not UTF-8 text \(byte 0xe9 on line 2\); save it as UTF-8$"):
+        RunConfig.load(path)
+    path.write_text("data: {path: caf\u00e9.csv}\n", encoding="utf-16")
+    assert RunConfig.load(path).data.path == "caf\u00e9.csv"
+    path.write_text("train:\n  epochs: 2\x01\n")
+    with pytest.raises(ConfigError, match="holds the control character U\\+0001 on line 2, which YAML does not allow"):
+        RunConfig.load(path)
+    path.write_bytes("data: {path: x.csv}\n".encode("utf-16-le"))
+    with pytest.raises(ConfigError, match="holds NUL bytes: it is UTF-16 without a byte-order mark"):
+        RunConfig.load(path)

@@ -54,7 +54,7 @@ _YamlLoader.add_implicit_resolver(
     list("-+0123456789"))
 
 
-def load_yaml(text: str) -> Any:
+def load_yaml(text: str | bytes) -> Any:
     return yaml.load(text, Loader=_YamlLoader)
 
 
@@ -203,10 +203,20 @@ class RunConfig:
     @classmethod
     def load(cls, path: str | Path) -> "RunConfig":
         path = Path(path)
+        if path.is_dir():  # a run folder, given to re-run it: its config is inside
+            inside = path / "config.yaml"
+            hint = f", e.g. {inside}" if inside.is_file() else " inside it"
+            raise ConfigError([("config", f"{path} is a folder; give the path of a YAML config file{hint}")])
         if not path.is_file():
             raise ConfigError([("config", f"file {path} does not exist; give the path of a YAML config")])
         try:
-            data = load_yaml(path.read_text())
+            raw = path.read_bytes()
+        except OSError as err:
+            raise ConfigError([("config", f"{path} cannot be read ({err.strerror}); check its permissions")]) from None
+        try:
+            data = load_yaml(raw)  # bytes: PyYAML reads UTF-8 and, by its byte-order mark, UTF-16
+        except yaml.reader.ReaderError as err:
+            raise ConfigError([("config", _unreadable_text(path, raw, err))]) from None
         except yaml.YAMLError as err:
             raise ConfigError([("config", f"{path} is not valid YAML ({_yaml_problem(err)}); fix the syntax")]) from None
         if data is not None and not isinstance(data, dict):
@@ -559,6 +569,19 @@ def _override_value(key: str, raw: str, kind) -> Any:
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise ConfigError([(key, f"'{raw}' cannot be read ({problem}); give a number, true/false, a "
                             "list like [a, b], or text")]) from None
+
+
+def _unreadable_text(path: Path, raw: bytes, err: yaml.reader.ReaderError) -> str:
+    """A config that is not text YAML reads: bytes that are not UTF-8 (Latin-1 or cp1252 from an old
+    editor, UTF-16 without its byte-order mark) or a control character (PyYAML's encoding 'unicode')."""
+    if err.encoding != "unicode":
+        line = raw[:err.position].count(b"\n") + 1
+        return f"{path} is not UTF-8 text (byte {err.character:#x} on line {line}); save it as UTF-8"
+    if err.character == 0:
+        return f"{path} holds NUL bytes: it is UTF-16 without a byte-order mark, or not text; save it as UTF-8"
+    line = raw.decode("utf-8", "replace")[:err.position].count("\n") + 1
+    return (f"{path} holds the control character U+{err.character:04X} on line {line}, which YAML does "
+            "not allow; delete it")
 
 
 def _dotted(parts: list[str]) -> str:

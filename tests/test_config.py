@@ -317,3 +317,17 @@ def test_a_config_that_is_a_folder_or_not_utf8_gets_a_message_not_a_traceback(tm
     path.write_bytes("data: {path: x.csv}\n".encode("utf-16-le"))
     with pytest.raises(ConfigError, match="holds NUL bytes: it is UTF-16 without a byte-order mark"):
         RunConfig.load(path)
+
+
+def test_a_section_given_a_value_says_which_field_it_means():
+    # `model: minilm-l6` and `--set method=lora` said "must be a mapping, got str", without the fix.
+    with pytest.raises(ConfigError) as err:
+        RunConfig.from_dict({"model": "minilm-l6", "data": "reviews.csv", "train": 3})
+    assert err.value.problems == [
+        ("model", "is a section, not a value: write model: {name: minilm-l6}, or --set model.name=minilm-l6 "
+                  "on the command line"),
+        ("data", "is a section, not a value: write data: {path: reviews.csv}, or --set data.path=reviews.csv "
+                 "on the command line"),
+        ("train", "must be a mapping of its fields (name: value), got int")]
+    with pytest.raises(ConfigError, match="write method: {type: lora}, or --set method.type=lora"):
+        RunConfig().override(["method=lora"])

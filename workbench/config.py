@@ -468,7 +468,7 @@ def _out_of_range_numbers(node: Any, prefix: str = "") -> list[tuple[str, str]]:
 
 def _build(cls, data: Any, prefix: str, problems: list[tuple[str, str]]):
     if not isinstance(data, dict):
-        problems.append((prefix.rstrip(".") or "config", f"must be a mapping, got {type(data).__name__}"))
+        problems.append((prefix.rstrip(".") or "config", _not_a_section(data, prefix.rstrip("."))))
         return cls()
     hints = get_type_hints(cls)
     known = {f.name for f in fields(cls)}
@@ -487,6 +487,19 @@ def _build(cls, data: Any, prefix: str, problems: list[tuple[str, str]]):
         else:
             problems.append((prefix + key, _wrong_type(value, kind, prefix + key)))
     return cls(**kwargs)
+
+
+# The field a section's value most likely means (`model: minilm-l6`, `--set method=lora`).
+MAIN_FIELD = {"model": "name", "task": "type", "method": "type", "data": "path"}
+
+
+def _not_a_section(value: Any, path: str) -> str:
+    """A section (model:, method:...) given a value: the field it most likely meant, written both ways."""
+    main = MAIN_FIELD.get(path)
+    if main and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return (f"is a section, not a value: write {path}: {{{main}: {value}}}, or --set {path}.{main}={value} "
+                "on the command line")
+    return f"must be a mapping of its fields (name: value), got {type(value).__name__}"
 
 
 def _wrong_type(value: Any, kind, path: str) -> str:

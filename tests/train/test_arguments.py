@@ -55,6 +55,17 @@ def test_names_the_run_owns_or_transformers_lacks(passed, field, message, tmp_pa
     assert trainer_argument_problems(config(tmp_path, **passed)) == [(field, message)]
 
 
+def test_a_value_of_the_wrong_type_is_refused_before_the_run(tmp_path):
+    # TrainingArguments keeps label_smoothing_factor='abc' as given: the run failed at its first step
+    # (TypeError in the loss), and optim_args=5 when the optimizer was built.
+    cfg = config(tmp_path, label_smoothing_factor="abc", dataloader_pin_memory=0, optim_args=5,
+                 neftune_noise_alpha=5, torch_compile_mode=None)
+    assert trainer_argument_problems(cfg) == [
+        ("train.trainer_arguments.label_smoothing_factor", "'abc' is not a number"),
+        ("train.trainer_arguments.dataloader_pin_memory", "0 is not true or false"),
+        ("train.trainer_arguments.optim_args", "5 is not text or empty")]
+
+
 def test_a_tracker_transformers_does_not_know_is_named_with_those_it_does(tmp_path):
     ((field, message),) = trainer_argument_problems(config(tmp_path, report_to=["tensorbored"]))
     assert field == "train.trainer_arguments.report_to"
@@ -81,7 +92,7 @@ def test_a_value_transformers_refuses_is_reported_before_the_run(tmp_path, datas
 @pytest.mark.parametrize("passed, error", [
     ({"lr_scheduler_kwargs": 5}, "TypeError: transformers.optimization.get_linear_schedule_with_warmup() argument "
                                  "after ** must be a mapping, not int"),
-    ({"optim": "adamw_torch", "optim_args": 5}, "AttributeError: 'int' object has no attribute 'replace'"),
+    ({"optim": "sgd", "optim_args": "momentum=abc"}, "ValueError: could not convert string to float: 'abc'"),
 ])
 def test_a_value_only_the_optimizer_or_schedule_refuses_is_reported_before_the_run(passed, error, tmp_path):
     # TrainingArguments takes these; the Trainer failed on them minutes later, building its optimizer.

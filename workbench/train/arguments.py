@@ -15,6 +15,8 @@ import dataclasses
 import difflib
 import math
 import tempfile
+import types
+import typing
 
 import torch
 from transformers import TrainingArguments
@@ -149,6 +151,8 @@ def trainer_argument_problems(cfg: RunConfig) -> list[tuple[str, str]]:
             close = difflib.get_close_matches(name, sorted(known), n=1)
             hint = f"did you mean '{close[0]}'?" if close else "see the TrainingArguments documentation of transformers"
             problems.append((path, f"is not an argument of transformers' TrainingArguments; {hint}"))
+        else:
+            problems += _type_problems(name, passed[name])
     if "report_to" in passed:
         problems += _tracker_problems(passed["report_to"])
     if problems:
@@ -161,6 +165,27 @@ def trainer_argument_problems(cfg: RunConfig) -> list[tuple[str, str]]:
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         return [("train.trainer_arguments", f"TrainingArguments refused {passed}: {first}")]
     return _optimizer_problems(args, passed)
+
+
+# The plain types a TrainingArguments field may have, as a config's message names them. Fields of
+# other types (enums, dicts, lists) are checked by TrainingArguments itself.
+PLAIN_TYPES = {bool: "true or false", int: "a whole number", float: "a number", str: "text", type(None): "empty"}
+
+
+def _type_problems(name: str, value) -> list[tuple[str, str]]:
+    """A value of the wrong type for a plain field: TrainingArguments keeps it as given, and the run
+    failed at its first step (label_smoothing_factor: abc -> TypeError in the loss)."""
+    hint = typing.get_type_hints(TrainingArguments).get(name)
+    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    if not options or not all(option in PLAIN_TYPES for option in options):
+        return []
+    fits = {bool: lambda v: isinstance(v, bool), int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+            float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+            str: lambda v: isinstance(v, str), type(None): lambda v: v is None}
+    if any(fits[option](value) for option in options):
+        return []
+    wanted = " or ".join(PLAIN_TYPES[option] for option in options)
+    return [(f"train.trainer_arguments.{name}", f"{value!r} is not {wanted}")]
 
 
 # Optimizers built from the model itself (the layers they project or fuse): a stand-in cannot check them.

@@ -46,6 +46,16 @@ def test_every_argument_the_run_sets_is_refused_or_only_reports(tmp_path):
      "(DDP); for a model too large for one GPU use method lora or train.activation_checkpointing"),
     ({"optimm": "adafactor"}, "train.trainer_arguments.optimm",
      "is not an argument of transformers' TrainingArguments; did you mean 'optim'?"),
+    # Names of other tools, and of arguments transformers renamed or dropped, whose closest match the
+    # run sets itself: "did you mean 'warmup_steps'?" led to a second refusal, for train.warmup.
+    ({"warmup_ratio": 0.1}, "train.trainer_arguments.warmup_ratio",
+     "is not an argument of transformers' TrainingArguments; set train.warmup instead"),
+    ({"per_gpu_train_batch_size": 8}, "train.trainer_arguments.per_gpu_train_batch_size",
+     "is not an argument of transformers' TrainingArguments; if you meant 'per_device_train_batch_size', set "
+     "train.batch_size instead (the run sets it from there)"),
+    ({"evaluation_strategy": "epoch"}, "train.trainer_arguments.evaluation_strategy",
+     "is not an argument of transformers' TrainingArguments; if you meant 'eval_strategy', the run sets it "
+     "itself: the run evaluates every train.eval_steps steps: set that"),
     # The Trainer would fail only as it starts, after the data was read and the model loaded.
     ({"report_to": "dvclive"}, "train.trainer_arguments.report_to",
      "'dvclive' is not installed here: `pip install dvclive`, or leave it out (the run folder "

@@ -21,7 +21,7 @@ import typing
 import torch
 from transformers import TrainingArguments
 
-from workbench.config import RunConfig
+from workbench.config import OTHER_TOOLS_NAMES, RunConfig
 from workbench.errors import ConfigError
 from workbench.runs.store import Run
 from workbench.train.steps import eval_and_save_steps, planned_steps
@@ -148,9 +148,7 @@ def trainer_argument_problems(cfg: RunConfig) -> list[tuple[str, str]]:
         elif name in UNSUPPORTED:
             problems.append((path, UNSUPPORTED[name]))
         elif name not in known:
-            close = difflib.get_close_matches(name, sorted(known), n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "see the TrainingArguments documentation of transformers"
-            problems.append((path, f"is not an argument of transformers' TrainingArguments; {hint}"))
+            problems.append((path, f"is not an argument of transformers' TrainingArguments; {_closest(name, known)}"))
         else:
             problems += _type_problems(name, passed[name])
     if "report_to" in passed:
@@ -165,6 +163,23 @@ def trainer_argument_problems(cfg: RunConfig) -> list[tuple[str, str]]:
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         return [("train.trainer_arguments", f"TrainingArguments refused {passed}: {first}")]
     return _optimizer_problems(args, passed)
+
+
+def _closest(name: str, known: set[str]) -> str:
+    """The argument meant, and where to set it when the run sets that one itself: warmup_ratio (gone
+    in transformers 5) was "did you mean 'warmup_steps'?", which was then refused for train.warmup."""
+    other = OTHER_TOOLS_NAMES.get(name, "")
+    if other and not other.startswith("train.trainer_arguments."):  # lr, warmup_ratio, max_seq_length
+        return f"set {other} instead"
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    if not close:
+        return "see the TrainingArguments documentation of transformers"
+    meant = close[0]
+    if meant in FROM_CONFIG:
+        return f"if you meant '{meant}', set {FROM_CONFIG[meant]} instead (the run sets it from there)"
+    if meant in SET_BY_RUN:
+        return f"if you meant '{meant}', the run sets it itself: {SET_BY_RUN[meant]}"
+    return f"did you mean '{meant}'?"
 
 
 # The plain types a TrainingArguments field may have, as a config's message names them. Fields of

@@ -105,6 +105,15 @@ def test_a_dataframe_given_as_data_says_to_save_it_first(datasets_dir):
         ("data.text_column", "a DataFrame is not text")]
 
 
+def test_several_data_paths_say_how_to_give_them():
+    # A list (AutoTrain and LLaMA-Factory take several files) was told to save "a DataFrame" first.
+    with pytest.raises(ConfigError) as err:
+        RunConfig.from_dict({"data": {"path": ["train.csv", "dev.csv"]}})
+    assert err.value.problems == [("data.path", "['train.csv', 'dev.csv'] is several paths; the data is one: put the "
+                                                "files in one folder named by split (train.csv, validation.csv, "
+                                                "test.csv) and give the folder, or give the train file alone")]
+
+
 def test_override_with_dotted_keys_and_typo():
     cfg = RunConfig().override(["method.lora.r=8", "train.epochs=3", "data.path=a.csv"])
     assert (cfg.method.lora.r, cfg.train.epochs, cfg.data.path) == (8, 3.0, "a.csv")

@@ -505,6 +505,9 @@ def _not_a_section(value: Any, path: str) -> str:
 def _wrong_type(value: Any, kind, path: str) -> str:
     """'big' is not a whole number. A value whose repr is long (a DataFrame's runs to thousands of
     characters) is named by its type; data.path given an object says how to give its rows."""
+    if path == "data.path" and isinstance(value, (list, tuple)):  # [train.csv, dev.csv], as other tools take them
+        return (f"{_shown(value)} is several paths; the data is one: put the files in one folder named by split "
+                "(train.csv, validation.csv, test.csv) and give the folder, or give the train file alone")
     if path == "data.path":
         from workbench.data.load import data_path_text  # pandas loads only for this mistake
         from workbench.errors import DataError
@@ -513,8 +516,12 @@ def _wrong_type(value: Any, kind, path: str) -> str:
             data_path_text(value)
         except DataError as err:
             return str(err)
+    return f"{_shown(value)} is not {_describe(kind)}"
+
+
+def _shown(value: Any) -> str:
     shown = repr(value)
-    return f"{shown if len(shown) <= 60 else 'a ' + type(value).__name__} is not {_describe(kind)}"
+    return shown if len(shown) <= 60 else "a " + type(value).__name__
 
 
 def _coerce(value: Any, kind) -> tuple[bool, Any]:

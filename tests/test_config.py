@@ -22,6 +22,14 @@ def test_yaml_round_trip_keeps_every_field(tmp_path):
     assert RunConfig.load(path).method.lora.target_modules == ["query", "value"]
 
 
+def test_text_that_reads_as_a_number_survives_the_round_trip(tmp_path):
+    # Saved bare, '1e1' loaded back as 10.0: the config of a run with such a label did not load.
+    cfg = RunConfig.from_dict({"name": "1e3", "data": {"path": "x.csv", "text_column": "2E5", "label_names": ["1e1", "0"]},
+                               "train": {"trainer_arguments": {"optim_args": "1e-3", "adam_epsilon": 1e-6}}})
+    cfg.save(tmp_path / "run.yaml")
+    assert RunConfig.load(tmp_path / "run.yaml") == cfg
+
+
 def test_numbers_written_as_yaml_strings_are_read_as_numbers():
     # YAML 1.1 reads 1e-4 (no dot) as a string; users write it that way all the time.
     cfg = RunConfig.from_dict({"train": {"learning_rate": "1e-4"}})

@@ -49,9 +49,15 @@ class _YamlLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
-_YamlLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"))
+class _YamlDumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, quoting the text _YamlLoader reads as a number: a label name, run name
+    or column '1e3' was saved bare and loaded back as 1000.0, so a saved config did not load."""
+
+
+for _resolving in (_YamlLoader, _YamlDumper):
+    _resolving.add_implicit_resolver(
+        "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+        list("-+0123456789"))
 
 
 def load_yaml(text: str | bytes) -> Any:
@@ -227,7 +233,7 @@ class RunConfig:
         return dataclasses.asdict(self)
 
     def to_yaml(self) -> str:
-        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+        return yaml.dump(self.to_dict(), Dumper=_YamlDumper, sort_keys=False)
 
     def save(self, path: str | Path) -> None:
         path = Path(path)

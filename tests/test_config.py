@@ -98,6 +98,20 @@ def test_wrong_type_names_field_and_expected_type():
     with pytest.raises(ConfigError) as err:
         RunConfig.from_dict({"train": {"batch_size": "big"}})
     assert err.value.problems == [("train.batch_size", "'big' is not a whole number")]
+    with pytest.raises(ConfigError) as err:
+        RunConfig.from_dict({"train": {"batch_size": 16.5, "max_steps": "2.5"}})
+    assert err.value.problems == [("train.batch_size", "16.5 is not a whole number"),
+                                  ("train.max_steps", "'2.5' is not a whole number")]
+
+
+def test_whole_numbers_written_with_a_point_are_whole_numbers():
+    # "16.0 is not a whole number"; eval_steps: 100.0 became the text '100.0' and then "must be a
+    # positive number of steps".
+    cfg = RunConfig.from_dict({"train": {"batch_size": 16.0, "eval_steps": 100.0, "save_steps": "200.0"},
+                               "data": {"max_train_samples": 4e3}})
+    assert (cfg.train.batch_size, cfg.train.eval_steps, cfg.train.save_steps, cfg.data.max_train_samples) == \
+        (16, 100, 200, 4000)
+    assert RunConfig().override(["train.batch_size=32.0"]).train.batch_size == 32
 
 
 def test_a_dataframe_given_as_data_says_to_save_it_first(datasets_dir):

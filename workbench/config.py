@@ -543,9 +543,13 @@ def _coerce(value: Any, kind) -> tuple[bool, Any]:
         for option in options:
             if option in (int, float):
                 try:
-                    return True, (float(value) if option is float else int(value))
+                    return True, (float(value) if option is float else _whole(float(value)))
                 except ValueError:
                     continue
+    # A whole number written with a point (16.0: a JSON dump, a spreadsheet) is that number; it was
+    # "16.0 is not a whole number", and eval_steps: 100.0 "must be a positive number of steps".
+    if int in options and isinstance(value, float) and value.is_integer():
+        value = int(value)
     for option in options:
         if option is type(None):
             continue
@@ -566,6 +570,12 @@ def _coerce(value: Any, kind) -> tuple[bool, Any]:
     if str in options and isinstance(value, (int, float)) and not isinstance(value, bool):
         return True, str(value)
     return False, None
+
+
+def _whole(number: float) -> int:
+    if not number.is_integer():  # 16.5 rows; inf and nan are not whole either
+        raise ValueError(number)
+    return int(number)
 
 
 def _describe(kind) -> str:

@@ -111,6 +111,19 @@ def test_a_number_that_is_not_one(runs_dir, capsys, datasets_dir):
     assert_no_run(runs_dir)
 
 
+def test_a_flag_and_a_set_that_disagree_are_refused(capsys, datasets_dir):
+    # --set silently won over the flag: the run trained 2 epochs where the command line also said 3.
+    code, record, err = run_cli(capsys, "check", "--data", str(datasets_dir / "sst2"), "--epochs", "3",
+                                "--set", "train.epochs=2", "--max-train-samples", "64")
+    assert code == 2 and record["problems"] == [
+        ["train.epochs", "is given twice, as --epochs 3.0 and --set train.epochs=2; keep one"]]
+    assert "Traceback" not in err
+    # The same value twice is only redundant.
+    from workbench.cli import build_parser, config_from_args
+    args = build_parser().parse_args(["check", "--data", "x.csv", "--lr", "1e-4", "--set", "train.learning_rate=1e-4"])
+    assert config_from_args(args).train.learning_rate == 1e-4
+
+
 def test_check_command_reports_columns_and_labels(capsys, datasets_dir):
     code, record, _ = run_cli(capsys, "check", "--data", str(datasets_dir / "mrpc"))
     assert code == 0 and record["columns"]["text_pair"] == "sentence2"

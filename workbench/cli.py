@@ -60,7 +60,21 @@ def config_from_args(args) -> RunConfig:
                 cfg = cfg.override([f"{field}={found}"])
     assignments = [f"{field}={getattr(args, flag)}" for flag, field in FLAGS.items()
                    if getattr(args, flag, None) is not None]
+    _refuse_flag_and_set_disagreeing(cfg, args)
     return cfg.override(assignments + list(args.set or []))
+
+
+def _refuse_flag_and_set_disagreeing(cfg: RunConfig, args) -> None:
+    """`--epochs 3 --set train.epochs=2`: --set silently won. Two values for one field on one command
+    line is a slip (a flag added to a saved command): say so rather than pick one."""
+    for assignment in args.set or []:
+        key = assignment.split("=", 1)[0].strip()
+        flag = next((flag for flag, field in FLAGS.items() if field == key), None)
+        if flag is None or getattr(args, flag, None) is None:
+            continue
+        given = f"--{flag.replace('_', '-')} {getattr(args, flag)}"
+        if cfg.override([f"{key}={getattr(args, flag)}"]) != cfg.override([assignment]):
+            raise ConfigError([(key, f"is given twice, as {given} and --set {assignment}; keep one")])
 
 
 def _run_record(run, status: dict) -> dict:

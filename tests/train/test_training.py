@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+import psutil
 import pytest
 import torch
 
@@ -353,6 +354,19 @@ def test_a_run_cancelled_in_the_queue_after_its_launch_ends_aborted_without_trai
     run.request_abort()  # queued: aborted at once; the process the queue launched then finds it so
     status = execute(run)
     assert status["status"] == "aborted" and not status.get("started") and not run.metrics()
+
+
+def test_an_abort_right_after_resume_stops_the_resumed_run(datasets_dir, tmp_path):
+    # Resume, then Abort before the new process has started training (a click on each): the
+    # request reaches that process, which must not take it for the flag left by the first abort.
+    run = create_run(tiny_config(datasets_dir, tmp_path, "full"))
+    run.update_status(status="aborted", started=1.0, ended=2.0)
+    run.abort_path.touch()  # what the first abort leaves
+    process = psutil.Process(launch(run, resume=True))
+    run.request_abort()
+    process.wait(timeout=120)
+    status = run.status()
+    assert status["status"] == "aborted" and not run.metrics(), status
 
 
 def test_resume_without_a_checkpoint_takes_the_data_as_it_is_now(datasets_dir, tmp_path):

@@ -233,11 +233,14 @@ class Run:
             fh.write(json.dumps(record) + "\n")
 
     def request_abort(self) -> None:
-        status = self.status()["status"]
-        if status not in ACTIVE:
-            raise WorkbenchError(f"run {self.id} is {status}, not running; nothing to abort")
+        status = self.status()
+        if status["status"] not in ACTIVE:
+            raise WorkbenchError(f"run {self.id} is {status['status']}, not running; nothing to abort")
         self.abort_path.touch()
-        if status == "queued":  # never started: nothing will pick the flag up
+        # Queued and never launched: nothing will pick the flag up. A launched one (its process is
+        # alive and starting) reads the flag itself and says when it has stopped; marking it
+        # aborted here would let a resumed run's process take the flag for a stale one and train on.
+        if status["status"] == "queued" and not status.get("pid"):
             self.update_status(status="aborted", ended=time.time())
 
     def abort_requested(self) -> bool:

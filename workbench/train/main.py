@@ -87,8 +87,12 @@ def execute(run: Run, resume: bool = False, echo: bool = False) -> dict:
     # now is left to the first step, where they agree on it (callbacks.py); one process stopping
     # here would leave the others waiting for it. The launcher cleared any old request.
     alone = int(os.environ.get("WORLD_SIZE", "1")) <= 1
-    if alone and run.abort_requested() and not resume and not run.raw_status().get("started"):
-        # Cancelled in the queue after its process was launched: nothing to train, nothing lost.
+    before = run.raw_status()
+    # Cancelled in the queue after its process was launched: nothing to train, nothing lost. The
+    # launcher cleared any old request before it marked the run queued, so a request on a queued
+    # run is new, a resumed one's too; one on a stopped run resumed here is left from its abort.
+    cancelled = before.get("status") == "queued" or (not resume and not before.get("started"))
+    if alone and run.abort_requested() and cancelled:
         return run.update_status(status="aborted", ended=time.time())
     if is_main_process():  # the others find it marked running by the first
         require_trainable(run, resume)

@@ -369,6 +369,40 @@ def test_an_abort_right_after_resume_stops_the_resumed_run(datasets_dir, tmp_pat
     assert status["status"] == "aborted" and not run.metrics(), status
 
 
+def test_resume_clicked_twice_launches_one_process(datasets_dir, tmp_path):
+    import os
+    import signal
+
+    run = create_run(tiny_config(datasets_dir, tmp_path, "full"))
+    run.update_status(status="aborted", started=1.0, ended=2.0)
+    first = launch(run, resume=True)
+    try:
+        # Before the first process reports, the run reads queued: a second launch would pass for a
+        # resume of a waiting run and start another process on the same folder.
+        with pytest.raises(WorkbenchError, match=rf"run {run.id} is starting \(process {first}\); wait for it"):
+            launch(run, resume=True)
+    finally:
+        os.killpg(first, signal.SIGKILL)
+
+
+def test_a_run_resumed_in_two_processes_at_once_trains_in_one(datasets_dir, tmp_path):
+    import subprocess
+    import sys
+
+    run = create_run(tiny_config(datasets_dir, tmp_path, "full"))
+    run.update_status(status="aborted", started=1.0, ended=2.0)
+    # `workbench resume` typed in two terminals: two training processes start on the folder at
+    # once, and each finds it aborted before either marks it running (that waits for imports).
+    command = [sys.executable, "-m", "workbench.train.main", str(run.dir), "--resume"]
+    both = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outcomes = sorted((process.wait(timeout=180), process.stderr.read()) for process in both)
+    assert [code for code, _ in outcomes] == [0, 2], outcomes
+    assert f"error: run {run.id} is already training in another process" in outcomes[1][1]
+    assert run.status()["status"] == "finished"
+    steps = [row["step"] for row in run.metrics() if "loss" in row]
+    assert steps == [1, 2, 3]  # each step trained once
+
+
 def test_resume_without_a_checkpoint_takes_the_data_as_it_is_now(datasets_dir, tmp_path):
     # A run that failed before its first checkpoint starts again from step 0: the data it failed on
     # may be fixed meanwhile, and nothing trained on the old rows would be mixed with the new.

@@ -18,11 +18,13 @@ killed or crashed, and its checkpoints stay usable for `workbench resume`.
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
 import re
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -391,15 +393,49 @@ def require_trainable(run: Run, resume: bool) -> None:
     """What a training process may do with this run, checked before it touches the folder: a new
     run trains once, a stopped one resumes, and a finished one never trains again (that would
     overwrite its model and repeat its metrics). A resumed run reads as queued once launched."""
-    status = run.status()["status"]
+    current = run.status()
+    status = current["status"]
     if status == "finished":
         raise WorkbenchError(f"run {run.id} already finished; start a new run to train more "
                              f"(its config: {run.dir / 'config.yaml'})")
     if status == "running":
         raise WorkbenchError(f"run {run.id} is running; wait for it or abort it first")
+    launched = current.get("pid") if status == "queued" else None  # status() keeps only a live one
+    if launched and launched not in (os.getpid(), os.getppid()):  # the parent: torchrun's, for its workers
+        raise WorkbenchError(f"run {run.id} is starting (process {launched}); wait for it or abort it first")
     if not resume and status != "queued":
         raise WorkbenchError(f"run {run.id} is {status}: it has trained before; resume it from its last "
                              f"checkpoint (workbench resume {run.id}, or launch(run, resume=True)), or start a new run")
+
+
+@contextmanager
+def launching(run: Run):
+    """One launcher at a time for this run: the check that it may train, its process started and
+    that process's pid recorded happen together, so a second Resume clicked or typed meanwhile
+    finds the run starting (require_trainable) instead of launching a second process."""
+    fd = os.open(run.dir / ".launch.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def hold_training(run: Run) -> int | None:
+    """Claim the run for this training process until it exits (the kernel releases the claim of
+    a killed one too); a second process resuming the same run (two Resumes at once, `workbench
+    resume` in two terminals) is refused instead of writing the same checkpoints and status."""
+    try:
+        fd = os.open(run.dir / ".training.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:  # a folder gone or read-only: the run's first write says so
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise WorkbenchError(f"run {run.id} is already training in another process; wait for it or abort "
+                             "it first (`workbench runs` shows its progress)") from None
+    return fd
 
 
 def require_resumable(run: Run) -> None:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 from workbench.errors import ConfigError
-from workbench.runs.store import Run, process_identity, require_trainable
+from workbench.runs.store import Run, launching, process_identity, require_trainable
 
 
 SHUTDOWN_TIMEOUT_S = 120  # seconds; a failed peer can leave a process waiting in NCCL until then
@@ -140,19 +140,20 @@ def _start_training(run: Run, resume: bool, echo: bool = False, **popen) -> subp
     """The run's training process(es), in a session of their own (closing the terminal or
     restarting the app does not stop them; a terminal's Ctrl-C reaches only the caller), their pid
     recorded: a crash before the child writes its own status still reads as failed."""
-    require_trainable(run, resume)
-    run.abort_path.unlink(missing_ok=True)
-    run.clear_rank_failures()
-    if resume:
-        # Until the new process reports, the run reads as starting, not as the aborted or failed
-        # run it was: a caller that waits for the run to end would otherwise return at once.
-        run.update_status(status="queued", error=None, ended=None, pid=None, pid_created=None)
-    process = subprocess.Popen(training_command(run, resume, echo), env=run_env(run), stdin=subprocess.DEVNULL,
-                               start_new_session=True, **popen)
-    try:
-        run.update_status(**process_identity(process.pid))
-    except Exception:  # the child may already have exited; its own status write wins
-        pass
+    with launching(run):
+        require_trainable(run, resume)
+        run.abort_path.unlink(missing_ok=True)
+        run.clear_rank_failures()
+        if resume:
+            # Until the new process reports, the run reads as starting, not as the aborted or failed
+            # run it was: a caller that waits for the run to end would otherwise return at once.
+            run.update_status(status="queued", error=None, ended=None, pid=None, pid_created=None)
+        process = subprocess.Popen(training_command(run, resume, echo), env=run_env(run),
+                                   stdin=subprocess.DEVNULL, start_new_session=True, **popen)
+        try:
+            run.update_status(**process_identity(process.pid))
+        except Exception:  # the child may already have exited; its own status write wins
+            pass
     return process
 
 

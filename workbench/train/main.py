@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from workbench.errors import WorkbenchError
-from workbench.runs.store import Run, is_main_process, process_identity, require_trainable
+from workbench.runs.store import Run, hold_training, is_main_process, process_identity, require_trainable
 from workbench.train.disk import disk_full_message, is_disk_full, remove_partial_saves
 
 log = logging.getLogger("workbench.train")
@@ -81,8 +81,17 @@ def failure_message(err: Exception) -> str:
 
 def execute(run: Run, resume: bool = False, echo: bool = False) -> dict:
     """Run to completion; returns the final status dict. Never raises for a failed run; raises
-    WorkbenchError, leaving the run as it was, for one that must not train (finished, running, or
-    stopped and not resumed)."""
+    WorkbenchError, leaving the run as it was, for one that must not train (finished, running,
+    training in another process, or stopped and not resumed)."""
+    claim = hold_training(run) if is_main_process() else None  # under torchrun the others join the first
+    try:
+        return _execute(run, resume, echo)
+    finally:
+        if claim is not None:
+            os.close(claim)
+
+
+def _execute(run: Run, resume: bool, echo: bool) -> dict:
     # Under torchrun (several GPUs) the processes start at different moments: an abort requested
     # now is left to the first step, where they agree on it (callbacks.py); one process stopping
     # here would leave the others waiting for it. The launcher cleared any old request.

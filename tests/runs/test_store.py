@@ -103,6 +103,27 @@ def test_a_status_file_that_is_not_a_status_marks_that_run_failed_and_lists_the_
     assert re.search(rf"{odd.id} +failed", table) and re.search(rf"{fine.id} +queued", table)
 
 
+def test_a_run_whose_status_file_is_gone_is_listed_failed_and_still_found(tmp_path, capsys):
+    # Deleted by hand, or left out of a copy: the run vanished from `workbench runs` and was "no
+    # run" to eval, export and resume, though its model and checkpoints were all there.
+    import json
+
+    from workbench.cli import main
+    from workbench.runs.store import get_run
+
+    runs_dir = tmp_path / "runs"
+    gone, fine = create_run(config(runs_dir)), create_run(config(runs_dir))
+    gone.status_path.unlink()
+    assert main(["runs", "--json", "--runs-dir", str(runs_dir)]) == 0
+    rows = {row["id"]: row for row in json.loads(capsys.readouterr().out)["runs"]}
+    assert rows[gone.id]["status"] == "failed" and rows[gone.id]["error"] == "status.json is missing or unreadable"
+    assert rows[fine.id]["status"] == "queued"
+    assert get_run(runs_dir, gone.id).dir == gone.dir
+    (runs_dir / "notes").mkdir()  # a folder of something else is still no run
+    with pytest.raises(WorkbenchError, match="there is no run 'notes'"):
+        get_run(runs_dir, "notes")
+
+
 def test_a_status_field_of_the_wrong_type_is_dropped_not_trusted(tmp_path, capsys):
     from workbench.cli import main
 

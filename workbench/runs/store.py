@@ -346,11 +346,18 @@ def _write_fix(err: OSError) -> str:
     return "set runs_dir to another folder"
 
 
+def _is_run_folder(folder: Path) -> bool:
+    """A folder of the runs folder holding a run: its status.json, or its config.yaml when the
+    status is gone (deleted by hand, left out of a copy). Such a run reads as failed with the
+    reason (raw_status) rather than vanishing while its model and checkpoints are still there."""
+    return (folder / "status.json").is_file() or (folder / "config.yaml").is_file()
+
+
 def list_runs(runs_dir: str | Path) -> list[Run]:
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         return []
-    runs = [Run(p) for p in runs_dir.iterdir() if (p / "status.json").is_file()]
+    runs = [Run(p) for p in runs_dir.iterdir() if _is_run_folder(p)]
     return sorted(runs, key=lambda r: r.raw_status().get("created", 0), reverse=True)
 
 
@@ -360,7 +367,7 @@ def get_run(runs_dir: str | Path, run_id: str | os.PathLike) -> Run:
     if (path / "status.json").is_file():  # a run folder path works too
         return Run(path)
     run = Run(Path(runs_dir) / run_id.removeprefix("run:"))
-    if not run.status_path.is_file():
+    if not run_id or not _is_run_folder(run.dir):
         raise WorkbenchError(f"there is no run '{run_id}' in {runs_dir}; `workbench runs` lists them")
     return run
 

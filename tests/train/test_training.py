@@ -403,6 +403,23 @@ def test_a_run_resumed_in_two_processes_at_once_trains_in_one(datasets_dir, tmp_
     assert steps == [1, 2, 3]  # each step trained once
 
 
+def test_resume_writes_a_lost_status_anew_with_the_runs_model_and_method(datasets_dir, tmp_path):
+    # The README's way back for a damaged status.json is `workbench resume`: the rewritten status
+    # lacked the model, method, name and date, so the run listed blank and sorted last for ever.
+    from workbench.runs.store import list_runs
+
+    cfg = tiny_config(datasets_dir, tmp_path, "lora", max_steps=1)
+    cfg.name = "baseline"
+    run, newer = create_run(cfg), create_run(cfg)
+    run.status_path.write_text('{"status": "runn')
+    assert execute(run, resume=True)["status"] == "finished"
+    status = run.status()
+    assert (status["model"], status["method"], status["task"], status["name"]) == \
+        ("minilm-l6", "lora", "classification", "baseline")
+    assert status["created"] == pytest.approx((run.dir / "config.yaml").stat().st_mtime)
+    assert [r.id for r in list_runs(tmp_path)] == [newer.id, run.id]  # newest first, as created
+
+
 def test_resume_without_a_checkpoint_takes_the_data_as_it_is_now(datasets_dir, tmp_path):
     # A run that failed before its first checkpoint starts again from step 0: the data it failed on
     # may be fixed meanwhile, and nothing trained on the old rows would be mixed with the new.

@@ -221,6 +221,16 @@ class Run:
             fh.seek(max(0, fh.tell() - 64_000))
             return "\n".join(fh.read().decode("utf-8", "replace").splitlines()[-lines:])
 
+    def described_again(self) -> dict:
+        """For a status.json that was lost or damaged: what create_run wrote into it, read back
+        from the config (its file's time for when the run was created), so the run lists with its
+        model, method and date again once resumed. Nothing when the config is unreadable too."""
+        try:
+            return {"id": self.id, "created": (self.dir / "config.yaml").stat().st_mtime,
+                    **described(self.config())}
+        except (OSError, WorkbenchError):
+            return {}
+
     # ---- writing (the training process; abort from anywhere) -----------------------------------
     def update_status(self, **fields) -> dict:
         status = {**self.raw_status(), **fields, "updated": time.time()}
@@ -299,6 +309,12 @@ def with_absolute_paths(cfg: RunConfig) -> RunConfig:
     return cfg
 
 
+def described(cfg: RunConfig) -> dict:
+    """What a run's status says of it from its creation on: what the run lists and Runs tab show."""
+    return {"name": cfg.name, "model": cfg.model.name, "task": cfg.task.type, "method": cfg.method.type,
+            "data": cfg.data.path}
+
+
 def create_run(cfg: RunConfig) -> Run:
     """A new run folder holding the config, its "auto" learning rates filled in (resolve), and a
     queued status. A config validate() refuses raises its ConfigError before any folder exists;
@@ -323,11 +339,8 @@ def create_run(cfg: RunConfig) -> Run:
                 continue
         cfg = with_absolute_paths(cfg)
         cfg.save(run.dir / "config.yaml")
-        write_json_atomic(run.status_path, {
-            "id": run.id, "status": "queued", "name": cfg.name, "created": time.time(),
-            "model": cfg.model.name, "task": cfg.task.type, "method": cfg.method.type,
-            "data": cfg.data.path,
-        })
+        write_json_atomic(run.status_path, {"id": run.id, "status": "queued", "created": time.time(),
+                                            **described(cfg)})
     except OSError as err:
         if run is not None:
             shutil.rmtree(run.dir, ignore_errors=True)

@@ -154,8 +154,11 @@ def _start_session(run: Run, resume: bool) -> dict:
         session = {"started": before["started"], "resumed": now, "earlier_seconds": ran}
     else:
         session = {"started": now, "resumed": None, "earlier_seconds": 0.0}
-    run.update_status(status="running", error=None, ended=None, ran_seconds=None, elapsed=None, **session,
-                      **process_identity())
+    # A status.json that was lost or damaged is written anew by `workbench resume`, the run's
+    # model, method and date included, so it lists as it did.
+    described = run.described_again() if not before.get("created") else {}
+    run.update_status(**described, status="running", error=None, ended=None, ran_seconds=None, elapsed=None,
+                      **session, **process_identity())
     return {**session, "since": now}
 
 

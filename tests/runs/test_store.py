@@ -184,6 +184,16 @@ def test_how_long_a_run_trained_counts_its_sessions_not_the_pause_between():
     assert running_seconds({"status": "finished", "started": 1000.0, "ended": 1060.0}) == 60.0  # a run from before
 
 
+def test_a_run_killed_before_its_first_checkpoint_says_resume_starts_it_again(tmp_path, dead_pid):
+    # It said "checkpoints are kept: ... continues" with no checkpoint to continue from.
+    run = create_run(config(tmp_path / "runs"))
+    run.update_status(status="running", pid=dead_pid, started=1.0)
+    assert run.status()["error"] == (
+        "the training process ended without reporting (killed or crashed; when the machine ran out of memory, "
+        "lower train.batch_size or task.max_length); no checkpoint was saved yet: Resume in the Monitor tab, or "
+        f"`workbench resume {run.id}`, starts it again from step 0")
+
+
 def test_a_failure_in_another_gpus_process_is_the_reason_the_run_gives(tmp_path, monkeypatch):
     import sys
 
@@ -200,6 +210,6 @@ def test_a_failure_in_another_gpus_process_is_the_reason_the_run_gives(tmp_path,
     run.record_rank_failure("the first process writes the status itself")  # not a side file
     assert run.status()["error"].startswith(
         "the training process ended without reporting (another GPU's process failed: out of memory (CUDA out of "
-        "memory. Tried to allocate 2.00 GiB) (GPU process 1)); checkpoints are kept")
+        "memory. Tried to allocate 2.00 GiB) (GPU process 1)); no checkpoint was saved yet")
     run.clear_rank_failures()  # as the launcher does before the next start
     assert run.rank_failure() is None

@@ -254,6 +254,8 @@ def test_killed_run_is_reported_failed_with_checkpoints_kept(datasets_dir, tmp_p
     time.sleep(0.5)
     status = run.status()
     assert status["status"] == "failed" and "killed or crashed" in status["error"]
+    assert status["error"].endswith(f"checkpoints are kept: Resume in the Monitor tab, or `workbench resume "
+                                    f"{run.id}`, continues")
     assert run.last_checkpoint() is not None
 
 

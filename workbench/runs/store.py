@@ -143,10 +143,12 @@ class Run:
             other = self.rank_failure()
             cause = f"another GPU's process failed: {other}; " if other else \
                 "killed or crashed; when the machine ran out of memory, lower train.batch_size or task.max_length; "
+            resume = f"Resume in the Monitor tab, or `workbench resume {self.id}`,"
+            # Killed before its first checkpoint, the run has nothing to continue from.
+            way_on = f"checkpoints are kept: {resume} continues" if self.last_checkpoint() else \
+                f"no checkpoint was saved yet: {resume} starts it again from step 0"
             status = {**status, "status": "failed",
-                      "error": f"the training process ended without reporting ({cause.rstrip('; ')}); "
-                               "checkpoints are kept: Resume in the Monitor tab, or "
-                               f"`workbench resume {self.id}`, continues"}
+                      "error": f"the training process ended without reporting ({cause.rstrip('; ')}); {way_on}"}
             # Persist it so every reader agrees; harmless if two readers race. Best effort: on a
             # full disk (often why the process died) the reader still gets the answer.
             try:

@@ -297,6 +297,16 @@ def test_runs_table_shows_names_and_why_a_run_failed(runs_dir, capsys):
     assert any(line.startswith(named.id) and "baseline-lr1e-4" in line for line in table)
 
 
+def test_runs_of_a_runs_dir_that_is_a_file_says_so(tmp_path, capsys):
+    # It said "no runs in ...", as if the runs were gone.
+    file = tmp_path / "runs"
+    file.write_text("")
+    for flags in ([], ["--json"]):
+        code, refused, _ = run_cli(capsys, "runs", *flags, "--runs-dir", str(file))
+        assert code == 2
+        assert refused["error"] == f"--runs-dir '{file}' is a file, not a folder; give the folder the runs are in"
+
+
 def test_delete_removes_a_stopped_run_and_refuses_an_active_one(runs_dir, capsys):
     from workbench.config import RunConfig
     from workbench.runs.store import create_run

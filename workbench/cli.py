@@ -161,6 +161,8 @@ def _ignored_settings(cfg) -> list:
 def cmd_runs(args) -> int:
     from workbench.runs.store import folder_megabytes, list_runs
 
+    if Path(args.runs_dir).exists() and not Path(args.runs_dir).is_dir():  # else "no runs" misleads
+        return _fail(f"--runs-dir '{args.runs_dir}' is a file, not a folder; give the folder the runs are in")
     rows = []
     for run in list_runs(args.runs_dir):
         s = run.status()

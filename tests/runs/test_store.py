@@ -124,6 +124,24 @@ def test_a_run_whose_status_file_is_gone_is_listed_failed_and_still_found(tmp_pa
         get_run(runs_dir, "notes")
 
 
+def test_a_finished_run_whose_status_was_lost_is_not_trained_again(sst2_run, tmp_path):
+    # Its status lost, a finished run read as failed, and resume trained it again from its last
+    # checkpoint, overwriting the final model it had.
+    import shutil
+
+    from workbench.runs.store import Run, require_resumable, require_trainable
+
+    copy = Run(tmp_path / "runs" / sst2_run.id)
+    shutil.copytree(sst2_run.dir, copy.dir, ignore=shutil.ignore_patterns("checkpoints"))
+    copy.status_path.unlink()
+    for check in (require_resumable, lambda run: require_trainable(run, resume=True)):
+        with pytest.raises(WorkbenchError, match="has its final model but its status.json was lost") as refused:
+            check(copy)
+        assert f"delete {copy.model_dir} first" in str(refused.value)
+    shutil.rmtree(copy.model_dir)  # deleted on purpose: it trains again
+    require_resumable(copy)
+
+
 def test_a_status_field_of_the_wrong_type_is_dropped_not_trusted(tmp_path, capsys):
     from workbench.cli import main
 

@@ -425,6 +425,8 @@ def require_trainable(run: Run, resume: bool) -> None:
     launched = current.get("pid") if status == "queued" else None  # status() keeps only a live one
     if launched and launched not in (os.getpid(), os.getppid()):  # the parent: torchrun's, for its workers
         raise WorkbenchError(f"run {run.id} is starting (process {launched}); wait for it or abort it first")
+    if resume:
+        _refuse_finished_without_status(run, current)
     if not resume and status != "queued":
         raise WorkbenchError(f"run {run.id} is {status}: it has trained before; resume it from its last "
                              f"checkpoint (workbench resume {run.id}, or launch(run, resume=True)), or start a new run")
@@ -462,11 +464,23 @@ def hold_training(run: Run) -> int | None:
 
 def require_resumable(run: Run) -> None:
     """Only a run that stopped before the end (aborted, or failed: killed, crashed) resumes."""
-    status = run.status()["status"]
+    current = run.status()
+    status = current["status"]
     if status in ACTIVE:
         raise WorkbenchError(f"run {run.id} is {status}; wait for it or abort it first")
     if status == "finished":
         raise WorkbenchError(f"run {run.id} already finished; start a new run to train more")
+    _refuse_finished_without_status(run, current)
+
+
+def _refuse_finished_without_status(run: Run, status: dict) -> None:
+    """A run whose status.json was lost reads as failed; if its final model is there (written whole,
+    by a rename, after the last step), it had finished, and resuming would train again from its last
+    checkpoint and overwrite that model. Say so, and how to train it again on purpose."""
+    if status.get("error") == UNREADABLE_STATUS and (run.model_dir / "workbench_model.json").is_file():
+        raise WorkbenchError(f"run {run.id} has its final model but its status.json was lost, so it reads as "
+                             "failed: it had finished training. Evaluate, predict or export it as it is; to "
+                             f"train it again from its last checkpoint, delete {run.model_dir} first")
 
 
 def folder_bytes(folder: Path) -> int:

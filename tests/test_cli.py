@@ -294,6 +294,10 @@ def test_runs_table_shows_names_and_why_a_run_failed(runs_dir, capsys):
     row = next(i for i, line in enumerate(table) if line.startswith(killed.id))
     assert table[row].split()[1] == "failed"
     assert table[row + 1].strip().startswith("error: the training process ended without reporting")
+    # The whole message, wrapped under the row: its end says how to go on (a cut at 160 characters dropped it).
+    error = " ".join(line.strip() for line in table[row + 1:row + 5] if not line.startswith(named.id))
+    assert f"`workbench resume {killed.id}`, starts it again from step 0" in error
+    assert max(len(line) for line in table[row + 1:]) <= len(killed.id) + 2 + 100
     assert any(line.startswith(named.id) and "baseline-lr1e-4" in line for line in table)
 
 

@@ -198,9 +198,21 @@ def format_runs_table(rows: list[dict]) -> str:
         lines.append(f"{r['id']:{width}}{name} {r['status']:9} {r['method'] or '':6} {step:>9} {acc:>8} "
                      f"{disk:>8}  {started}")
         if r["error"] and r["status"] == "failed":
-            first = (str(r["error"]).strip().splitlines() or [""])[0]
-            lines.append(f"{'':{width}}  error: {first[:160]}")
+            lines += _error_lines(str(r["error"]), indent=width + 2)
     return "\n".join(lines)
+
+
+def _error_lines(error: str, indent: int, width: int = 100, most: int = 4) -> list[str]:
+    """A failed run's error under its row, wrapped rather than cut: the fix comes at the end of the
+    message ("...; `workbench resume ID` continues"), which a cut at 160 characters dropped."""
+    import textwrap
+
+    first = (error.strip().splitlines() or [""])[0]
+    wrapped = textwrap.wrap(f"error: {first}", width, subsequent_indent="       ", break_on_hyphens=False)
+    if len(wrapped) > most:
+        wrapped = wrapped[:most - 1] + [textwrap.shorten(" ".join(wrapped[most - 1:]), width - 7, placeholder=" …")]
+        wrapped[-1] = "       " + wrapped[-1]
+    return [" " * indent + line for line in wrapped]
 
 
 def _print_warnings(result: dict) -> None:

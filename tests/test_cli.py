@@ -453,3 +453,27 @@ def test_check_names_unreadable_files_and_the_problems_of_the_others_at_once(cap
     code, refused, _ = run_cli(capsys, "train", "--data", str(folder), "--runs-dir", str(tmp_path / "runs"))
     assert code == 2 and refused["problems"] == record["problems"]
     assert_no_run(tmp_path / "runs")
+
+
+def test_a_saved_config_run_with_another_method_gets_that_methods_rates(tmp_path, capsys):
+    # A run's config.yaml holds full fine-tuning's automatic 1e-4; run again with --method lora, LoRA
+    # trained at a tenth of its own rate (1e-3) without a word.
+    from workbench.cli import build_parser, config_from_args
+    from workbench.config import RunConfig, default_learning_rates
+
+    saved = tmp_path / "config.yaml"
+    RunConfig.from_dict({"data": {"path": "x.csv"}}).resolve().save(saved)
+
+    def rates(*argv):
+        cfg = config_from_args(build_parser().parse_args(["check", str(saved), *argv])).resolve()
+        return cfg.train.learning_rate, cfg.train.head_learning_rate
+
+    assert rates() == default_learning_rates("full", 384)  # the same method: the saved rates
+    assert rates("--method", "lora") == default_learning_rates("lora", 384) == (1e-3, 3e-3)
+    assert "is the automatic rate of full on minilm-l6; lora on minilm-l6 gets its own" in capsys.readouterr().err
+    # A rate given on the command line, even the saved one, stays.
+    assert rates("--method", "lora", "--lr", "1e-4") == (1e-4, 3e-3)
+    # One chosen by hand in the file stays too, with a warning.
+    RunConfig.from_dict({"data": {"path": "x.csv"}, "train": {"learning_rate": 3e-5}}).resolve().save(saved)
+    assert rates("--method", "lora")[0] == 3e-5
+    assert "warning: train.learning_rate 3e-05 in the config file was chosen for full on minilm-l6" in capsys.readouterr().err

@@ -61,7 +61,45 @@ def config_from_args(args) -> RunConfig:
     assignments = [f"{field}={getattr(args, flag)}" for flag, field in FLAGS.items()
                    if getattr(args, flag, None) is not None]
     _refuse_flag_and_set_disagreeing(cfg, args)
-    return cfg.override(assignments + list(args.set or []))
+    given = cfg.override(assignments + list(args.set or []))
+    return _rates_for_the_new_method(cfg, given, _fields_given(args)) if args.config else given
+
+
+def _fields_given(args) -> set[str]:
+    """The config fields this command line sets, by flag or --set."""
+    flags = {field for flag, field in FLAGS.items() if getattr(args, flag, None) is not None}
+    return flags | {assignment.split("=", 1)[0].strip() for assignment in args.set or []}
+
+
+def _rates_for_the_new_method(saved: RunConfig, given: RunConfig, on_command_line: set[str]) -> RunConfig:
+    """A run's config.yaml holds the rates "auto" picked for its method and model (full: 1e-4). Run
+    again with `--method lora` (or another --model), LoRA trained at a tenth of its own rate without
+    a word. A rate that is the saved method's automatic one is automatic again; one chosen by hand
+    stays, with a warning that it was chosen for another method or model."""
+    from workbench.catalog import model_width
+    from workbench.config import default_learning_rates
+
+    if (saved.method.type, saved.model.name) == (given.method.type, given.model.name) \
+            or saved.method.type not in METHODS:
+        return given
+    fields = [f for f in ("learning_rate", "head_learning_rate")
+              if f"train.{f}" not in on_command_line and getattr(saved.train, f) != "auto"]
+    if not fields:
+        return given
+    width = model_width(saved.model.name, saved.runs_dir, saved.model.trust_remote_code)
+    automatic = dict(zip(("learning_rate", "head_learning_rate"), default_learning_rates(saved.method.type, width)))
+    was = f"{saved.method.type} on {saved.model.name}"
+    now = f"{given.method.type} on {given.model.name}"
+    for field in fields:
+        value = getattr(saved.train, field)
+        if value == automatic[field]:
+            print(f"train.{field} {value} in the config file is the automatic rate of {was}; {now} gets its "
+                  "own (auto)", file=sys.stderr)
+            given = given.override([f"train.{field}=auto"])
+        else:
+            print(f"warning: train.{field} {value} in the config file was chosen for {was}; for {now} set it "
+                  f"anew, or to auto for its automatic rate (--set train.{field}=auto)", file=sys.stderr)
+    return given
 
 
 def _refuse_flag_and_set_disagreeing(cfg: RunConfig, args) -> None:

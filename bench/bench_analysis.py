@@ -95,6 +95,14 @@ def library_shap(model, tokenizer, texts: list[str]) -> list[float]:
     return [timed(explainer, [text], silent=True)[0] for text in texts]
 
 
+def print_faithfulness(report, per: str) -> None:
+    table = report.table.set_index("explainer")
+    print(f"{'explainer':28s} {'comprehensiveness':>18s} {'sufficiency':>12s} {per:>8s}")
+    for name, row in table.iterrows():
+        print(f"{name:28s} {row['comprehensiveness']:11.3f} ±{row['comprehensiveness_sem']:.3f} "
+              f"{row['sufficiency']:12.3f} {row['seconds_per_text']:8.2f}")
+
+
 def error_sample(run, size: int):
     """The run's misclassified dev and test examples, topped up with its least confident correct
     predictions to `size` distinct texts."""
@@ -250,11 +258,7 @@ def main() -> None:
         print(f"{label:58s} {value:8.3f} {'' if target is None else f'{target:8.1f}'}{verdict}")
     print(f"\nFaithfulness on {len(faith_texts)} dev sentences (AOPC over 1/5/10/20/50% of word pieces; "
           f"unbounded SHAP needs {full_evals:.0f} evaluations on average)")
-    table = report.table.set_index("explainer")
-    print(f"{'explainer':28s} {'comprehensiveness':>18s} {'sufficiency':>12s} {'s/text':>8s}")
-    for name, row in table.iterrows():
-        print(f"{name:28s} {row['comprehensiveness']:11.3f} ±{row['comprehensiveness_sem']:.3f} "
-              f"{row['sufficiency']:12.3f} {row['seconds_per_text']:8.2f}")
+    print_faithfulness(report, 's/text')
 
     out = ROOT / "bench" / "results" / f"analysis-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -300,11 +304,7 @@ def pairs_main(args) -> None:
 
     print(f"\nFaithfulness on {len(examples)} MRPC dev pairs (AOPC over 1/5/10/20/50% of word pieces, "
           f"both texts together; load average {load_before[0]:.1f} -> {load_after[0]:.1f})")
-    table = report.table.set_index("explainer")
-    print(f"{'explainer':28s} {'comprehensiveness':>18s} {'sufficiency':>12s} {'s/pair':>8s}")
-    for name, row in table.iterrows():
-        print(f"{name:28s} {row['comprehensiveness']:11.3f} ±{row['comprehensiveness_sem']:.3f} "
-              f"{row['sufficiency']:12.3f} {row['seconds_per_text']:8.2f}")
+    print_faithfulness(report, 's/pair')
     record = {"run": str(run.dir), "pairs": True, "train_seconds": None if args.run else train_seconds,
               "dev_accuracy": accuracy, "word_pieces": {"min": min(lengths), "max": max(lengths),
                                                         "mean": statistics.fmean(lengths)},

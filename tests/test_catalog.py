@@ -197,3 +197,37 @@ def test_a_gguf_conversion_the_cache_disk_cannot_hold_is_refused_before_it_start
     assert str(err.value).endswith(" free; free some space (`workbench cache --prune` removes conversions no run "
                                    "can use again), or set WORKBENCH_CACHE to a folder on a larger disk")
     assert not any(cache.iterdir())  # nothing half-written
+
+
+def damaged_minilm(tmp_path, name: str, drop=(), **config_changes) -> "Path":
+    """A copy of the bundled MiniLM folder (links to its files), without the files in `drop` and
+    with config.json changed as given: how a folder a user copied or edited by hand comes out."""
+    folder = tmp_path / name
+    folder.mkdir()
+    for file in bundled_model_path("minilm-l6").iterdir():
+        if file.name not in drop and file.name != "config.json":
+            (folder / file.name).symlink_to(file)
+    config = json.loads((bundled_model_path("minilm-l6") / "config.json").read_text())
+    config.update(config_changes)
+    (folder / "config.json").write_text(json.dumps({k: v for k, v in config.items() if v is not None}))
+    return folder
+
+
+def test_a_config_transformers_cannot_read_is_refused_by_name(tmp_path):
+    # Each used to pass the catalog and fail in AutoConfig as an "unexpected" OSError or ValueError.
+    import transformers
+
+    damaged = tmp_path / "not-json"
+    damaged.mkdir()
+    (damaged / "config.json").write_text("{not json")
+    with pytest.raises(ModelNotFoundError, match=r"config.json' cannot be read as JSON \(Expecting property name"):
+        resolve_model(str(damaged))
+    with pytest.raises(ModelNotFoundError, match="config.json' has no model_type, so transformers cannot tell which"):
+        resolve_model(str(damaged_minilm(tmp_path, "untyped", model_type=None)))
+    unknown = damaged_minilm(tmp_path, "unknown", model_type="frobnicator")
+    with pytest.raises(ModelNotFoundError) as err:
+        resolve_model(str(unknown))
+    assert str(err.value) == (f"'{unknown}' is a model of type 'frobnicator', which transformers "
+                              f"{transformers.__version__} does not know; upgrade transformers (pip install -U "
+                              "transformers) if the type is newer, or pick another model")
+

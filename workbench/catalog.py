@@ -428,7 +428,32 @@ def _local_folder(path: Path) -> ResolvedModel:
         held = f"; it holds GGUF files ({', '.join(g.name for g in ggufs)}): give the path of one" if ggufs else \
             "; give the folder that save_pretrained wrote, or a .gguf file"
         raise ModelNotFoundError(f"folder '{path}' has no config.json, so it is not a Hugging Face model{held}")
+    _require_known_config(path)
     return ResolvedModel(str(path), "folder")
+
+
+_DAMAGED = "copy the folder again from where the model came from (or save it again with save_pretrained)"
+
+
+def _require_known_config(path: Path) -> None:
+    """A config.json transformers can read and build: found here, before a run exists, rather than
+    as an unexpected error from AutoConfig (not JSON, no model_type, a type this version lacks)."""
+    from transformers import __version__
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+
+    file = path / "config.json"
+    try:
+        config = json.loads(file.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as err:
+        raise ModelNotFoundError(f"'{file}' cannot be read as JSON ({err}); {_DAMAGED}") from None
+    if not isinstance(config, dict) or not isinstance(config.get("model_type"), str):
+        raise ModelNotFoundError(f"'{file}' has no model_type, so transformers cannot tell which architecture "
+                                 f"the model is; {_DAMAGED}")
+    # A model with its own code (auto_map) names a type of its own; model.trust_remote_code decides.
+    if config["model_type"] not in CONFIG_MAPPING_NAMES and "auto_map" not in config:
+        raise ModelNotFoundError(
+            f"'{path}' is a model of type '{config['model_type']}', which transformers {__version__} does not "
+            "know; upgrade transformers (pip install -U transformers) if the type is newer, or pick another model")
 
 
 def _run_model(run_id: str, runs_dir: Path) -> ResolvedModel:

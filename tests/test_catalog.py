@@ -231,3 +231,23 @@ def test_a_config_transformers_cannot_read_is_refused_by_name(tmp_path):
                               f"{transformers.__version__} does not know; upgrade transformers (pip install -U "
                               "transformers) if the type is newer, or pick another model")
 
+
+def test_weights_missing_cut_short_or_in_a_missing_shard_are_refused_before_a_run(tmp_path):
+    # Each used to pass `workbench check` and fail the run as it loaded them (an OSError, a
+    # SafetensorError, a FileNotFoundError), after the run folder was made.
+    weights = bundled_model_path("minilm-l6") / "model.safetensors"
+    with pytest.raises(ModelNotFoundError, match="has config.json but no weights"):
+        resolve_model(str(damaged_minilm(tmp_path, "no-weights", drop={"model.safetensors"})))
+    cut = damaged_minilm(tmp_path, "cut", drop={"model.safetensors"})
+    (cut / "model.safetensors").write_bytes(weights.read_bytes()[:1_000_000])  # a copy stopped half way
+    with pytest.raises(ModelNotFoundError, match=r"model.safetensors' is truncated or damaged \(its header does "
+                                                 r"not match its 1,000,000 bytes\); copy the folder again"):
+        resolve_model(str(cut))
+    sharded = damaged_minilm(tmp_path, "sharded", drop={"model.safetensors"})
+    (sharded / "model-00001-of-00002.safetensors").symlink_to(weights)
+    (sharded / "model.safetensors.index.json").write_text(json.dumps({"weight_map": {
+        "a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}}))
+    with pytest.raises(ModelNotFoundError, match=r"lacks 1 of the 2 weight files its index names "
+                                                 r"\(model-00002-of-00002.safetensors\)"):
+        resolve_model(str(sharded))
+    assert resolve_model(str(damaged_minilm(tmp_path, "whole"))).source == "folder"

@@ -429,6 +429,7 @@ def _local_folder(path: Path) -> ResolvedModel:
             "; give the folder that save_pretrained wrote, or a .gguf file"
         raise ModelNotFoundError(f"folder '{path}' has no config.json, so it is not a Hugging Face model{held}")
     _require_known_config(path)
+    _require_weights(path)
     return ResolvedModel(str(path), "folder")
 
 
@@ -454,6 +455,50 @@ def _require_known_config(path: Path) -> None:
         raise ModelNotFoundError(
             f"'{path}' is a model of type '{config['model_type']}', which transformers {__version__} does not "
             "know; upgrade transformers (pip install -U transformers) if the type is newer, or pick another model")
+
+
+def _require_weights(path: Path) -> None:
+    """Weights that are all there: a folder with config.json but no weights, a shard its index names
+    missing, or a safetensors file cut short (a copy or download stopped half way) would otherwise
+    pass every check and fail only when the run loads them, as an unexpected error."""
+    index = next((path / n for n in ("model.safetensors.index.json", "pytorch_model.bin.index.json")
+                  if (path / n).is_file()), None)
+    if index is not None:
+        try:
+            shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
+        except (ValueError, OSError, KeyError, TypeError, AttributeError):
+            raise ModelNotFoundError(f"'{index}' cannot be read as a weight index; {_DAMAGED}") from None
+        missing = [shard for shard in shards if not (path / shard).is_file()]
+        if missing:
+            raise ModelNotFoundError(f"'{path}' lacks {len(missing)} of the {len(shards)} weight files its "
+                                     f"index names ({', '.join(missing[:3])}{'...' if len(missing) > 3 else ''}); "
+                                     f"{_DAMAGED}")
+        files = [path / shard for shard in shards]
+    else:
+        files = [path / n for n in ("model.safetensors", "pytorch_model.bin") if (path / n).is_file()][:1]
+    if not files:
+        raise ModelNotFoundError(f"'{path}' has config.json but no weights (model.safetensors or pytorch_model.bin); "
+                                 "give the folder that model.save_pretrained wrote, weights included")
+    for file in files:
+        if file.suffix == ".safetensors":
+            _require_whole_safetensors(file)
+
+
+def _require_whole_safetensors(file: Path) -> None:
+    """A safetensors file is an 8-byte header length, a JSON header giving each tensor's byte range,
+    then the data: reading the header tells a truncated or damaged file without loading it."""
+    try:
+        with file.open("rb") as handle:
+            header_length = int.from_bytes(handle.read(8), "little")
+            size = file.stat().st_size
+            header = json.loads(handle.read(header_length)) if 8 + header_length <= size else None
+        end = max((t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"), default=0) \
+            if isinstance(header, dict) else None
+    except (ValueError, OSError, KeyError, TypeError, IndexError):
+        end = None
+    if end is None or 8 + header_length + end > size:
+        raise ModelNotFoundError(f"'{file}' is truncated or damaged (its header does not match its "
+                                 f"{size:,} bytes); {_DAMAGED}")
 
 
 def _run_model(run_id: str, runs_dir: Path) -> ResolvedModel:

@@ -148,3 +148,36 @@ def test_texts_cut_at_max_length_are_counted_and_named(datasets_dir):
     assert "of 50 validation texts" in message
     assert "reach task.max_length (32 tokens) and are cut there; raise task.max_length (this model reads up to 512)" in message
     assert truncation_warning(tokenize(splits, tokenizer, 256), 256, 512) is None
+
+
+def remote_code_folder(tmp_path) -> "Path":
+    """MiniLM as a model with its own code (auto_map), as some Hub models ship: a config and a
+    model class of its own type, written beside config.json."""
+    import json
+    import shutil
+
+    folder = tmp_path / "own-code"
+    shutil.copytree(bundled_model_path("minilm-l6"), folder, symlinks=True)
+    (folder / "configuration_mini.py").write_text(
+        "from transformers import BertConfig\n\n\nclass MiniConfig(BertConfig):\n    model_type = 'mini-own-code'\n")
+    (folder / "modeling_mini.py").write_text(
+        "from transformers import BertModel\n\nfrom .configuration_mini import MiniConfig\n\n\n"
+        "class MiniModel(BertModel):\n    config_class = MiniConfig\n")
+    config = json.loads((folder / "config.json").read_text())
+    config.update(model_type="mini-own-code", auto_map={"AutoConfig": "configuration_mini.MiniConfig",
+                                                        "AutoModel": "modeling_mini.MiniModel"})
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+def test_a_model_with_its_own_code_names_the_setting_that_runs_it(tmp_path):
+    # It used to fail as an "unexpected" ValueError naming transformers' argument, not the setting.
+    folder = remote_code_folder(tmp_path)
+    with pytest.raises(ConfigError) as err:
+        check_model(config(str(folder)), resolve_model(str(folder)))
+    assert err.value.problems == [("model.trust_remote_code", (
+        f"'{folder}' brings its own model code (auto_map in its config.json), which runs only with "
+        "model.trust_remote_code: true; set it (--set model.trust_remote_code=true) if you trust that code, "
+        "or pick a model transformers has built in"))]
+    trusted = RunConfig.from_dict({"model": {"name": str(folder), "trust_remote_code": True}}).resolve()
+    assert check_model(trusted, resolve_model(str(folder))) == "mean"

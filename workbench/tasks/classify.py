@@ -101,8 +101,16 @@ def model_config(cfg: RunConfig, resolved: ResolvedModel):
     from transformers import AutoConfig
 
     has_config = (Path(resolved.path) / "config.json").is_file()
-    return AutoConfig.from_pretrained(resolved.path if has_config else resolved.adapter_base or resolved.path,
-                                      trust_remote_code=cfg.model.trust_remote_code)
+    source = resolved.path if has_config else resolved.adapter_base or resolved.path
+    try:
+        return AutoConfig.from_pretrained(source, trust_remote_code=cfg.model.trust_remote_code)
+    except ValueError as err:  # transformers' own words name its argument, not the workbench's setting
+        if cfg.model.trust_remote_code or "custom code" not in str(err):
+            raise
+        raise ConfigError([("model.trust_remote_code", (
+            f"'{source}' brings its own model code (auto_map in its config.json), which runs only with "
+            "model.trust_remote_code: true; set it (--set model.trust_remote_code=true) if you trust that "
+            "code, or pick a model transformers has built in"))]) from None
 
 
 def load_tokenizer(cfg: RunConfig, resolved: ResolvedModel):

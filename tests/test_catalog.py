@@ -251,3 +251,15 @@ def test_weights_missing_cut_short_or_in_a_missing_shard_are_refused_before_a_ru
                                                  r"\(model-00002-of-00002.safetensors\)"):
         resolve_model(str(sharded))
     assert resolve_model(str(damaged_minilm(tmp_path, "whole"))).source == "folder"
+
+
+def test_a_model_whose_own_code_files_are_missing_names_them(tmp_path):
+    # transformers would fail on them with an OSError pointing at https://huggingface.co//<the folder>.
+    folder = damaged_minilm(tmp_path, "code-not-copied", model_type="mini-own-code", auto_map={
+        "AutoConfig": "configuration_mini.MiniConfig", "AutoModel": "modeling_mini.MiniModel",
+        "AutoTokenizer": ["other/repo--tokenization_mini.MiniTokenizer", None]})
+    (folder / "configuration_mini.py").write_text("")
+    with pytest.raises(ModelNotFoundError) as err:
+        resolve_model(str(folder))
+    assert str(err.value) == (f"'{folder}' names model code in its config.json (auto_map) that the folder does "
+                              "not hold (modeling_mini.py); copy those files from where the model came from")

@@ -455,6 +455,20 @@ def _require_known_config(path: Path) -> None:
         raise ModelNotFoundError(
             f"'{path}' is a model of type '{config['model_type']}', which transformers {__version__} does not "
             "know; upgrade transformers (pip install -U transformers) if the type is newer, or pick another model")
+    missing = _missing_code_files(path, config.get("auto_map"))
+    if missing:
+        raise ModelNotFoundError(f"'{path}' names model code in its config.json (auto_map) that the folder does not "
+                                 f"hold ({', '.join(missing)}); copy those files from where the model came from")
+
+
+def _missing_code_files(path: Path, auto_map) -> list[str]:
+    """The .py files a local model's auto_map names and lacks: transformers would fail on them with
+    a Hub address made of the folder's path. "org/repo--module.Class" is code from a Hub repository."""
+    if not isinstance(auto_map, dict):
+        return []
+    refs = [ref for value in auto_map.values() for ref in (value if isinstance(value, list) else [value])]
+    modules = {ref.rsplit(".", 1)[0] for ref in refs if isinstance(ref, str) and "--" not in ref and "." in ref}
+    return sorted(f"{module}.py" for module in modules if not (path / f"{module}.py").is_file())
 
 
 def _require_weights(path: Path) -> None:

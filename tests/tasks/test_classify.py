@@ -181,3 +181,21 @@ def test_a_model_with_its_own_code_names_the_setting_that_runs_it(tmp_path):
         "or pick a model transformers has built in"))]
     trusted = RunConfig.from_dict({"model": {"name": str(folder), "trust_remote_code": True}}).resolve()
     assert check_model(trusted, resolve_model(str(folder))) == "mean"
+
+
+def test_a_damaged_tokenizer_file_is_named_with_the_fix(tmp_path):
+    # A tokenizer.json cut short used to fail as an "unexpected" JSONDecodeError.
+    import shutil
+
+    from workbench.errors import ModelNotFoundError
+    from workbench.tasks.classify import load_tokenizer
+
+    folder = tmp_path / "damaged-tokenizer"
+    shutil.copytree(bundled_model_path("minilm-l6"), folder, symlinks=True)
+    (folder / "tokenizer.json").unlink()
+    (folder / "tokenizer.json").write_text('{"version": "1.0", "trunc')
+    with pytest.raises(ModelNotFoundError) as err:
+        load_tokenizer(config(str(folder)), resolve_model(str(folder)))
+    assert str(err.value).startswith(f"the tokenizer in '{folder}' cannot be loaded (Unterminated string")
+    assert str(err.value).endswith("); copy its tokenizer files (tokenizer.json, tokenizer_config.json, vocab.txt, "
+                                   "...) again from the model it came from")

@@ -119,7 +119,13 @@ def load_tokenizer(cfg: RunConfig, resolved: ResolvedModel):
     A folder saved with model.save_pretrained alone has config.json and weights but no tokenizer
     files, and transformers then builds a tokenizer from config.json that knows only its special
     tokens (5 for BERT): every word becomes [UNK], and a run trains on that without an error."""
-    tokenizer = AutoTokenizer.from_pretrained(resolved.path, trust_remote_code=cfg.model.trust_remote_code)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(resolved.path, trust_remote_code=cfg.model.trust_remote_code)
+    except (OSError, ValueError) as err:  # a damaged tokenizer.json, a tokenizer_config.json naming no class...
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0].rstrip(".: ")
+        raise ModelNotFoundError(
+            f"the tokenizer in '{resolved.path}' cannot be loaded ({reason}); copy its tokenizer files "
+            "(tokenizer.json, tokenizer_config.json, vocab.txt, ...) again from the model it came from") from None
     vocab_size = getattr(model_config(cfg, resolved), "vocab_size", None)
     # Half, not all: models pad their embedding matrix past the tokenizer (GPT-2 50,257 of 50,304).
     if vocab_size and len(tokenizer) < vocab_size // 2:

@@ -183,6 +183,22 @@ def test_a_model_with_its_own_code_names_the_setting_that_runs_it(tmp_path):
     assert check_model(trusted, resolve_model(str(folder))) == "mean"
 
 
+def test_a_model_that_reads_no_text_is_refused_before_the_run(tmp_path):
+    # A ViT folder used to pass check_model and fail in the tokenizer ("Couldn't instantiate the
+    # backend tokenizer"), which is not what is wrong with it.
+    from transformers import ViTConfig, ViTModel
+
+    folder = tmp_path / "tiny-vit"
+    ViTModel(ViTConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+                       image_size=32, patch_size=16)).save_pretrained(folder)
+    with pytest.raises(ConfigError) as err:
+        check_model(config(str(folder)), resolve_model(str(folder)))
+    assert err.value.problems[0] == ("model.name", (
+        f"'{folder}' is not a text model (vit): it has no vocabulary to read text with; classification trains a "
+        "text encoder (BERT, RoBERTa, DeBERTa, MiniLM, e.g. minilm-l6; T5's encoder too) or a decoder-only model "
+        "(Llama, Qwen, GPT-2, e.g. smollm2-135m-instruct): choose one of those"))
+
+
 def test_a_damaged_tokenizer_file_is_named_with_the_fix(tmp_path):
     # A tokenizer.json cut short used to fail as an "unexpected" JSONDecodeError.
     import shutil

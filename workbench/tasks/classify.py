@@ -86,12 +86,17 @@ def check_architecture(config, name: str) -> None:
     from transformers.models.auto.modeling_auto import MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES
 
     model_type = getattr(config, "model_type", "?")
+    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    if getattr(text_config, "vocab_size", None) is None:  # ViT, wav2vec2's feature encoder...: no tokens to read
+        raise ConfigError([("model.name", (
+            f"'{name}' is not a text model ({model_type}): it has no vocabulary to read text with; " + _TEXT_MODELS))])
     if getattr(config, "is_encoder_decoder", False) and model_type not in MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES:
         raise ConfigError([("model.name", (
-            f"'{name}' is an encoder-decoder model ({model_type}) whose encoder cannot be used alone; "
-            "classification trains a text encoder (BERT, RoBERTa, DeBERTa, MiniLM, e.g. minilm-l6; T5's "
-            "encoder too) or a decoder-only model (Llama, Qwen, GPT-2, e.g. smollm2-135m-instruct): "
-            "choose one of those"))])
+            f"'{name}' is an encoder-decoder model ({model_type}) whose encoder cannot be used alone; " + _TEXT_MODELS))])
+
+
+_TEXT_MODELS = ("classification trains a text encoder (BERT, RoBERTa, DeBERTa, MiniLM, e.g. minilm-l6; T5's encoder "
+                "too) or a decoder-only model (Llama, Qwen, GPT-2, e.g. smollm2-135m-instruct): choose one of those")
 
 
 def model_config(cfg: RunConfig, resolved: ResolvedModel):

@@ -263,3 +263,23 @@ def test_a_model_whose_own_code_files_are_missing_names_them(tmp_path):
         resolve_model(str(folder))
     assert str(err.value) == (f"'{folder}' names model code in its config.json (auto_map) that the folder does "
                               "not hold (modeling_mini.py); copy those files from where the model came from")
+
+
+@pytest.mark.parametrize("status, message", [
+    ('{"status": "running"}', "run 'r' is running: its model is written when it finishes; wait for it (`workbench "
+                              "runs` shows its progress), then use it"),
+    ('{"status": "finished"}', "run 'r' finished, but its model folder ({runs}/r/model) is gone, deleted or moved; "
+                               "put it back, or train the run again (`workbench train {runs}/r/config.yaml`)"),
+    ('{"status": "aborted"}', "run 'r' has no final model (status: aborted); use a finished run, or resume it "
+                              "with `workbench resume r`"),
+    ('{"status": "fini', "run 'r' has no final model (status: unreadable); use a finished run, or resume it with "
+                         "`workbench resume r`"),
+])
+def test_a_run_without_its_model_says_why_by_its_status(status, message, tmp_path):
+    # A running run was told to resume, a finished one whose model was deleted to use a finished
+    # run, and a damaged status.json raised an unexpected JSONDecodeError.
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "status.json").write_text(status)
+    with pytest.raises(ModelNotFoundError) as err:
+        resolve_model("run:r", runs_dir=tmp_path)
+    assert str(err.value) == message.format(runs=tmp_path)

@@ -521,12 +521,25 @@ def _run_model(run_id: str, runs_dir: Path) -> ResolvedModel:
         raise ModelNotFoundError(f"there is no run '{run_id}' in {runs_dir}; `workbench runs` lists them")
     model_dir = run_dir / "model"
     if not model_dir.is_dir():
-        status = json.loads((run_dir / "status.json").read_text()).get("status")
-        raise ModelNotFoundError(
-            f"run '{run_id}' has no final model (status: {status}); use a finished run, "
-            f"or resume it with `workbench resume {run_id}`")
+        raise ModelNotFoundError(_no_model_yet(run_id, run_dir))
     resolved = _local_folder(model_dir)
     return ResolvedModel(resolved.path, "run", resolved.adapter_base)
+
+
+def _no_model_yet(run_id: str, run_dir: Path) -> str:
+    """Why a run has no model/ folder, and what to do: the fix depends on its status."""
+    try:
+        status = json.loads((run_dir / "status.json").read_text()).get("status")
+    except (OSError, ValueError, AttributeError):  # damaged by hand or by a full disk
+        status = None
+    if status in ("queued", "running"):
+        return (f"run '{run_id}' is {status}: its model is written when it finishes; wait for it "
+                "(`workbench runs` shows its progress), then use it")
+    if status == "finished":
+        return (f"run '{run_id}' finished, but its model folder ({run_dir / 'model'}) is gone, deleted or moved; "
+                f"put it back, or train the run again (`workbench train {run_dir / 'config.yaml'}`)")
+    return (f"run '{run_id}' has no final model (status: {status or 'unreadable'}); use a finished run, "
+            f"or resume it with `workbench resume {run_id}`")
 
 
 def _hub_model(model_id: str, local_files_only: bool = False) -> ResolvedModel:

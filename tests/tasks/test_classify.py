@@ -215,3 +215,34 @@ def test_a_damaged_tokenizer_file_is_named_with_the_fix(tmp_path):
     assert str(err.value).startswith(f"the tokenizer in '{folder}' cannot be loaded (Unterminated string")
     assert str(err.value).endswith("); copy its tokenizer files (tokenizer.json, tokenizer_config.json, vocab.txt, "
                                    "...) again from the model it came from")
+
+
+def test_a_lora_run_whose_base_folder_is_gone_is_refused_before_the_next_run(tiny_gpt2_folder, datasets_dir,
+                                                                            tmp_path):
+    # run:<id> of it used to pass the check, and the next run failed as it loaded the adapter's base
+    # with transformers' "Repo id must be in the form 'repo_name'" (the folder's path read as a Hub id).
+    import shutil
+
+    from tests.train.test_training import tiny_config
+    from workbench.errors import ModelNotFoundError
+    from workbench.runs.store import create_run
+    from workbench.tasks.classify import load_trained
+    from workbench.train.main import execute
+
+    base = tmp_path / "my-gpt2"
+    shutil.copytree(tiny_gpt2_folder, base)
+    cfg = tiny_config(datasets_dir, tmp_path / "runs", "lora", max_steps=1)
+    cfg.model.name = str(base)
+    run = create_run(cfg.resolve())
+    assert execute(run)["status"] == "finished"
+    base.rename(tmp_path / "moved")
+    message = (f"the LoRA adapter in '{run.model_dir}' applies to the model at '{base}', which is gone (deleted "
+               "or moved); put that folder back there, or train on another base model")
+    for method in ("full", "lora"):
+        follow_up = RunConfig.from_dict({"model": {"name": f"run:{run.id}"}, "method": {"type": method},
+                                         "runs_dir": str(tmp_path / "runs")}).resolve()
+        with pytest.raises(ModelNotFoundError) as err:
+            check_model(follow_up, resolve_model(follow_up.model.name, follow_up.runs_dir))
+        assert str(err.value) == message
+    with pytest.raises(ModelNotFoundError, match="which is gone"):  # eval, predict and export load it so
+        load_trained(run.model_dir)

@@ -61,6 +61,7 @@ def check_model(cfg: RunConfig, resolved: ResolvedModel) -> str:
     """What a run of `cfg` needs from its model, checked before the run exists (reads config.json
     only): a pooling that suits it, which is returned, and, for freeze, no more trainable layers
     than it has; for LoRA, a rank within its hidden size and modules it has."""
+    require_adapter_base(resolved)
     config = model_config(cfg, resolved)
     check_architecture(config, cfg.model.name)
     trained = getattr(config, "workbench_pooling", None)
@@ -311,4 +312,16 @@ def _base_path(info: dict, model_dir: Path) -> str:
     beside = model_dir.parent.parent / name.removeprefix("run:") / "model"
     if name and (beside / "workbench_model.json").is_file():
         return str(beside)
-    return info["base_model"]
+    base = info["base_model"]
+    if Path(base).is_absolute() and not Path(base).exists():  # else from_pretrained takes it for a Hub id
+        raise ModelNotFoundError(
+            f"the LoRA adapter in '{model_dir}' applies to the model at '{base}', which is gone (deleted or "
+            "moved); put that folder back there, or train on another base model")
+    return base
+
+
+def require_adapter_base(resolved: ResolvedModel) -> None:
+    """A LoRA run's model is an adapter: without the base it was trained on it loads nothing."""
+    info = Path(resolved.path) / "workbench_model.json"
+    if resolved.adapter_base and info.is_file():
+        _base_path(json.loads(info.read_text()), Path(resolved.path))

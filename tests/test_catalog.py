@@ -283,3 +283,13 @@ def test_a_run_without_its_model_says_why_by_its_status(status, message, tmp_pat
     with pytest.raises(ModelNotFoundError) as err:
         resolve_model("run:r", runs_dir=tmp_path)
     assert str(err.value) == message.format(runs=tmp_path)
+
+
+def test_a_hub_id_with_a_revision_is_not_called_a_missing_folder(tmp_path):
+    # 'google/bert@v1' used to get "model folder 'google/bert@v1' does not exist; check the path".
+    with pytest.raises(ModelNotFoundError) as err:
+        resolve_model("google-bert/bert-base-uncased@v1", runs_dir=tmp_path)
+    assert str(err.value) == (
+        "'google-bert/bert-base-uncased@v1' names revision 'v1' of Hub model 'google-bert/bert-base-uncased', and a "
+        "Hub model is read at its main revision only; give 'google-bert/bert-base-uncased', or download that "
+        "revision (`hf download google-bert/bert-base-uncased --revision v1 --local-dir DIR`) and give its folder")

@@ -372,6 +372,13 @@ def resolve_model(name: str, runs_dir: str | Path = "runs", local_files_only: bo
     path = Path(name).expanduser()
     if path.exists():
         return _local_folder(path)
+    revision = re.fullmatch(r"([A-Za-z0-9][\w.-]*(?:/[\w.-]+)?)@([\w./-]+)", name)
+    if revision:  # as huggingface_hub and GGUF names write a revision; the loaders here read the main one
+        model_id, rev = revision.groups()
+        raise ModelNotFoundError(
+            f"'{name}' names revision '{rev}' of Hub model '{model_id}', and a Hub model is read at its main "
+            f"revision only; give '{model_id}', or download that revision (`hf download {model_id} --revision "
+            f"{rev} --local-dir DIR`) and give its folder")
     if name.startswith(("/", ".", "~")) or os.sep in name and not _looks_like_hub_id(name):
         raise ModelNotFoundError(
             f"model folder '{name}' does not exist; check the path, or pick a bundled model "

@@ -340,3 +340,12 @@ def test_pairs_are_not_labelled_by_their_first_text_alone(sst2_run, datasets_dir
                                              r"'sentence2'; name the one column to label with --text-column"):
         predict_run(sst2_run, str(path))
     assert predict_run(sst2_run, str(path), text_column="sentence2")["rows"] == 20
+
+
+def test_eval_writes_its_predictions_into_a_new_folder_as_predict_does(sst2_run, datasets_dir, tmp_path):
+    # A folder that does not exist yet failed after the scoring, with 'No such file or directory'.
+    dev = pd.read_csv(datasets_dir / "sst2" / "dev.tsv", sep="\t").head(20)
+    dev.to_csv(tmp_path / "dev.csv", index=False)
+    output = tmp_path / "results" / "scored.jsonl"
+    scored = evaluate_run(sst2_run, tmp_path / "dev.csv", output=output)
+    assert scored["predictions"] == str(output) and len(output.read_text().splitlines()) == 20

@@ -160,6 +160,7 @@ def evaluate_run(run: Run | str | os.PathLike, data_path: str | os.PathLike, spl
                                            **({"text_pair": pairs} if pairs else {}),
                                            "row": [part.where(i) for i in range(len(frame))]})
         try:
+            Path(output).parent.mkdir(parents=True, exist_ok=True)  # as predict's --output: a new folder is made
             classify.write_predictions(Path(output), rows, logits, label_names)
         except OSError as err:
             raise WorkbenchError(f"cannot write '{output}': {err.strerror or err}; choose another --output") from None

@@ -349,3 +349,19 @@ def test_eval_writes_its_predictions_into_a_new_folder_as_predict_does(sst2_run,
     output = tmp_path / "results" / "scored.jsonl"
     scored = evaluate_run(sst2_run, tmp_path / "dev.csv", output=output)
     assert scored["predictions"] == str(output) and len(output.read_text().splitlines()) == 20
+
+
+def test_eval_names_the_rows_it_checks_as_what_they_are_not_as_training_rows(sst2_run, datasets_dir, tmp_path):
+    dev = pd.read_csv(datasets_dir / "sst2" / "dev.tsv", sep="\t").head(20)
+    dev.loc[3, "sentence"] = ""
+    dev.to_csv(tmp_path / "scored.csv", index=False)
+    with pytest.raises(DataError) as err:
+        evaluate_run(sst2_run, tmp_path / "scored.csv")
+    assert str(err.value).startswith("Data check failed: scored.csv 20 rows; columns: text 'sentence', label 'label'")
+    assert "[all rows] empty text in column 'sentence'" in str(err.value)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    dev.to_csv(folder / "test.csv", index=False)
+    dev.to_csv(folder / "train.csv", index=False)
+    with pytest.raises(DataError, match=r"^Data check failed: test 20 rows; .*\n- ERROR: \[test\] empty text"):
+        evaluate_run(sst2_run, folder)

@@ -127,6 +127,9 @@ def evaluate_run(run: Run | str | os.PathLike, data_path: str | os.PathLike, spl
     shown_split = split if len(raw.splits) > 1 else "all rows"
     for problem in report.problems:
         problem.split = shown_split
+    # The message's first line counted them as "train 50 rows" too; a file's rows go by its name.
+    shown_rows = split if len(raw.splits) > 1 else Path(raw.splits[split].source).name
+    report.split_rows = {shown_rows: len(raw.splits[split].frame)}
     require_ok(report)
     frame = raw.splits[split].frame
     columns = report.columns

@@ -305,6 +305,10 @@ def test_the_python_api_takes_what_a_notebook_user_hands_it(sst2_run, datasets_d
     for wrong in (5, b"fine", {"fine": 1}):
         with pytest.raises(WorkbenchError, match="give the texts as a string or a list of strings, not a"):
             predict_texts(sst2_run, wrong)
+    # A DataFrame iterates over its column names: 'sentence' was labelled as the one text.
+    with pytest.raises(WorkbenchError, match=r"give the texts as one column of the DataFrame, e.g. "
+                                             r"frame\['sentence'\], not the whole DataFrame"):
+        predict_texts(sst2_run, pd.DataFrame({"sentence": ["a gorgeous, witty film", "dull"]}))
     # Texts the model cannot read are labelled with a Python warning, as predict_run warns.
     with pytest.warns(UserWarning, match="are unknown"):
         predict_texts(sst2_run, [ARTICLE_1["Chinese"]])

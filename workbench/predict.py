@@ -130,6 +130,10 @@ def _as_texts(values: Sequence[str] | str | None, role: str) -> list[str] | None
     Series or a numpy array; anything else in it is refused by its position."""
     if values is None:
         return None
+    if isinstance(values, pd.DataFrame):  # iterating one gives its column names, labelled as texts
+        column = next(iter(values.columns), "text")
+        raise WorkbenchError(f"give the {role}s as one column of the DataFrame, e.g. frame[{str(column)!r}], "
+                             "not the whole DataFrame; or save it and label the file with predict_run")
     if isinstance(values, (bytes, Mapping)) or not isinstance(values, (str, Iterable)):
         raise WorkbenchError(f"give the {role}s as a string or a list of strings, not a {type(values).__name__}")
     listed = [values] if isinstance(values, str) else list(values)

@@ -250,6 +250,7 @@ def test_typed_texts_are_labelled_as_the_same_texts_in_a_file(sst2_run, dev_with
         (("--text", "fine", "--output", str(tmp_path / "x.csv")),
          "--output goes with --data; typed --text labels are printed (and in the JSON line)"),
         (("--text", "fine", "--text", "  "), "text 2 is empty; give each one words to label"),
+        (("--text", "\u200b\ufeff"), "text 1 is empty; give each one words to label"),  # invisible only
         (("--text", "fine", "--text-pair", "also fine"),
          f"run {sst2_run.id} was trained on single texts; drop --text-pair"),
     ]:

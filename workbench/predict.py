@@ -20,7 +20,7 @@ from transformers import DataCollatorWithPadding
 
 from workbench.data.columns import detect_columns
 from workbench.data.load import SPLIT_NAMES, RawData, SplitFrame, data_path_text, load_raw
-from workbench.data.validate import text_problems
+from workbench.data.validate import is_blank, text_problems
 from workbench.errors import DataError, WorkbenchError
 from workbench.runs.store import Run, as_run
 from workbench.tasks import classify
@@ -159,7 +159,8 @@ def label_typed(run: Run | str | os.PathLike, texts: Sequence[str] | str,
     if not texts:
         raise WorkbenchError("give a text to label")
     for role, values in (("text", texts), ("second text", pairs or [])):
-        empty = [str(i + 1) for i, t in enumerate(values) if not t.strip()]
+        # Invisible characters alone (a zero-width space) are empty too, as in a file's rows.
+        empty = [str(i + 1) for i, t in enumerate(values) if is_blank(t)]
         if empty:
             raise WorkbenchError(f"{role} {', '.join(empty)} is empty; give each one words to label")
     model, tokenizer = load_run_model(run)

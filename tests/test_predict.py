@@ -207,6 +207,8 @@ def test_a_pair_model_needs_both_texts(datasets_dir, tmp_path, capsys):
     code, refused, _ = run_cli(capsys, *typed, "--text", pairs.sentence1[0])
     assert code == 2 and refused["error"] == (f"run {run.id} was trained on text pairs: give each --text "
                                               "its --text-pair")
+    with pytest.raises(WorkbenchError, match="^give a text to label$"):  # was a TypeError
+        predict_texts(run, None, [pairs.sentence2[0]])
 
 
 def test_eval_of_a_run_whose_status_file_is_damaged_reads_labels_from_its_model(sst2_run, datasets_dir,

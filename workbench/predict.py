@@ -150,14 +150,14 @@ def label_typed(run: Run | str | os.PathLike, texts: Sequence[str] | str,
     run = as_run(run)
     texts, pairs = _as_texts(texts, "text"), _as_texts(pairs, "second text")
     trained_on_pairs = bool((run.status().get("columns") or {}).get("text_pair"))
+    if not texts:  # before the pairs are counted against them
+        raise WorkbenchError("give a text to label")
     if trained_on_pairs and not pairs:
         raise WorkbenchError(f"run {run.id} was trained on text pairs: give each --text its --text-pair")
     if pairs and not trained_on_pairs:
         raise WorkbenchError(f"run {run.id} was trained on single texts; drop --text-pair")
     if pairs and len(pairs) != len(texts):
         raise WorkbenchError(f"{len(texts)} texts and {len(pairs)} second texts: give each --text its --text-pair")
-    if not texts:
-        raise WorkbenchError("give a text to label")
     for role, values in (("text", texts), ("second text", pairs or [])):
         # Invisible characters alone (a zero-width space) are empty too, as in a file's rows.
         empty = [str(i + 1) for i, t in enumerate(values) if is_blank(t)]

@@ -330,10 +330,21 @@ def cmd_compare(args) -> int:
           f"both right {c.both_right} · only {a.id} right {c.only_a_right} · only {b.id} right "
           f"{c.only_b_right} · both wrong {c.both_wrong}\n{c.verdict()}", file=sys.stderr)
     if args.output:
-        c.disagreements.to_csv(args.output, index=False)
+        _write_disagreements(c.disagreements, Path(args.output))
     _emit({"status": "finished", **c.summary(), "verdict": c.verdict(),
            **({"disagreements_file": args.output} if args.output else {})})
     return 0
+
+
+def _write_disagreements(disagreements, output: Path) -> None:
+    """compare's --output, into a new folder too (as predict's); a path that cannot be written
+    ended in an 'unexpected' OSError."""
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        disagreements.to_csv(output, index=False)
+    except OSError as err:
+        raise WorkbenchError(f"cannot write the disagreements to '{output}': {err.strerror or err}; "
+                             "choose another --output") from None
 
 
 def cmd_abort(args) -> int:

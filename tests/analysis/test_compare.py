@@ -88,3 +88,16 @@ def test_pair_runs_list_both_texts_of_each_disagreement(datasets_dir, tmp_path):
     dev = pd.read_json(datasets_dir / "mrpc" / "validation.jsonl", lines=True)
     pairs = dict(zip(dev["sentence1"], dev["sentence2"]))
     assert all(pairs[t] == p for t, p in zip(c.disagreements["text"], c.disagreements["text_pair"]))
+
+
+def test_disagreements_go_into_a_new_folder_and_a_path_that_cannot_be_written_is_named(sst2_run, tmp_path, capsys):
+    # Two copies of the fixture's run (predictions and status are all compare reads): no training.
+    for copy in ("a", "b"):
+        shutil.copytree(sst2_run.dir, tmp_path / copy, ignore=shutil.ignore_patterns("checkpoints", "model"))
+    args = ("compare", "a", "b", "--runs-dir", str(tmp_path), "--output")
+    code, record, _ = run_cli(capsys, *args, str(tmp_path / "new" / "differ.csv"))  # was an 'unexpected' OSError
+    assert code == 0 and record["disagreements_file"] == str(tmp_path / "new" / "differ.csv")
+    assert (tmp_path / "new" / "differ.csv").is_file()
+    code, record, _ = run_cli(capsys, *args, str(tmp_path / "new"))
+    assert code == 2 and record["error"] == (f"cannot write the disagreements to '{tmp_path / 'new'}': Is a "
+                                             "directory; choose another --output")

@@ -70,3 +70,15 @@ def test_a_t5_encoder_run_evaluates_explains_and_exports_a_folder_plain_transfor
     # Its tied embedding is saved once; plain transformers ties it back instead of initialising it.
     loaded = assert_loads_without_workbench(tmp_path / "deploy", run.predictions_path, 32, tmp_path)
     assert loaded["class"] == "PooledClassifier"
+
+
+def test_an_export_the_disk_cannot_hold_is_named_and_leaves_nothing_behind(sst2_run, make_small_disk, capsys):
+    # safetensors reports a full disk as its own error, not an OSError: it ended as 'unexpected',
+    # with the half-written model left in a hidden .deploy.tmp folder.
+    disk = make_small_disk(20)  # MiniLM-L6's weights take 87 MB
+    code, refused, _ = run_cli(capsys, "export", sst2_run.id, "--output", str(disk / "deploy"),
+                               "--runs-dir", str(sst2_run.dir.parent))
+    assert code == 2 and refused["error"] == (f"cannot export to '{disk / 'deploy'}': No space left on device; "
+                                              "choose another --output, or free space there (the model takes "
+                                              "about 86 MB)")
+    assert list(disk.iterdir()) == []

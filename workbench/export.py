@@ -12,9 +12,19 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from safetensors import SafetensorError
+
 from workbench.errors import WorkbenchError
 from workbench.predict import load_run_model
 from workbench.runs.store import Run, as_run, folder_megabytes
+
+
+def _reason(err: Exception) -> str:
+    """'No space left on device', from an OSError or from safetensors' 'Error while serializing:
+    I/O error: No space left on device (os error 28)'."""
+    if isinstance(err, OSError):
+        return err.strerror or str(err)
+    return str(err).rsplit("I/O error: ", 1)[-1].split(" (os error")[0]
 
 
 def export_run(run: Run | str | Path, output: str | Path | None = None) -> dict:
@@ -34,9 +44,12 @@ def export_run(run: Run | str | Path, output: str | Path | None = None) -> dict:
         if target.exists():
             target.rmdir()
         tmp.replace(target)  # whole or not at all: a reader never finds half a model
-    except OSError as err:
+    except (OSError, SafetensorError) as err:  # safetensors reports a full disk as its own error
+        megabytes = sum(p.numel() * p.element_size() for p in model.parameters()) / 2**20
+        raise WorkbenchError(f"cannot export to '{target}': {_reason(err)}; choose another --output, or free "
+                             f"space there (the model takes about {megabytes:.0f} MB)") from None
+    finally:  # a half-written model (full disk, Ctrl-C) is not left behind, hidden
         shutil.rmtree(tmp, ignore_errors=True)
-        raise WorkbenchError(f"cannot export to '{target}': {err.strerror or err}; choose another --output") from None
     return {"export": str(target), "files": sorted(f.name for f in target.iterdir()),
             "megabytes": folder_megabytes(target),
             "labels": [model.config.id2label[i] for i in range(model.config.num_labels)]}

@@ -372,3 +372,16 @@ def test_eval_names_the_rows_it_checks_as_what_they_are_not_as_training_rows(sst
     dev.to_csv(folder / "train.csv", index=False)
     with pytest.raises(DataError, match=r"^Data check failed: test 20 rows; .*\n- ERROR: \[test\] empty text"):
         evaluate_run(sst2_run, folder)
+
+
+def test_predictions_the_disk_cannot_hold_leave_no_half_written_file(sst2_run, datasets_dir, tmp_path, make_small_disk):
+    # The half-written file stayed behind, hidden (.NAME.tmp), holding the space the error was about.
+    dev = pd.read_csv(datasets_dir / "sst2" / "dev.tsv", sep="\t").head(200)
+    dev.to_csv(tmp_path / "dev.csv", index=False)
+    disk = make_small_disk(1)
+    (disk / "filler").write_bytes(b"\0" * (2**20 - 16 * 2**10))  # 16 KB left; 200 rows take about 50
+    with pytest.raises(WorkbenchError, match="No space left on device; choose another --output"):
+        predict_run(sst2_run, tmp_path / "dev.csv", output=disk / "labelled.jsonl")
+    with pytest.raises(WorkbenchError, match="No space left on device; choose another --output"):
+        evaluate_run(sst2_run, tmp_path / "dev.csv", output=disk / "scored.jsonl")
+    assert [f.name for f in disk.iterdir()] == ["filler"]

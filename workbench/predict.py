@@ -278,13 +278,16 @@ def _write(path: Path, records: list[dict]) -> None:
     """Written beside and then moved into place, so a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    if path.suffix.lower() == ".csv":
-        # One column per class probability, so a spreadsheet can sort and filter on them.
-        flat = [{**{k: v for k, v in r.items() if k != "probabilities"},
-                 **{f"p_{name}": p for name, p in r["probabilities"].items()}} for r in records]
-        pd.DataFrame(flat).to_csv(tmp, index=False)
-    else:
-        with tmp.open("w") as fh:
-            for record in records:
-                fh.write(json.dumps(record) + "\n")
-    tmp.replace(path)
+    try:
+        if path.suffix.lower() == ".csv":
+            # One column per class probability, so a spreadsheet can sort and filter on them.
+            flat = [{**{k: v for k, v in r.items() if k != "probabilities"},
+                     **{f"p_{name}": p for name, p in r["probabilities"].items()}} for r in records]
+            pd.DataFrame(flat).to_csv(tmp, index=False)
+        else:
+            with tmp.open("w") as fh:
+                for record in records:
+                    fh.write(json.dumps(record) + "\n")
+        tmp.replace(path)
+    finally:  # a full disk must not leave half the file behind, hidden, taking the space
+        tmp.unlink(missing_ok=True)

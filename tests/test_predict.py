@@ -347,6 +347,12 @@ def test_pairs_are_not_labelled_by_their_first_text_alone(sst2_run, datasets_dir
                                              r"'sentence2'; name the one column to label with --text-column"):
         predict_run(sst2_run, str(path))
     assert predict_run(sst2_run, str(path), text_column="sentence2")["rows"] == 20
+    # eval, as predict: the one column named is scored alone (it was refused with no way out).
+    mrpc[["sentence1", "sentence2", "label"]].to_csv(path, index=False)
+    with pytest.raises(WorkbenchError, match=r"was trained on single texts \('sentence'\), but .* pairs 'sentence1' "
+                                             r"with 'sentence2'; name the one column to score with --text-column"):
+        evaluate_run(sst2_run, path)
+    assert evaluate_run(sst2_run, path, columns={"text_column": "sentence2"})["metrics"]["rows"] == 20
 
 
 def test_eval_writes_its_predictions_into_a_new_folder_as_predict_does(sst2_run, datasets_dir, tmp_path):

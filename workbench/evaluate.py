@@ -53,7 +53,8 @@ def _require_same_input_shape(run: Run, trained: dict | None, columns, data_path
             "or evaluate on data with both texts")
     raise WorkbenchError(
         f"run {run.id} was trained on single texts ('{trained['text']}'), but '{data_path}' pairs "
-        f"'{columns.text}' with '{columns.text_pair}'; evaluate on single-text data")
+        f"'{columns.text}' with '{columns.text_pair}'; name the one column to score with --text-column, "
+        "or evaluate on single-text data")
 
 
 def _model_classes(values: list[str], names: list[str], status: dict, label_names: list[str]
@@ -112,6 +113,12 @@ def evaluate_run(run: Run | str | os.PathLike, data_path: str | os.PathLike, spl
         refuse_output_over_data(Path(output), raw)
     split = pick_split(raw.splits, data_path, split)
     data_cfg = _data_config(cfg.data, data_path, raw.splits[split].frame, columns)
+    trained = status.get("columns")
+    if trained and not trained.get("text_pair") and "text_column" in (columns or {}) \
+            and "text_pair_column" not in (columns or {}):
+        # A single-text run told which column to score reads it alone, as predict --text-column does;
+        # the second text detection found beside it was refused with no way to leave it out.
+        data_cfg.text_pair_column = None
     if status.get("label_values"):
         # The run's label_names named its training data's values, and its classes are matched to
         # the new data by those values (_model_classes); applied to other data, the names named

@@ -477,3 +477,20 @@ def test_a_saved_config_run_with_another_method_gets_that_methods_rates(tmp_path
     RunConfig.from_dict({"data": {"path": "x.csv"}, "train": {"learning_rate": 3e-5}}).resolve().save(saved)
     assert rates("--method", "lora")[0] == 3e-5
     assert "warning: train.learning_rate 3e-05 in the config file was chosen for full on minilm-l6" in capsys.readouterr().err
+
+
+def test_a_model_given_where_a_run_goes_is_named_as_a_model(sst2_run, tmp_path, capsys):
+    # 'there is no run .../model in runs' read as if the path did not exist.
+    runs = str(sst2_run.dir.parent)
+    code, refused, _ = run_cli(capsys, "eval", str(sst2_run.model_dir), "--data", "dev.csv", "--runs-dir", runs)
+    assert code == 2 and refused["error"] == (f"'{sst2_run.model_dir}' is the model folder of run {sst2_run.id}; "
+                                              f"give the run itself: {sst2_run.dir}")
+    gguf = tmp_path / "model.gguf"
+    gguf.write_bytes(b"GGUF")
+    for command in (("predict", str(gguf), "--text", "fine"), ("export", str(gguf))):
+        code, refused, _ = run_cli(capsys, *command, "--runs-dir", runs)
+        assert code == 2 and refused["error"] == (
+            f"'{gguf}' is a model, not a run: give a finished run's id or folder (`workbench runs` lists them); "
+            f"to fine-tune this model first, `workbench train --model {gguf} --data ...`")
+    code, refused, _ = run_cli(capsys, "compare", sst2_run.id, "nope", "--runs-dir", runs)
+    assert code == 2 and refused["error"] == f"there is no run 'nope' in {runs}; `workbench runs` lists them"

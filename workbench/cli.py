@@ -258,11 +258,30 @@ def _print_warnings(result: dict) -> None:
         print(f"warning: {warning}", file=sys.stderr)
 
 
-def cmd_eval(args) -> int:
-    from workbench.evaluate import evaluate_run
+def _finished_run(runs_dir: str, name: str):
+    """get_run for the commands that use a run's model, saying what a model file or folder given in
+    its place is: 'there is no run .../model in runs' read as if the path were missing."""
     from workbench.runs.store import get_run
 
-    run = get_run(args.runs_dir, args.run)
+    try:
+        return get_run(runs_dir, name)
+    except WorkbenchError:
+        path = Path(name)
+        if (path.parent / "config.yaml").is_file() and (path.parent / "model").resolve() == path.resolve():
+            raise WorkbenchError(f"'{name}' is the model folder of run {path.parent.name}; give the run itself: "
+                                 f"{path.parent}") from None
+        model_file = path.is_file() and path.suffix.lower() in (".gguf", ".safetensors", ".bin")
+        if model_file or (path / "config.json").is_file():
+            raise WorkbenchError(f"'{name}' is a model, not a run: give a finished run's id or folder "
+                                 "(`workbench runs` lists them); to fine-tune this model first, "
+                                 f"`workbench train --model {name} --data ...`") from None
+        raise
+
+
+def cmd_eval(args) -> int:
+    from workbench.evaluate import evaluate_run
+
+    run = _finished_run(args.runs_dir, args.run)
     columns = {f"{role}_column": getattr(args, f"{role}_column") for role in ("text", "text_pair", "label")
                if getattr(args, f"{role}_column") is not None}
     result = evaluate_run(run, args.data, split=args.split, output=args.output, columns=columns)
@@ -273,7 +292,6 @@ def cmd_eval(args) -> int:
 
 def cmd_predict(args) -> int:
     from workbench.predict import label_typed, predict_run
-    from workbench.runs.store import get_run
 
     if (args.data is None) == (args.text is None):
         return _fail("give the texts to label: --data FILE (or folder), or --text \"...\" once per text")
@@ -285,7 +303,7 @@ def cmd_predict(args) -> int:
     if args.text is not None and data_only:
         return _fail(f"{', '.join(data_only)} goes with --data; typed --text labels are printed (and in the "
                      "JSON line)")
-    run = get_run(args.runs_dir, args.run)
+    run = _finished_run(args.runs_dir, args.run)
     if args.text is not None:
         result = label_typed(run, args.text, args.text_pair)
         for record in result["predictions"]:
@@ -306,11 +324,10 @@ def cmd_export(args) -> int:
     import transformers
 
     from workbench.export import export_run
-    from workbench.runs.store import get_run
 
     transformers.utils.logging.disable_progress_bar()  # "Writing model shards" bars; one line says it
 
-    run = get_run(args.runs_dir, args.run)
+    run = _finished_run(args.runs_dir, args.run)
     result = export_run(run, args.output)
     print(f"model of {run.id} -> {result['export']} ({result['megabytes']} MB)", file=sys.stderr)
     _emit({"run_id": run.id, "status": "finished", "output": str(run.dir), **result})
@@ -319,9 +336,8 @@ def cmd_export(args) -> int:
 
 def cmd_compare(args) -> int:
     from workbench.analysis.compare import compare_runs
-    from workbench.runs.store import get_run
 
-    a, b = get_run(args.runs_dir, args.run_a), get_run(args.runs_dir, args.run_b)
+    a, b = _finished_run(args.runs_dir, args.run_a), _finished_run(args.runs_dir, args.run_b)
     if a.id == b.id:  # the same id twice is a slip: a run always agrees with itself (p = 1)
         raise WorkbenchError(f"RUN_A and RUN_B are both run {a.id}; give two different runs "
                              "(`workbench runs` lists them)")

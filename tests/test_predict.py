@@ -337,6 +337,11 @@ def test_eval_finds_columns_named_otherwise_than_in_training(sst2_run, datasets_
     assert renamed["metrics"] == evaluate_run(sst2_run, str(tmp_path / "same.csv"))["metrics"]
     with pytest.raises(WorkbenchError, match="columns names text_column, text_pair_column, label_column, not 'text'"):
         evaluate_run(sst2_run, str(path), columns={"text": "review"})
+    # A string was taken letter by letter ("not 'e', 'i', 'r', 'v', 'w'"), a position ended in an AttributeError.
+    with pytest.raises(WorkbenchError, match=r"^columns is a dict of column names, not a str; e.g. columns=\{"):
+        evaluate_run(sst2_run, str(path), columns="review")
+    with pytest.raises(WorkbenchError, match=r"^columns are named by their names, not text_column=0; e.g. columns="):
+        evaluate_run(sst2_run, str(path), columns={"text_column": 0})
 
 
 def test_pairs_are_not_labelled_by_their_first_text_alone(sst2_run, datasets_dir, tmp_path):

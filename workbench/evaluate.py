@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -82,10 +83,17 @@ def _data_config(trained: DataConfig, data_path: str, frame, columns: dict[str, 
     """The column mapping to score `frame` with: `columns` where given, else the run's own column
     names where the new data has them, else detection (as `predict` does): a run trained on a
     'ticket' column scores a file whose texts are in 'text'."""
+    example = "e.g. columns={'text_column': 'review', 'label_column': 'stars'}"
+    if columns is not None and not isinstance(columns, Mapping):  # a string was taken letter by letter
+        raise WorkbenchError(f"columns is a dict of column names, not a {type(columns).__name__}; {example}")
+    named_otherwise = [f"{key}={name!r}" for key, name in (columns or {}).items()
+                       if name is not None and not isinstance(name, str)]  # None: no second text
+    if named_otherwise:  # a column position, as pandas' iloc takes, ended in an AttributeError
+        raise WorkbenchError(f"columns are named by their names, not {', '.join(named_otherwise)}; {example}")
     unknown = sorted(set(columns or {}) - set(COLUMN_KEYS))
     if unknown:
         raise WorkbenchError(f"columns names {', '.join(COLUMN_KEYS)}, not {', '.join(map(repr, unknown))}; "
-                             "e.g. columns={'text_column': 'review', 'label_column': 'stars'}")
+                             f"{example}")
     mapping = {key: getattr(trained, key) for key in COLUMN_KEYS}
     for key, name in mapping.items():
         if name not in (None, "auto") and name not in frame.columns:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 from tests.tasks.test_pooled_classifier import assert_loads_without_workbench
 from tests.test_cli import run_cli
 
@@ -82,3 +84,13 @@ def test_an_export_the_disk_cannot_hold_is_named_and_leaves_nothing_behind(sst2_
                                               "choose another --output, or free space there (the model takes "
                                               "about 86 MB)")
     assert list(disk.iterdir()) == []
+
+
+def test_a_second_export_to_the_default_folder_says_where_the_first_is(sst2_run, tmp_path, capsys):
+    shutil.copytree(sst2_run.dir, tmp_path / sst2_run.id, ignore=shutil.ignore_patterns("checkpoints"))
+    args = ("export", sst2_run.id, "--runs-dir", str(tmp_path))
+    code, exported, _ = run_cli(capsys, *args)
+    assert code == 0 and exported["export"] == str(tmp_path / sst2_run.id / "export")
+    code, refused, _ = run_cli(capsys, *args)  # was "not empty; export into a new or empty folder", no flag named
+    assert code == 2 and refused["error"] == (f"run {sst2_run.id} was exported before, to '{exported['export']}': use "
+                                              "that folder, or give --output with a new or empty folder for another copy")

@@ -34,6 +34,9 @@ def export_run(run: Run | str | Path, output: str | Path | None = None) -> dict:
     if target.exists() and not target.is_dir():
         raise WorkbenchError(f"'{target}' is a file; export into a new or empty folder")
     if target.exists() and any(target.iterdir()):
+        if output is None:  # the default folder: "export into a new or empty folder" named no flag to do so
+            raise WorkbenchError(f"run {run.id} was exported before, to '{target}': use that folder, or give "
+                                 "--output with a new or empty folder for another copy")
         raise WorkbenchError(f"'{target}' is not empty; export into a new or empty folder")
     model, tokenizer = load_run_model(run)
     tmp = target.with_name(f".{target.name}.tmp")

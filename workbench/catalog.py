@@ -315,10 +315,14 @@ def model_width(name: str, runs_dir: str | Path = "runs", trust_remote_code: boo
         gguf = _unconverted_gguf(name)
         if gguf is not None:
             return _gguf_width(gguf)
-        # A Hub model's cached config only: never wait on the network for a default.
-        resolved = resolve_model(name, runs_dir, local_files_only=True)
-        has_config = resolved.source == "hub" or (Path(resolved.path) / "config.json").is_file()
-        source = resolved.path if has_config or not resolved.adapter_base else resolved.adapter_base
+        folder = Path(name).expanduser()
+        if (folder / "config.json").is_file() and not (folder / "adapter_config.json").is_file():
+            source = str(folder)  # its config is all the width needs; the run's checks judge its weights
+        else:
+            # A Hub model's cached config only: never wait on the network for a default.
+            resolved = resolve_model(name, runs_dir, local_files_only=True)
+            has_config = resolved.source == "hub" or (Path(resolved.path) / "config.json").is_file()
+            source = resolved.path if has_config or not resolved.adapter_base else resolved.adapter_base
         config = AutoConfig.from_pretrained(source, local_files_only=True, trust_remote_code=trust_remote_code)
     except Exception:  # noqa: BLE001 - a best guess for a default; the run's checks report the model
         return None

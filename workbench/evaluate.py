@@ -181,7 +181,6 @@ def evaluate_run(run: Run | str | os.PathLike, data_path: str | os.PathLike, spl
             Path(output).parent.mkdir(parents=True, exist_ok=True)  # as predict's --output: a new folder is made
             classify.write_predictions(Path(output), rows, logits, label_names)
         except OSError as err:
-            Path(output).with_suffix(".tmp").unlink(missing_ok=True)  # write_predictions' half-written file
             raise WorkbenchError(f"cannot write '{output}': {err.strerror or err}; choose another --output") from None
     return {"data": data_path, "split": shown_split, "metrics": metrics, **({"predictions": output} if output else {}),
             **({"warnings": warnings} if warnings else {})}

@@ -17,6 +17,7 @@ from safetensors import SafetensorError
 from workbench.errors import WorkbenchError
 from workbench.predict import load_run_model
 from workbench.runs.store import Run, as_run, folder_megabytes
+from workbench.train.disk import saved_bytes
 
 
 def _reason(err: Exception) -> str:
@@ -48,7 +49,7 @@ def export_run(run: Run | str | Path, output: str | Path | None = None) -> dict:
             target.rmdir()
         tmp.replace(target)  # whole or not at all: a reader never finds half a model
     except (OSError, SafetensorError) as err:  # safetensors reports a full disk as its own error
-        megabytes = sum(p.numel() * p.element_size() for p in model.parameters()) / 2**20
+        megabytes = saved_bytes(model) / 2**20
         raise WorkbenchError(f"cannot export to '{target}': {_reason(err)}; choose another --output, or free "
                              f"space there (the model takes about {megabytes:.0f} MB)") from None
     finally:  # a half-written model (full disk, Ctrl-C) is not left behind, hidden

@@ -265,19 +265,22 @@ def write_predictions(path: Path, split, logits: np.ndarray, label_names: list[s
     probs = torch.softmax(torch.as_tensor(logits, dtype=torch.float32), dim=-1).numpy()
     predicted = probs.argmax(-1)
     tmp = path.with_suffix(".tmp")
-    with tmp.open("w") as fh:
-        for i, row in enumerate(split):
-            record = {"index": i, "row": row.get("row"), "text": row["text"]}
-            if "text_pair" in row:
-                record["text_pair"] = row["text_pair"]
-            record.update({
-                "gold": label_names[row["label"]], "gold_id": int(row["label"]),
-                "predicted": label_names[predicted[i]], "predicted_id": int(predicted[i]),
-                "confidence": float(probs[i, predicted[i]]),
-                "probabilities": {name: round(float(p), 6) for name, p in zip(label_names, probs[i])},
-            })
-            fh.write(json.dumps(record) + "\n")
-    tmp.replace(path)
+    try:
+        with tmp.open("w") as fh:
+            for i, row in enumerate(split):
+                record = {"index": i, "row": row.get("row"), "text": row["text"]}
+                if "text_pair" in row:
+                    record["text_pair"] = row["text_pair"]
+                record.update({
+                    "gold": label_names[row["label"]], "gold_id": int(row["label"]),
+                    "predicted": label_names[predicted[i]], "predicted_id": int(predicted[i]),
+                    "confidence": float(probs[i, predicted[i]]),
+                    "probabilities": {name: round(float(p), 6) for name, p in zip(label_names, probs[i])},
+                })
+                fh.write(json.dumps(record) + "\n")
+        tmp.replace(path)
+    finally:  # a full disk must not leave half the file behind, taking the space
+        tmp.unlink(missing_ok=True)
 
 
 def load_trained(model_dir: str | Path, attn_implementation: str | None = None):

@@ -18,17 +18,15 @@ and transformers already imported); a run it can take starts several seconds soo
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import shutil
 import subprocess
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.errors import WorkbenchError
-from workbench.runs.store import ACTIVE, Run, list_runs
+from workbench.runs.store import ACTIVE, Run, exclusive_lock, list_runs
 from workbench.train.launch import gpu_indices, launch
 
 log = logging.getLogger("workbench.queue")
@@ -116,15 +114,9 @@ def busy_now(runs_dir: str | Path, gpu_count: int) -> set[str]:
     return busy_slots([(run, run.status()) for run in list_runs(runs_dir)], gpu_count)
 
 
-@contextmanager
 def _queue_lock(runs_dir: Path):
     runs_dir.mkdir(parents=True, exist_ok=True)
-    with open(runs_dir / ".queue.lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    return exclusive_lock(runs_dir / ".queue.lock")
 
 
 def submit(run: Run, gpu_count: int | None = None, resume: bool = False) -> str:

@@ -433,16 +433,22 @@ def require_trainable(run: Run, resume: bool) -> None:
 
 
 @contextmanager
-def launching(run: Run):
-    """One launcher at a time for this run: the check that it may train, its process started and
-    that process's pid recorded happen together, so a second Resume clicked or typed meanwhile
-    finds the run starting (require_trainable) instead of launching a second process."""
-    fd = os.open(run.dir / ".launch.lock", os.O_RDWR | os.O_CREAT, 0o644)
+def exclusive_lock(path: Path):
+    """Wait for, then hold, the lock on `path` (made if missing) while the block runs: between
+    processes, e.g. the app's and a terminal's."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+def launching(run: Run):
+    """One launcher at a time for this run: the check that it may train, its process started and
+    that process's pid recorded happen together, so a second Resume clicked or typed meanwhile
+    finds the run starting (require_trainable) instead of launching a second process."""
+    return exclusive_lock(run.dir / ".launch.lock")
 
 
 def hold_training(run: Run) -> int | None:
